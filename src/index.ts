@@ -1,0 +1,10 @@
+/**
+ * memvirt: a memory-virtualization laboratory.
+ *
+ * Layers (each imports only those to its left):
+ *   util → mmu → virt → host → policy
+ * with workloads/trace (on util), analysis, experiments, display and cli around them.
+ * This file only re-exports.
+ */
+export * from "./util";
+export * from "./workloads";
