@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import * as aq from "arquero";
+import { barChart, lineChart, scatterChart, stepChart } from "../../src/display/charts";
+
+const timeline = aq.table({
+  t: [0, 1, 2, 0, 1, 2],
+  vm: ["a", "a", "a", "b", "b", "b"],
+  host: ["h1", "h1", "h2", "h1", "h2", "h2"],
+  residentPages: [10, 11, 12, 20, 21, 22],
+  ballooned: [0, 1, 2, 0, 0, 1],
+});
+
+describe("chart helpers", () => {
+  it("makes one trace per colour value with that value's rows", () => {
+    const fig = lineChart(timeline, { x: "t", y: "residentPages", color: "vm" });
+    expect(fig.data.map((d) => d.name)).toEqual(["a", "b"]);
+    expect(fig.data[1].y).toEqual([20, 21, 22]);
+    expect(fig.data[0].mode).toBe("lines");
+  });
+
+  it("makes small multiples by a facet column, one axis pair per facet", () => {
+    const fig = stepChart(timeline, { x: "t", y: "residentPages", color: "vm", facet: "host" });
+    expect(fig.data.length).toBe(4); // h1:a,b  h2:a,b
+    expect(new Set(fig.data.map((d) => d.xaxis))).toEqual(new Set(["x", "x2"]));
+    expect((fig.layout.grid as { columns: number }).columns).toBe(2);
+    expect((fig.data[0].line as { shape: string }).shape).toBe("hv");
+    // A colour keeps its legend entry once, in the first facet.
+    expect(fig.data.filter((d) => d.showlegend).map((d) => d.name)).toEqual(["a", "b"]);
+    expect((fig.layout.annotations as Array<{ text: string }>).map((a) => a.text)).toEqual(["host = h1", "host = h2"]);
+  });
+
+  it("plots several y columns as separate traces", () => {
+    const fig = scatterChart(timeline, { x: "t", y: ["residentPages", "ballooned"] });
+    expect(fig.data.map((d) => d.name)).toEqual(["residentPages", "ballooned"]);
+    expect(fig.data[0].mode).toBe("markers");
+  });
+
+  it("makes grouped bars", () => {
+    const fig = barChart(timeline, { x: "t", y: "ballooned", color: "vm" });
+    expect(fig.data[0].type).toBe("bar");
+    expect(fig.layout.barmode).toBe("group");
+  });
+
+  it("names a missing column and lists the columns", () => {
+    expect(() => lineChart(timeline, { x: "time", y: "residentPages" })).toThrow(/chart x: no column "time".*columns: t, vm/);
+  });
+});

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import * as aq from "arquero";
+import { figure } from "../../src/display/figure";
+import { lineChart } from "../../src/display/charts";
+import { newMimeState, toMimeBundle } from "../../src/display/mime-bundle";
+import { notebookDisplay } from "../../src/display/notebook";
+
+describe("toMimeBundle", () => {
+  it("renders a table as HTML with a row limit and a '… N more rows' line", () => {
+    const t = aq.table({ a: Array.from({ length: 25 }, (_, i) => i) });
+    const b = toMimeBundle(t, newMimeState("t"), { maxRows: 10 });
+    expect(b["text/html"]).toContain("<table");
+    expect((b["text/html"]!.match(/<tr/g) ?? []).length).toBe(11); // header + 10 rows
+    expect(b["text/html"]).toContain("… 15 more rows");
+    expect(b["text/plain"]).toContain("15 more rows");
+  });
+
+  it("shows no 'more rows' line when the table fits", () => {
+    const b = toMimeBundle(aq.table({ a: [1, 2] }), newMimeState("t"));
+    expect(b["text/html"]).not.toContain("more row");
+  });
+
+  it("inlines plotly.js with the first figure only", () => {
+    const state = newMimeState("t");
+    const first = toMimeBundle(figure([{ y: [1, 2] }]), state)["text/html"]!;
+    const second = toMimeBundle(figure([{ y: [3] }]), state)["text/html"]!;
+    expect(first.length).toBeGreaterThan(1_000_000);
+    expect(first).toContain("window.Plotly");
+    expect(second.length).toBeLessThan(5_000);
+    expect(second).toContain("__memvirtPlotQueue");
+    expect(first).toContain('id="memvirt-fig-t-1"');
+    expect(second).toContain('id="memvirt-fig-t-2"');
+  });
+
+  it("queues a figure's draw when plotly.js has not loaded yet", () => {
+    const html = toMimeBundle(figure([{ y: [1] }]), { ...newMimeState("q"), plotlySent: true })["text/html"]!;
+    expect(html).toMatch(/if\(window\.Plotly&&window\.Plotly\.newPlot\)\{draw\(\);\}else\{\(window\.__memvirtPlotQueue/);
+  });
+
+  it("escapes a closing script tag in figure data", () => {
+    const html = toMimeBundle(figure([{ y: [1], name: "</script><b>x" }]), { ...newMimeState("e"), plotlySent: true })["text/html"]!;
+    expect(html).not.toContain("</script><b>");
+  });
+
+  it("renders an explainable result as its explain view", () => {
+    const b = toMimeBundle({ explain: () => "step 1 <a>\nsummary" }, newMimeState("t"));
+    expect(b["text/html"]).toContain("<pre");
+    expect(b["text/html"]).toContain("step 1 &lt;a&gt;");
+    expect(b["text/plain"]).toBe("step 1 <a>\nsummary");
+  });
+
+  it("falls back to text for anything else", () => {
+    expect(toMimeBundle({ a: 1 }, newMimeState("t"))).toEqual({ "text/plain": '{\n  "a": 1\n}' });
+    expect(toMimeBundle("hello", newMimeState("t"))).toEqual({ "text/plain": "hello" });
+  });
+});
+
+describe("notebookDisplay", () => {
+  it("sends HTML bundles through display.html and text through display.text", () => {
+    const calls: string[] = [];
+    const kernel = { display: { html: (s: string) => calls.push(`html:${s.slice(0, 40)}`), text: (s: string) => calls.push(`text:${s}`) } };
+    const { show } = notebookDisplay(kernel);
+    show(42);
+    show(aq.table({ a: [1] }));
+    expect(calls[0]).toBe("text:42");
+    expect(calls[1]).toMatch(/^html:<div class="memvirt-tab/);
+  });
+
+  it("sends plotly.js once per kernel even across adapters", () => {
+    const sizes: number[] = [];
+    const kernel = { display: { html: (s: string) => sizes.push(s.length), text: () => {} } };
+    notebookDisplay(kernel).show(lineChart(aq.table({ t: [0, 1], y: [1, 2] }), { x: "t", y: "y" }));
+    notebookDisplay(kernel).show(lineChart(aq.table({ t: [0, 1], y: [1, 2] }), { x: "t", y: "y" }));
+    expect(sizes.filter((n) => n > 1_000_000).length).toBeLessThanOrEqual(1);
+    expect(sizes[1]).toBeLessThan(5_000);
+  });
+
+  it("updates one display in place for progress", () => {
+    const updates: string[] = [];
+    let made = 0;
+    const kernel = {
+      display: { html: () => {}, text: () => {} },
+      newDisplay: () => { made++; return { html: (s: string) => updates.push(s), text: () => {} }; },
+    };
+    const p = notebookDisplay(kernel).progress("run");
+    p.update(0, 10);
+    p.update(10, 10);
+    p.done();
+    expect(made).toBe(1);
+    expect(updates.at(-1)).toContain("100%");
+  });
+});
