@@ -8,3 +8,4 @@
  */
 export * from "./util";
 export * from "./workloads";
+export * from "./display";
