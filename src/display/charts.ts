@@ -175,7 +175,7 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
     height: options.heightPixels ?? (facetRows > 1 ? 260 * facetRows + 80 : 420),
     barmode: kind === "bar" ? "group" : undefined,
     annotations,
-    legend: { orientation: "h", y: -0.15 },
+    legend: { orientation: "h", y: -0.22 },
   };
   if (facets.length > 1) layout.grid = { rows: facetRows, columns: facetColumns, pattern: "independent", ygap: 0.35 };
   for (let f = 0; f < facets.length; f++) {
