@@ -1,0 +1,140 @@
+/**
+ * Streaming a Lackey trace from a file, stdin (`-`) or any Readable, gzip or plain.
+ *
+ *   file / stdin ──chunks──▶ [gunzip if it starts 1f 8b] ──chunks──▶ LackeyParser ──batches──▶ onBatch
+ *
+ * Invariants: the whole trace is never in memory (1 MiB read chunks, one batch of records);
+ * compression is detected from the first two bytes, so `.gz` files and gzip on stdin both work;
+ * I/O and decompression failures become MemvirtErrors naming the file.
+ */
+import { createReadStream, statSync } from "node:fs";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { MemvirtError } from "../util/errors";
+import { LackeyBatchHandler, LackeyParser, LackeyStats } from "./lackey-parser";
+
+/** Where a trace comes from: a path (`-` for stdin), a Readable, or any async iterable of bytes. */
+export type TraceSource = string | Readable | AsyncIterable<Uint8Array>;
+
+/** Options of `readLackey`. */
+export interface ReadLackeyOptions {
+  /** Receives each batch; the arrays are reused after it returns. */
+  onBatch: LackeyBatchHandler;
+  /** Records per batch (default 65536). */
+  batchSize?: number;
+  /** Name for error messages; default the path, "<stdin>" for `-`, "<stream>" otherwise. */
+  fileName?: string;
+  /** Stop after this many records. */
+  maxRecords?: number;
+  /** Progress in source bytes (compressed bytes for gzip); total is NaN when unknown (stdin). */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The display name of a trace source.
+ *
+ * @example
+ * traceSourceName("-") // "<stdin>"
+ */
+export function traceSourceName(source: TraceSource): string {
+  if (typeof source === "string") return source === "-" ? "<stdin>" : source;
+  return "<stream>";
+}
+
+/**
+ * Stream a Lackey trace through `onBatch`; resolves with the counts.
+ *
+ * @example
+ * let accesses = 0;
+ * const stats = await readLackey("data/traces/ls.lackey.gz", {
+ *   onBatch: (pages, kinds, n) => { accesses += n; },
+ * });
+ * stats.records === accesses // true
+ */
+export async function readLackey(source: TraceSource, options: ReadLackeyOptions): Promise<LackeyStats> {
+  const fileName = options.fileName ?? traceSourceName(source);
+  const parser = new LackeyParser(options.onBatch, { fileName, batchSize: options.batchSize, maxRecords: options.maxRecords });
+  let raw: AsyncIterable<Uint8Array>;
+  let total = NaN;
+  let ownStream: Readable | undefined;
+  if (typeof source === "string") {
+    if (source === "-") raw = process.stdin;
+    else {
+      try {
+        total = statSync(source).size;
+      } catch (err) {
+        throw ioError(err, fileName);
+      }
+      ownStream = createReadStream(source, { highWaterMark: READ_CHUNK_BYTES });
+      raw = ownStream;
+    }
+  } else raw = source;
+
+  let doneBytes = 0;
+  const onProgress = options.onProgress;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of raw) {
+      doneBytes += chunk.length;
+      if (onProgress) onProgress(doneBytes, total);
+      yield chunk;
+    }
+  }
+
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  try {
+    const input = counted();
+    const first = await input.next();
+    if (!first.done) {
+      const head = first.value;
+      if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+        gunzip = createGunzip({ chunkSize: 1 << 16 });
+        const compressed = Readable.from(prepend(head, input), { objectMode: false });
+        compressed.on("error", (err) => gunzip!.destroy(err));
+        compressed.pipe(gunzip);
+        for await (const chunk of gunzip) {
+          parser.push(chunk as Buffer);
+          if (parser.done) break;
+        }
+      } else {
+        parser.push(head);
+        if (!parser.done) {
+          for await (const chunk of input) {
+            parser.push(chunk);
+            if (parser.done) break;
+          }
+        }
+      }
+    }
+  } catch (err) {
+    throw ioError(err, fileName);
+  } finally {
+    gunzip?.destroy();
+    ownStream?.destroy();
+  }
+  return parser.end();
+}
+
+async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield first;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+function ioError(err: unknown, fileName: string): Error {
+  if (err instanceof MemvirtError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === "object" && "code" in e) {
+    const what = e.code === "ENOENT" ? "trace file not found"
+      : e.code === "EISDIR" ? "trace path is a directory"
+      : e.code === "EACCES" ? "trace file is not readable"
+      : typeof e.code === "string" && e.code.startsWith("Z_") ? `trace is not valid gzip (${e.message})`
+      : `cannot read trace (${e.message})`;
+    return new MemvirtError(what, { where: fileName });
+  }
+  return err as Error;
+}

@@ -1,0 +1,169 @@
+/**
+ * Sampling Zipf ranks: P(rank r) = r^-s / H(N, s), for r = 1..N.
+ *
+ * Two exact methods, chosen by size:
+ * - N <= 2^22: Vose's alias table (O(1) per draw, 12 bytes per rank). Tables are immutable and
+ *   cached by (N, s), so 64 VMs running the same spec share one table.
+ * - larger N: Hörmann & Derflinger's rejection-inversion (O(1) expected, no memory), as in
+ *   Apache Commons' RejectionInversionZipfSampler.
+ *
+ * Both return 0-based ranks (0 is the most popular).
+ */
+import { Rng } from "../util/rng";
+
+/** A sampler of 0-based Zipf ranks. */
+export interface ZipfSampler {
+  readonly pages: number;
+  readonly exponent: number;
+  readonly method: "alias" | "rejection";
+  /** One 0-based rank in [0, pages). */
+  sample(rng: Rng): number;
+}
+
+/** Largest N that gets an alias table. */
+export const ZIPF_ALIAS_MAX_PAGES = 1 << 22;
+
+/** An alias table: column i is kept with probability prob[i], else replaced by alias[i]. */
+export interface AliasTable {
+  readonly prob: Float64Array;
+  readonly alias: Uint32Array;
+}
+
+const aliasCache = new Map<string, AliasTable>();
+const ALIAS_CACHE_ENTRIES = 4;
+
+/**
+ * The (cached) alias table for Zipf(N, s).
+ *
+ * @example
+ * const t = zipfAliasTable(1000, 1.0);
+ * t.prob.length // 1000
+ */
+export function zipfAliasTable(pages: number, exponent: number): AliasTable {
+  const key = `${pages}:${exponent}`;
+  const hit = aliasCache.get(key);
+  if (hit) {
+    aliasCache.delete(key); // move to most-recent
+    aliasCache.set(key, hit);
+    return hit;
+  }
+  const n = pages;
+  const prob = new Float64Array(n);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const w = Math.pow(i + 1, -exponent);
+    prob[i] = w;
+    sum += w;
+  }
+  const scale = n / sum;
+  for (let i = 0; i < n; i++) prob[i] *= scale;
+  // Vose: one worklist, "small" grows from the front, "large" from the back.
+  const alias = new Uint32Array(n);
+  const work = new Uint32Array(n);
+  let small = 0;
+  let large = n;
+  for (let i = 0; i < n; i++) {
+    if (prob[i] < 1) work[small++] = i;
+    else work[--large] = i;
+  }
+  while (small > 0 && large < n) {
+    const l = work[--small];
+    const g = work[large++];
+    alias[l] = g;
+    prob[g] = prob[g] + prob[l] - 1;
+    if (prob[g] < 1) work[small++] = g;
+    else work[--large] = g;
+  }
+  // Leftovers are 1 up to rounding.
+  while (small > 0) prob[work[--small]] = 1;
+  while (large < n) prob[work[large++]] = 1;
+  const table = { prob, alias };
+  aliasCache.set(key, table);
+  if (aliasCache.size > ALIAS_CACHE_ENTRIES) aliasCache.delete(aliasCache.keys().next().value as string);
+  return table;
+}
+
+class AliasZipfSampler implements ZipfSampler {
+  readonly method = "alias" as const;
+  readonly prob: Float64Array;
+  readonly alias: Uint32Array;
+  constructor(readonly pages: number, readonly exponent: number) {
+    const t = zipfAliasTable(pages, exponent);
+    this.prob = t.prob;
+    this.alias = t.alias;
+  }
+  sample(rng: Rng): number {
+    const col = rng.int(this.pages);
+    return rng.next() < this.prob[col] ? col : this.alias[col];
+  }
+}
+
+/** Rejection-inversion (Hörmann & Derflinger 1996), exact for any s >= 0 and N. */
+class RejectionZipfSampler implements ZipfSampler {
+  readonly method = "rejection" as const;
+  private readonly hIntegralX1: number;
+  private readonly hIntegralN: number;
+  private readonly s: number;
+  constructor(readonly pages: number, readonly exponent: number) {
+    this.hIntegralX1 = this.hIntegral(1.5) - 1;
+    this.hIntegralN = this.hIntegral(pages + 0.5);
+    this.s = 2 - this.hIntegralInverse(this.hIntegral(2.5) - this.h(2));
+  }
+  sample(rng: Rng): number {
+    const n = this.pages;
+    for (;;) {
+      const u = this.hIntegralN + rng.next() * (this.hIntegralX1 - this.hIntegralN);
+      const x = this.hIntegralInverse(u);
+      let k = Math.floor(x + 0.5);
+      if (k < 1) k = 1;
+      else if (k > n) k = n;
+      if (k - x <= this.s || u >= this.hIntegral(k + 0.5) - this.h(k)) return k - 1;
+    }
+  }
+  private h(x: number): number {
+    return Math.exp(-this.exponent * Math.log(x));
+  }
+  private hIntegral(x: number): number {
+    const logX = Math.log(x);
+    return helper2((1 - this.exponent) * logX) * logX;
+  }
+  private hIntegralInverse(x: number): number {
+    let t = x * (1 - this.exponent);
+    if (t < -1) t = -1;
+    return Math.exp(helper1(t) * x);
+  }
+}
+
+/** log1p(x)/x, stable near 0. */
+function helper1(x: number): number {
+  return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1 - x * (0.5 - x * (1 / 3 - 0.25 * x));
+}
+
+/** expm1(x)/x, stable near 0. */
+function helper2(x: number): number {
+  return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1 + x * 0.5 * (1 + x * (1 / 3) * (1 + 0.25 * x));
+}
+
+/**
+ * A Zipf rank sampler for N pages and exponent s; `method` defaults by size.
+ *
+ * @example
+ * const z = zipfSampler(4096, 1.1);
+ * z.sample(new Rng(1)); // a rank in 0..4095, small ranks most often
+ */
+export function zipfSampler(pages: number, exponent: number, method?: "alias" | "rejection"): ZipfSampler {
+  const m = method ?? (pages <= ZIPF_ALIAS_MAX_PAGES ? "alias" : "rejection");
+  return m === "alias" ? new AliasZipfSampler(pages, exponent) : new RejectionZipfSampler(pages, exponent);
+}
+
+/**
+ * The exact Zipf probability of 0-based rank r, for checks and plots.
+ *
+ * @example
+ * zipfProbability(0, 2, 0) // 0.5
+ */
+export function zipfProbability(rank: number, pages: number, exponent: number): number {
+  let h = 0;
+  for (let i = 1; i <= pages; i++) h += Math.pow(i, -exponent);
+  return Math.pow(rank + 1, -exponent) / h;
+}
