@@ -9,3 +9,4 @@
 export * from "./util";
 export * from "./workloads";
 export * from "./display";
+export * from "./trace";
