@@ -34,6 +34,7 @@ export function checkPages(value: unknown, where: string, min = 1): number {
  * checkFraction(0.3, "workload.writeFraction") // 0.3
  */
 export function checkFraction(value: unknown, where: string): number {
+  if (value === undefined) throw new MemvirtError("is required (a number between 0 and 1)", { where });
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
     throw new MemvirtError("must be a number between 0 and 1", { where, value });
   }
@@ -47,6 +48,7 @@ export function checkFraction(value: unknown, where: string): number {
  * checkNumber(1.1, "workload.exponent", 0, 10) // 1.1
  */
 export function checkNumber(value: unknown, where: string, min: number, max: number): number {
+  if (value === undefined) throw new MemvirtError(`is required (a number between ${min} and ${max})`, { where });
   if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
     throw new MemvirtError(`must be a number between ${min} and ${max}`, { where, value });
   }

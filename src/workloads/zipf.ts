@@ -9,7 +9,7 @@
  */
 import { Rng } from "../util/rng";
 import { formatCount } from "../util/units";
-import { pathJoin } from "../util/errors";
+import { MemvirtError, pathJoin } from "../util/errors";
 import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkBoolean, checkNumber, checkPages, Size } from "./validate";
 import { zipfSampler, ZipfSampler } from "./zipf-sampler";
@@ -47,7 +47,7 @@ export class ZipfWorkload extends GeneratedWorkload {
     this.exponent = checkNumber(options.exponent, pathJoin(where, "exponent"), 0, 100);
     this.scatter = options.scatter === undefined ? false : checkBoolean(options.scatter, pathJoin(where, "scatter"));
     if (options.method !== undefined && options.method !== "alias" && options.method !== "rejection") {
-      checkNumber(NaN, pathJoin(where, "method"), 0, 0);
+      throw new MemvirtError("must be \"alias\" or \"rejection\"", { where: pathJoin(where, "method"), value: options.method });
     }
     this.sampler = zipfSampler(this.pages, this.exponent, options.method);
     if (this.scatter && this.pages > 1) {
