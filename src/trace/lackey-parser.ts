@@ -229,13 +229,14 @@ export class LackeyParser {
       while (HEX[c] >= 0) c = buf[++pos];
       const hexEnd = pos;
       let problem = "";
-      if (hexEnd === hexStart) problem = "expected a hex address after the record kind";
-      else if (c !== COMMA) problem = "expected ',SIZE' after the hex address";
+      if (hexEnd === hexStart) problem = isWordByte(c) ? "bad hex address" : "expected a hex address after the record kind";
+      else if (c !== COMMA) problem = isWordByte(c) ? "bad hex address" : "expected ',SIZE' after the hex address";
       else {
         c = buf[++pos];
         const sizeStart = pos;
         while (c >= 48 && c <= 57) c = buf[++pos];
         if (pos === sizeStart) problem = "expected a decimal size after ','";
+        else if (isWordByte(c)) problem = "bad size";
         else {
           while (c === SPACE || c === TAB || c === CR) c = buf[++pos];
           if (c !== NL) problem = "unexpected text after the size";
@@ -290,6 +291,10 @@ export class LackeyParser {
     const text = Buffer.from(buf.buffer, buf.byteOffset + start, Math.min(e - start, 200)).toString("latin1");
     throw new MemvirtError(`malformed Lackey record: ${problem}`, { where: `${this.fileName}:${line}`, value: text });
   }
+}
+
+function isWordByte(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 function looksLikeRecord(buf: Uint8Array, pos: number, end: number): boolean {

@@ -85,9 +85,15 @@ export async function readLackey(source: TraceSource, options: ReadLackeyOptions
   let gunzip: ReturnType<typeof createGunzip> | undefined;
   try {
     const input = counted();
-    const first = await input.next();
-    if (!first.done) {
-      const head = first.value;
+    // Gather at least two bytes to look for the gzip magic (a stream may deliver 1-byte chunks).
+    let head: Uint8Array | undefined;
+    for (;;) {
+      const r = await input.next();
+      if (r.done) break;
+      head = head === undefined ? r.value : Buffer.concat([head, r.value]);
+      if (head.length >= 2) break;
+    }
+    if (head !== undefined) {
       if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
         gunzip = createGunzip({ chunkSize: 1 << 16 });
         const compressed = Readable.from(prepend(head, input), { objectMode: false });
