@@ -1,0 +1,455 @@
+/**
+ * The host: machine memory, a hypervisor swap device, VMs, policies and a simulated clock.
+ *
+ *   ┌──────────────────────────── Host ────────────────────────────┐
+ *   │ machine frames (free stack)        hypervisor swap device    │
+ *   │ ┌── Vm "web" ──────────────┐  ┌── Vm "db" ───────────────┐   │
+ *   │ │ P→M, host state per page │  │ ...                      │   │
+ *   │ │ GuestOs + BalloonDriver  │  │                          │   │
+ *   │ └──────────────────────────┘  └──────────────────────────┘   │
+ *   │ policies (injected): tick every period through HostControl   │
+ *   └──────────────────────────────────────────────────────────────┘
+ *
+ * Time advances in quanta (default 10 ms). Each quantum: due policies tick, balloon drivers move
+ * toward their targets, then every unblocked VM runs its workload until its guest clock reaches
+ * the end of the quantum (VM order rotates each quantum, so no VM always gets frames first).
+ * A VM whose last access overran the quantum (a 5 ms disk read) carries the debt into the next.
+ *
+ * Invariants:
+ * - Conservation: machine frames = free + Σ over VMs of resident (RESIDENT + TRAPPED) pages;
+ *   host swap slots used = Σ host-swapped pages. `checkInvariants()` verifies both, per state.
+ * - Admission: Σ min ≤ machine memory, and Σ memory ≤ machine memory + host swap, so host swap
+ *   can never fill (every guest page holds at most one frame or one slot).
+ * - A VM never holds more than `max` frames: at its limit, a new frame costs it one of its own
+ *   pages, swapped at random (how a limit is enforced when the balloon has not caught up).
+ * - The host never imports a policy; all randomness comes from the host seed, split by label.
+ */
+import { MemvirtError, pathJoin } from "../util/errors";
+import { Rng, Seed } from "../util/rng";
+import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/units";
+import { createWorkload } from "../workloads/create-workload";
+import { Workload } from "../workloads/workload";
+import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
+import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkPositive } from "./host-config";
+import { Size } from "../workloads/validate";
+import { HostControl, HostPolicy } from "./host-policy";
+import { MachineMemory } from "./machine-memory";
+import { HOST_STATE_NAMES, RESIDENT, TRAPPED, HOST_SWAPPED } from "./page-state";
+import { Run, RunSettings } from "./run";
+import { SwapDevice } from "./swap-device";
+import { TimelineRecorder } from "./timeline-recorder";
+import { Vm, VmBackend } from "./vm";
+
+/** Options of `host.run(...)`. */
+export interface RunOptions {
+  /** Simulated seconds to run (a multiple of the host quantum). */
+  seconds: number;
+  /** Seconds between timeline samples (default 1; a multiple of the host quantum). */
+  sampleEvery?: number;
+  /** Called after each sample with simulated seconds done and total. */
+  onProgress?: (doneSeconds: number, totalSeconds: number) => void;
+  /** Check every invariant after every quantum (slow; for tests). */
+  checkInvariants?: boolean;
+}
+
+/** A policy with its period in whole quanta. */
+interface Scheduled {
+  policy: HostPolicy;
+  periodSteps: number;
+}
+
+/** Options accepted by `addVm` beyond VmOptions: where the options came from (for errors). */
+export interface AddVmContext {
+  /** Path of these options in an experiment file (default `vms[i]`). */
+  where?: string;
+  /** Directory relative trace paths resolve against. */
+  baseDir?: string;
+}
+
+/**
+ * A simulated host.
+ *
+ * @example
+ * const host = new Host({ memory: "1 GiB", seed: 42, policies: [new ReclamationPolicy()] });
+ * host.addVm({ name: "web", memory: "768 MiB", workload: { kind: "zipf", pages: "600 MiB", exponent: 0.9 } });
+ * host.addVm({ name: "db", memory: "768 MiB", workload: { kind: "uniform", pages: "500 MiB" } });
+ * const run = host.run({ seconds: 60, sampleEvery: 1 });
+ */
+export class Host implements HostControl, VmBackend {
+  readonly machine: MachineMemory;
+  readonly swap: SwapDevice;
+  readonly costs: AccessCosts;
+  readonly seed: Seed;
+  readonly quantumSeconds: number;
+  readonly vms: Vm[] = [];
+  private readonly rng: Rng;
+  private readonly swapRng: Rng;
+  private readonly randomForSwap: () => number;
+  private readonly autoSwap: boolean;
+  private readonly scheduled: Scheduled[] = [];
+  private step = 0;
+  private label = "none";
+  private events: Array<{ t: number; text: string }> = [];
+  private readonly where: string;
+
+  constructor(options: HostOptions, where = "host") {
+    const settings = resolveHostSettings(options, where);
+    this.where = where;
+    this.machine = new MachineMemory(settings.memoryPages);
+    this.autoSwap = settings.swapPages === undefined;
+    this.swap = new SwapDevice(settings.swapPages ?? 0);
+    this.costs = resolveCosts(options.costs, pathJoin(where, "costs"));
+    this.seed = options.seed ?? 1;
+    if (typeof this.seed !== "number" && typeof this.seed !== "string") throw new MemvirtError("must be a number or a string", { where: pathJoin(where, "seed"), value: this.seed });
+    this.rng = new Rng(this.seed);
+    this.swapRng = this.rng.split("host:swap");
+    const swapRng = this.swapRng;
+    this.randomForSwap = () => swapRng.next();
+    this.quantumSeconds = settings.quantumSeconds;
+    for (const policy of options.policies ?? []) this.addPolicy(policy);
+  }
+
+  // ---- configuration ----
+
+  /**
+   * Add a VM. Sizes are page counts or strings ("512 MiB"); the workload is a Workload object or
+   * a JSON spec (`{"kind": "zipf", ...}`), built with this host's seed split by the VM's name.
+   *
+   * @example
+   * const vm = host.addVm({ name: "web", memory: "512 MiB", max: "384 MiB", workload: { kind: "uniform", pages: "300 MiB" } });
+   */
+  addVm(options: VmOptions, context: AddVmContext = {}): Vm {
+    const index = this.vms.length;
+    const where = context.where ?? `vms[${index}]`;
+    const settings = resolveVmSettings(options, where);
+    if (this.vms.some((v) => v.name === settings.name)) throw new MemvirtError("a VM with this name already exists", { where: pathJoin(where, "name"), value: settings.name });
+    // Admission control, as ESX does it: reservations must fit in machine memory, and every
+    // guest page must have a place (a frame or a swap slot).
+    const M = this.machine.totalPages;
+    const minSum = this.vms.reduce((a, v) => a + v.minPages, 0) + settings.minPages;
+    if (minSum > M) throw new MemvirtError(`reservations (min) add up to ${describePages(minSum)}, more than the host's ${describePages(M)}`, { where: pathJoin(where, "min"), value: options.min });
+    const memSum = this.vms.reduce((a, v) => a + v.memoryPages, 0) + settings.memoryPages;
+    const swapPages = this.autoSwap ? this.swap.capacityPages + settings.memoryPages - settings.minPages : this.swap.capacityPages;
+    if (memSum > M + swapPages) {
+      throw new MemvirtError(
+        `the VMs' memory adds up to ${describePages(memSum)}, more than the host's ${describePages(M)} of memory plus ${describePages(swapPages)} of swap; ` +
+        `give the host swap ("swap": "auto") or shrink the VMs`,
+        { where: pathJoin(where, "memory"), value: options.memory },
+      );
+    }
+    let workload: Workload | undefined;
+    if (options.workload !== undefined) workload = this.buildWorkload(options.workload, settings.name, pathJoin(where, "workload"), context.baseDir);
+    if (this.autoSwap) this.swap.capacityPages = swapPages;
+    const vm = new Vm(index, settings, this);
+    this.vms.push(vm);
+    vm.guest.timeNs = this.step * this.quantumNs;
+    vm.guest.boot();
+    vm.guest.setWorkload(workload);
+    return vm;
+  }
+
+  /**
+   * Add a policy; it ticks from the next quantum on, every `periodSeconds`.
+   *
+   * @example
+   * host.addPolicy(new ReclamationPolicy({ periodSeconds: 1 }));
+   */
+  addPolicy(policy: HostPolicy): void {
+    if (typeof policy !== "object" || policy === null || typeof policy.tick !== "function") {
+      throw new MemvirtError("must be a policy object with a tick(host) method", { where: pathJoin(this.where, "policies"), value: String(policy) });
+    }
+    const period = checkPositive(policy.periodSeconds, pathJoin(this.where, "policies", policy.name ?? "?", "periodSeconds"));
+    this.scheduled.push({ policy, periodSteps: Math.max(1, Math.round(period / this.quantumSeconds)) });
+  }
+
+  /** The policies, in the order they tick. */
+  get policies(): HostPolicy[] {
+    return this.scheduled.map((s) => s.policy);
+  }
+
+  /**
+   * A VM by name.
+   *
+   * @example
+   * host.vm("web").residentPages
+   */
+  vm(name: string): Vm {
+    const vm = this.vms.find((v) => v.name === name);
+    if (!vm) throw new MemvirtError(`no such VM (VMs: ${this.vms.map((v) => v.name).join(", ") || "none"})`, { where: "vm", value: name });
+    return vm;
+  }
+
+  /**
+   * Change a VM's limit at run time (e.g. to balloon it down to X). The reclamation policy
+   * reclaims down to it; allocations above it swap the VM's own pages.
+   *
+   * @example
+   * host.setMax("web", "128 MiB");
+   */
+  setMax(name: string, max: Size): void {
+    const vm = this.vm(name);
+    const pages = parsePages(max, `${name}.max`);
+    if (pages > vm.memoryPages || pages < vm.minPages || pages <= vm.guest.settings.kernelPages) {
+      throw new MemvirtError(`must be between the VM's min (${vm.minPages}), above its kernel's ${vm.guest.settings.kernelPages} pages, and its memory (${vm.memoryPages} pages)`, { where: `${name}.max`, value: max });
+    }
+    vm.maxPages = pages;
+    if (vm.targetPages > pages) vm.targetPages = pages;
+    this.note(`the limit of ${name} is set to ${describePages(pages)}`);
+  }
+
+  private buildWorkload(spec: Workload | Record<string, unknown>, vmName: string, where: string, baseDir?: string): Workload {
+    if (spec !== null && typeof spec === "object" && typeof (spec as Workload).fill === "function") return spec as Workload;
+    return createWorkload(spec, this.rng.split(`vm:${vmName}`), where, { baseDir });
+  }
+
+  // ---- the clock ----
+
+  private get quantumNs(): number {
+    return this.quantumSeconds * 1e9;
+  }
+
+  /** Simulated seconds since the host started. */
+  get nowSeconds(): number {
+    return this.step * this.quantumSeconds;
+  }
+
+  /**
+   * Run every VM for `seconds` of simulated time, sampling the timeline every `sampleEvery`.
+   * Runs continue where the last one ended.
+   *
+   * @example
+   * const run = host.run({ seconds: 30, sampleEvery: 0.5 });
+   * run.timeline.columnNames();
+   */
+  run(options: RunOptions): Run {
+    if (typeof options !== "object" || options === null) throw new MemvirtError("expected { seconds, sampleEvery }", { where: "run", value: options });
+    const seconds = checkPositive(options.seconds, "run.seconds");
+    const sampleEvery = options.sampleEvery === undefined ? Math.min(1, seconds) : checkPositive(options.sampleEvery, "run.sampleEvery");
+    const q = this.quantumSeconds;
+    const steps = wholeSteps(seconds, q, "run.seconds");
+    const sampleSteps = wholeSteps(sampleEvery, q, "run.sampleEvery");
+    if (sampleSteps > steps) throw new MemvirtError(`must not exceed run.seconds (${seconds})`, { where: "run.sampleEvery", value: sampleEvery });
+    this.events = [];
+    const recorder = new TimelineRecorder(this, sampleEvery, this.nowSeconds + steps * q);
+    const quantumNs = this.quantumNs;
+    const vms = this.vms;
+    for (let s = 0; s < steps; s++) {
+      const step = this.step;
+      for (const sch of this.scheduled) if (step % sch.periodSteps === 0) sch.policy.tick(this);
+      for (const vm of vms) vm.balloon.step(q);
+      recorder.observe(this);
+      const untilNs = (step + 1) * quantumNs;
+      const n = vms.length;
+      for (let k = 0; k < n; k++) {
+        const vm = vms[(step + k) % n];
+        if (vm.blocked) {
+          if (vm.guest.timeNs < untilNs) vm.guest.timeNs = untilNs;
+          vm.blockedSeconds += q;
+        } else {
+          vm.guest.run(untilNs);
+        }
+      }
+      this.step++;
+      if (options.checkInvariants) this.checkInvariants();
+      if ((s + 1) % sampleSteps === 0 || s + 1 === steps) {
+        recorder.sample(this);
+        options.onProgress?.((s + 1) * q, steps * q);
+      }
+    }
+    return recorder.finish(this, this.runSettings(), this.events);
+  }
+
+  private runSettings(): RunSettings {
+    const c = this.costs;
+    const diff = (Object.keys(DEFAULT_COSTS) as Array<keyof AccessCosts>).filter((k) => c[k] !== DEFAULT_COSTS[k]);
+    const costsLine = `hit ${c.hitNs} ns, zero-fill ${c.minorFaultNs} ns, guest disk read ${c.guestDiskReadNs / 1e6} ms, host alloc ${c.hostAllocNs} ns, host swap read ${c.hostSwapReadNs / 1e6} ms` +
+      (diff.length ? ` (changed from the defaults: ${diff.join(", ")})` : " (the defaults)");
+    return {
+      machinePages: this.machine.totalPages,
+      hostSwapPages: this.swap.capacityPages,
+      quantumSeconds: this.quantumSeconds,
+      seed: this.seed,
+      costsLine,
+      policies: this.scheduled.map((s) => `${s.policy.name} every ${s.policy.periodSeconds} s${s.policy.describe ? `: ${s.policy.describe()}` : ""}.`),
+      vms: this.vms.map((vm) => ({
+        name: vm.name,
+        memoryPages: vm.memoryPages,
+        minPages: vm.minPages,
+        maxPages: vm.maxPages,
+        shares: vm.shares,
+        balloon: vm.balloon.settings.enabled ? `a balloon driver (cap ${formatCount(vm.balloon.maxPages)} pages, ${formatCount(vm.balloon.settings.inflatePagesPerSecond)} pages/s)` : "no balloon driver",
+        workload: vm.workload?.name ?? "nothing (idle)",
+        kernelPages: vm.guest.settings.kernelPages,
+      })),
+    };
+  }
+
+  // ---- VmBackend: frames for VMs ----
+
+  allocateFrameFor(vm: Vm): number {
+    // A VM at its limit pays with one of its own pages.
+    if (vm.residentPages >= vm.maxPages) this.swapOutOne(vm);
+    let frame = this.machine.allocate();
+    if (frame >= 0) return frame;
+    // Out of frames: reclaim synchronously by random swapping from the VM furthest above target.
+    const victim = this.pickVictim(vm);
+    this.swapOutOne(victim);
+    frame = this.machine.allocate();
+    if (frame < 0) throw new Error("internal: no frame after a swap-out");
+    return frame;
+  }
+
+  notifyTrap(vm: Vm, ppn: number): void {
+    for (const s of this.scheduled) s.policy.onTrap?.(this, vm.index, ppn);
+  }
+
+  private pickVictim(requester: Vm): Vm {
+    let best: Vm | undefined;
+    let bestExcess = -Infinity;
+    for (const v of this.vms) {
+      if (v.residentPages === 0 || v.residentPages <= v.minPages) continue;
+      const excess = v.residentPages - v.targetPages;
+      if (excess > bestExcess) {
+        best = v;
+        bestExcess = excess;
+      }
+    }
+    return best ?? requester;
+  }
+
+  private swapOutOne(vm: Vm): void {
+    const p = vm.randomResidentPage(this.randomForSwap);
+    if (p < 0) throw new Error(`internal: VM ${vm.name} has no resident page to swap`);
+    if (!vm.swapOut(p)) {
+      throw new MemvirtError(`the hypervisor swap device is full (${formatCount(this.swap.capacityPages)} pages)`, { where: pathJoin(this.where, "swap"), value: this.swap.capacityPages });
+    }
+  }
+
+  // ---- HostControl: what policies may read and do ----
+
+  get machinePages(): number {
+    return this.machine.totalPages;
+  }
+  get freePages(): number {
+    return this.machine.freePages;
+  }
+  get hostSwapCapacityPages(): number {
+    return this.swap.capacityPages;
+  }
+  get hostSwapUsedPages(): number {
+    return this.swap.usedPages;
+  }
+  /** The reclamation state last reported by a policy ("none" without one). */
+  get stateLabel(): string {
+    return this.label;
+  }
+
+  setBalloonTarget(vm: number, pages: number): number {
+    return this.vms[vm].balloon.setTarget(pages);
+  }
+
+  swapOut(vm: number, pages: number): number {
+    const v = this.vms[vm];
+    let done = 0;
+    while (done < pages && v.residentPages > 0) {
+      const p = v.randomResidentPage(this.randomForSwap);
+      if (p < 0 || !v.swapOut(p)) break;
+      done++;
+    }
+    return done;
+  }
+
+  setBlocked(vm: number, blocked: boolean): void {
+    const v = this.vms[vm];
+    if (v.blocked !== blocked) this.note(`${v.name} is ${blocked ? "blocked (above its target while free memory is low)" : "running again"}`);
+    v.blocked = blocked;
+  }
+
+  setTarget(vm: number, pages: number): void {
+    this.vms[vm].targetPages = pages;
+  }
+
+  invalidate(vm: number, ppn: number): boolean {
+    return this.vms[vm].invalidate(ppn);
+  }
+
+  reportState(label: string): void {
+    if (label !== this.label) {
+      const free = this.machine.freePages / this.machine.totalPages;
+      this.note(`free memory ${(free * 100).toFixed(2)}%: state ${this.label} → ${label}`);
+    }
+    this.label = label;
+  }
+
+  note(text: string): void {
+    this.events.push({ t: Math.round(this.nowSeconds * 1e9) / 1e9, text });
+  }
+
+  // ---- checks ----
+
+  /**
+   * Check conservation and every VM's invariants (tests; O(total pages)). Throws on a violation.
+   *
+   * @example
+   * host.checkInvariants();
+   */
+  checkInvariants(): void {
+    let resident = 0;
+    let swapped = 0;
+    const owner = new Uint8Array(this.machine.totalPages);
+    for (const f of this.machine.freeFrames()) {
+      if (owner[f]) throw new Error(`frame ${f} is on the free list twice`);
+      owner[f] = 1;
+    }
+    for (const vm of this.vms) {
+      vm.checkInvariants();
+      for (let p = 0; p < vm.memoryPages; p++) {
+        const s = vm.hstate[p];
+        if (s === RESIDENT || s === TRAPPED) {
+          const f = vm.p2m[p];
+          if (f < 0 || f >= this.machine.totalPages) throw new Error(`VM ${vm.name} page ${p} maps frame ${f}, out of range`);
+          if (owner[f]) throw new Error(`frame ${f} is owned twice (VM ${vm.name} page ${p})`);
+          owner[f] = 1;
+          resident++;
+        } else if (s === HOST_SWAPPED) swapped++;
+      }
+    }
+    if (resident + this.machine.freePages !== this.machine.totalPages) {
+      throw new Error(`conservation: ${resident} resident + ${this.machine.freePages} free ≠ ${this.machine.totalPages} frames`);
+    }
+    if (swapped !== this.swap.usedPages) throw new Error(`host swap holds ${this.swap.usedPages} pages but ${swapped} pages are host-swapped`);
+  }
+
+  /**
+   * Frames by owner and state: { free, vms: { name: { resident, ... } } } (for tests and notebooks).
+   *
+   * @example
+   * host.memoryByState().free
+   */
+  memoryByState(): { totalPages: number; free: number; vms: Record<string, Record<string, number>> } {
+    const vms: Record<string, Record<string, number>> = {};
+    for (const vm of this.vms) {
+      const row: Record<string, number> = {};
+      HOST_STATE_NAMES.forEach((name, s) => { row[name] = vm.stateCounts[s]; });
+      vms[vm.name] = row;
+    }
+    return { totalPages: this.machine.totalPages, free: this.machine.freePages, vms };
+  }
+
+  /** Bytes of typed-array state for the whole host (frames, P→M, states, guests). */
+  get stateBytes(): number {
+    return this.machine.totalPages * 4 + this.vms.reduce((a, vm) => a + vm.stateBytes, 0);
+  }
+}
+
+function wholeSteps(seconds: number, quantum: number, where: string): number {
+  const steps = Math.round(seconds / quantum);
+  if (steps < 1 || Math.abs(steps * quantum - seconds) > 1e-9 * Math.max(1, seconds)) {
+    throw new MemvirtError(`must be a whole number of host quanta (${quantum} s)`, { where, value: seconds });
+  }
+  return steps;
+}
+
+function describePages(pages: number): string {
+  return `${formatCount(pages)} pages (${formatBytes(pages * PAGE_SIZE_BYTES)})`;
+}

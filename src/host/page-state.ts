@@ -1,0 +1,61 @@
+/**
+ * Per-page states, stored one byte per page in typed arrays (never per-page objects).
+ *
+ * Host side: every guest-physical page of a VM is in exactly one host state.
+ *
+ *   UNBACKED ──first touch──▶ RESIDENT ──host swap-out──▶ HOST_SWAPPED
+ *      ▲                       │  ▲  ▲                        │
+ *      │                       │  │  └──────swap-in───────────┘
+ *      │                 invalidate│ trap
+ *      │                       ▼  │
+ *      │                     TRAPPED            (any state) ──balloon inflate──▶ BALLOONED
+ *      └──────────────balloon deflate──────────────────────────────────────────────┘
+ *
+ * Invariants:
+ * - A page holds a machine frame (P→M entry ≥ 0) exactly when it is RESIDENT or TRAPPED.
+ * - A page holds a host swap slot exactly when it is HOST_SWAPPED.
+ * - A BALLOONED page holds neither: the guest pinned it and promised not to touch it.
+ * - Only RESIDENT is the fast path: an access to a page in any other state is a hidden fault
+ *   handled by the host, which is how later policies (sampling, sharing) observe accesses.
+ */
+
+/** Never touched since boot (or given back by the balloon): no frame, no swap slot. */
+export const UNBACKED = 0;
+/** Backed by a machine frame and mapped: accesses run at memory speed. */
+export const RESIDENT = 1;
+/** Backed by a machine frame but unmapped by the host, so the next access traps (sampling). */
+export const TRAPPED = 2;
+/** Contents on the hypervisor swap device. */
+export const HOST_SWAPPED = 3;
+/** Pinned by the guest's balloon driver and handed to the host. */
+export const BALLOONED = 4;
+/** Reserved for content-based page sharing (a later issue). */
+export const SHARED = 5;
+
+/** Names of host page states, indexed by state. */
+export const HOST_STATE_NAMES = ["unbacked", "resident", "trapped", "host-swapped", "ballooned", "shared"] as const;
+
+/**
+ * Guest-side flag bits, one byte per guest-physical page.
+ * REF and DIRTY are the hardware accessed/dirty bits the guest's CLOCK reads.
+ */
+export const G_REF = 1;
+export const G_DIRTY = 2;
+/** The guest has allocated this page (it holds a virtual page, a kernel page or a balloon page). */
+export const G_IN_USE = 4;
+/** Pinned by the balloon driver: the guest's replacement policy must skip it. */
+export const G_PINNED = 8;
+/** Holds a file page (page cache), not anonymous memory. */
+export const G_FILE = 16;
+/** Kernel memory sized by the configured memory (e.g. `struct page`): never paged. */
+export const G_WIRED = 32;
+/** An anonymous page whose copy on the guest swap device is still valid (clean swap cache). */
+export const G_SWAP_COPY = 64;
+
+/**
+ * Where a virtual page is, stored in the guest's V→P table when it is not in guest memory.
+ * Non-negative values are guest-physical page numbers.
+ */
+export const V_UNTOUCHED = -1;
+export const V_GUEST_SWAPPED = -2;
+export const V_ON_FILE = -3;

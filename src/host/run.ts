@@ -1,0 +1,163 @@
+/**
+ * The result of `host.run(...)`: a per-VM timeline, a host timeline, a summary, and an
+ * explanation in prose.
+ *
+ *   timeline     one row per (sample time t, VM): sizes in pages at t, and counts of events
+ *                (faults, page-outs, accesses) during the interval (t − sampleEvery, t]
+ *   hostTimeline one row per sample: free memory, reclamation state, totals
+ *
+ * Invariant: the tables are built from plain column arrays once, at the end of the run; the
+ * simulation loop only appends numbers to them.
+ */
+import * as aq from "arquero";
+import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
+
+type Table = ReturnType<typeof aq.table>;
+
+/** Per-VM timeline columns that count events in the interval. */
+export const INTERVAL_COLUMNS = [
+  "accesses", "minorFaults", "guestDiskReads", "hostAllocFaults", "hostSwapFaults", "trapFaults",
+  "doublePagingEvents", "guestPageOuts", "hostSwapOuts",
+] as const;
+
+/** Per-VM timeline columns that are sizes at the sample time, in pages. */
+export const SIZE_COLUMNS = [
+  "configuredPages", "maxPages", "targetPages", "residentPages", "balloonedPages", "balloonTargetPages",
+  "hostSwappedPages", "guestSwappedPages", "guestFreePages",
+] as const;
+
+/** One VM's line in a run summary. */
+export interface VmRunSummary {
+  name: string;
+  workload: string;
+  configuredPages: number;
+  maxPages: number;
+  /** Mean accesses per simulated second over the run. */
+  throughput: number;
+  /** Mean accesses per simulated second over the second half of the run (after warm-up). */
+  steadyThroughput: number;
+  accesses: number;
+  minorFaults: number;
+  guestDiskReads: number;
+  hostAllocFaults: number;
+  hostSwapFaults: number;
+  trapFaults: number;
+  doublePagingEvents: number;
+  guestPageOuts: number;
+  hostSwapOuts: number;
+  blockedSeconds: number;
+  finalResidentPages: number;
+  finalBalloonedPages: number;
+  finalHostSwappedPages: number;
+  finalGuestSwappedPages: number;
+}
+
+/** A state change of the host, as reported by its reclamation policy. */
+export interface StateChange {
+  t: number;
+  from: string;
+  to: string;
+}
+
+/** The summary of a run. */
+export interface RunSummary {
+  startSeconds: number;
+  endSeconds: number;
+  sampleEverySeconds: number;
+  machinePages: number;
+  hostSwapPages: number;
+  minFreePages: number;
+  minFreeFraction: number;
+  /** Simulated seconds spent in each reported host state. */
+  secondsInState: Record<string, number>;
+  stateChanges: StateChange[];
+  vms: VmRunSummary[];
+}
+
+/** Settings shown at the top of explain(). */
+export interface RunSettings {
+  machinePages: number;
+  hostSwapPages: number;
+  quantumSeconds: number;
+  seed: number | string;
+  costsLine: string;
+  policies: string[];
+  vms: Array<{ name: string; memoryPages: number; minPages: number; maxPages: number; shares: number; balloon: string; workload: string; kernelPages: number }>;
+}
+
+/**
+ * A finished run. `timeline` is what notebooks plot; `explain()` tells the story.
+ *
+ * @example
+ * const run = host.run({ seconds: 60, sampleEvery: 1 });
+ * run.timeline.filter((d) => d.vm === "web").objects();
+ * console.log(run.explain());
+ */
+export class Run {
+  readonly timeline: Table;
+  readonly hostTimeline: Table;
+  readonly summary: RunSummary;
+  readonly settings: RunSettings;
+  /** Event lines from the host and its policies, with their times. */
+  readonly events: ReadonlyArray<{ t: number; text: string }>;
+
+  constructor(timeline: Table, hostTimeline: Table, summary: RunSummary, settings: RunSettings, events: Array<{ t: number; text: string }>) {
+    this.timeline = timeline;
+    this.hostTimeline = hostTimeline;
+    this.summary = summary;
+    this.settings = settings;
+    this.events = events;
+  }
+
+  /**
+   * The per-VM timeline (for display helpers that look for `toTable`).
+   *
+   * @example
+   * run.toTable().numRows()
+   */
+  toTable(): Table {
+    return this.timeline;
+  }
+
+  /**
+   * The run in prose: settings, then what happened in order, then a one-line result.
+   *
+   * @example
+   * console.log(run.explain());
+   */
+  explain(): string {
+    const s = this.summary;
+    const st = this.settings;
+    const pages = (n: number) => `${formatCount(n)} pages (${formatBytes(n * PAGE_SIZE_BYTES)})`;
+    const lines: string[] = [];
+    lines.push(`Host: ${pages(st.machinePages)} of machine memory, a hypervisor swap device of ${pages(st.hostSwapPages)}; VMs take turns in ${st.quantumSeconds * 1000} ms quanta; seed ${JSON.stringify(st.seed)}.`);
+    lines.push(`Costs: ${st.costsLine}.`);
+    lines.push(st.policies.length ? `Policies: ${st.policies.join(" ")}` : "Policies: none, so the host reclaims only when it runs out of frames (random swapping) or a VM hits its limit.");
+    for (const vm of st.vms) {
+      lines.push(`VM ${vm.name}: configured ${pages(vm.memoryPages)}, min ${formatCount(vm.minPages)}, max ${formatCount(vm.maxPages)} pages, ${formatCount(vm.shares)} shares, ${vm.balloon}; the guest kernel wires ${formatCount(vm.kernelPages)} pages; runs ${vm.workload}.`);
+    }
+    lines.push("");
+    lines.push(`Run from t = ${s.startSeconds} s to ${s.endSeconds} s, sampled every ${s.sampleEverySeconds} s:`);
+    const events = this.events.slice(0, 40);
+    let step = 1;
+    for (const e of events) lines.push(`  ${step++}. t = ${formatSeconds(e.t)}: ${e.text}`);
+    if (this.events.length > events.length) lines.push(`  ... and ${this.events.length - events.length} more events.`);
+    for (const vm of s.vms) {
+      lines.push(`  ${step++}. ${vm.name}: ${formatCount(Math.round(vm.throughput))} accesses/s (${formatCount(Math.round(vm.steadyThroughput))}/s in the second half); ` +
+        `${formatCount(vm.minorFaults)} zero-fill faults, ${formatCount(vm.guestDiskReads)} guest disk reads, ${formatCount(vm.hostSwapFaults)} host swap faults, ` +
+        `${formatCount(vm.doublePagingEvents)} double-paging events; ends with ${formatCount(vm.finalResidentPages)} resident, ${formatCount(vm.finalBalloonedPages)} ballooned, ` +
+        `${formatCount(vm.finalHostSwappedPages)} host-swapped pages${vm.blockedSeconds > 0 ? `; blocked ${formatSeconds(vm.blockedSeconds)}` : ""}.`);
+    }
+    const states = Object.entries(s.secondsInState).map(([k, v]) => `${k} ${formatSeconds(v)}`).join(", ");
+    const total = s.vms.reduce((a, v) => a + v.throughput, 0);
+    const dp = s.vms.reduce((a, v) => a + v.doublePagingEvents, 0);
+    lines.push("");
+    lines.push(`Summary: ${formatCount(Math.round(total))} accesses/s across ${s.vms.length} VM${s.vms.length === 1 ? "" : "s"}; free memory fell to ${(s.minFreeFraction * 100).toFixed(1)}%` +
+      `${states ? ` (time by state: ${states})` : ""}; ${formatCount(dp)} double-paging events.`);
+    return lines.join("\n");
+  }
+}
+
+function formatSeconds(seconds: number): string {
+  return `${+seconds.toFixed(3)} s`;
+}

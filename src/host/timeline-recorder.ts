@@ -1,0 +1,214 @@
+/**
+ * Collects samples during a run into column arrays, and turns them into a `Run` at the end.
+ *
+ * Invariant: interval columns are differences of cumulative counters between consecutive
+ * samples, so their sum over a run equals the counter's growth over the run.
+ */
+import * as aq from "arquero";
+import { INTERVAL_COLUMNS, Run, RunSettings, RunSummary, SIZE_COLUMNS, StateChange, VmRunSummary } from "./run";
+import { Vm } from "./vm";
+
+/** What the recorder reads from the host at each sample. */
+export interface SampledHost {
+  readonly nowSeconds: number;
+  readonly machinePages: number;
+  readonly freePages: number;
+  readonly hostSwapUsedPages: number;
+  readonly hostSwapCapacityPages: number;
+  readonly stateLabel: string;
+  readonly vms: readonly Vm[];
+}
+
+type Counter = (typeof INTERVAL_COLUMNS)[number];
+
+function counterOf(vm: Vm, name: Counter): number {
+  switch (name) {
+    case "accesses": return vm.guest.accesses;
+    case "minorFaults": return vm.guest.minorFaults;
+    case "guestDiskReads": return vm.guest.guestDiskReads;
+    case "guestPageOuts": return vm.guest.guestPageOuts;
+    case "hostAllocFaults": return vm.hostAllocFaults;
+    case "hostSwapFaults": return vm.hostSwapFaults;
+    case "trapFaults": return vm.trapFaults;
+    case "doublePagingEvents": return vm.doublePagingEvents;
+    case "hostSwapOuts": return vm.hostSwapOuts;
+  }
+}
+
+function sizeOf(vm: Vm, name: (typeof SIZE_COLUMNS)[number]): number {
+  switch (name) {
+    case "configuredPages": return vm.memoryPages;
+    case "maxPages": return vm.maxPages;
+    case "targetPages": return vm.targetPages;
+    case "residentPages": return vm.residentPages;
+    case "balloonedPages": return vm.balloonedPages;
+    case "balloonTargetPages": return vm.balloonTargetPages;
+    case "hostSwappedPages": return vm.hostSwappedPages;
+    case "guestSwappedPages": return vm.guest.guestSwappedPages;
+    case "guestFreePages": return vm.guest.freePages;
+  }
+}
+
+/**
+ * Records one run.
+ *
+ * @example
+ * const rec = new TimelineRecorder(host, 1);
+ * rec.sample(host); // at each sample time
+ * const run = rec.finish(host, settings, events);
+ */
+export class TimelineRecorder {
+  private readonly columns: Record<string, Array<number | string>> = {};
+  private readonly hostColumns: Record<string, Array<number | string>> = {};
+  private readonly startCounters: Float64Array[];
+  private readonly lastCounters: Float64Array[];
+  private readonly startBlocked: number[];
+  private lastBlocked: number[];
+  private readonly startSeconds: number;
+  private lastSampleSeconds: number;
+  private readonly sampleEverySeconds: number;
+  private minFreePages: number;
+  private readonly secondsInState: Record<string, number> = {};
+  private readonly stateChanges: StateChange[] = [];
+  private lastState: string;
+  private lastStateSeconds: number;
+  private readonly steadyFrom: number;
+  private readonly steadyCounters: Float64Array;
+  private steadyTaken = false;
+
+  constructor(host: SampledHost, sampleEverySeconds: number, endSeconds: number) {
+    this.startSeconds = host.nowSeconds;
+    this.lastSampleSeconds = host.nowSeconds;
+    this.sampleEverySeconds = sampleEverySeconds;
+    this.startCounters = host.vms.map((vm) => Float64Array.from(INTERVAL_COLUMNS, (c) => counterOf(vm, c)));
+    this.lastCounters = this.startCounters.map((a) => a.slice());
+    this.startBlocked = host.vms.map((vm) => vm.blockedSeconds);
+    this.lastBlocked = this.startBlocked.slice();
+    this.minFreePages = host.freePages;
+    this.lastState = host.stateLabel;
+    this.lastStateSeconds = host.nowSeconds;
+    this.steadyFrom = host.nowSeconds + (endSeconds - host.nowSeconds) / 2;
+    this.steadyCounters = new Float64Array(host.vms.length);
+    for (const name of ["t", "vm", "hostState", ...SIZE_COLUMNS, ...INTERVAL_COLUMNS, "throughput", "blockedFraction"]) this.columns[name] = [];
+    for (const name of ["t", "hostState", "freePages", "freeFraction", "usedPages", "hostSwapUsedPages", "balloonedPages", "hostSwappedPages", "blockedVms"]) this.hostColumns[name] = [];
+  }
+
+  /**
+   * Note the host's state at the current step (called every quantum, cheap), so state
+   * durations and the minimum of free memory are exact, not sampled.
+   *
+   * @example
+   * rec.observe(host);
+   */
+  observe(host: SampledHost): void {
+    if (host.freePages < this.minFreePages) this.minFreePages = host.freePages;
+    if (host.stateLabel !== this.lastState) {
+      this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (host.nowSeconds - this.lastStateSeconds);
+      this.stateChanges.push({ t: host.nowSeconds, from: this.lastState, to: host.stateLabel });
+      this.lastState = host.stateLabel;
+      this.lastStateSeconds = host.nowSeconds;
+    }
+    if (!this.steadyTaken && host.nowSeconds >= this.steadyFrom) {
+      this.steadyTaken = true;
+      host.vms.forEach((vm, i) => { this.steadyCounters[i] = vm.guest.accesses; });
+    }
+  }
+
+  /**
+   * Append one sample: a row per VM and a host row, at the host's current time.
+   *
+   * @example
+   * rec.sample(host);
+   */
+  sample(host: SampledHost): void {
+    this.observe(host);
+    const t = host.nowSeconds;
+    const dt = t - this.lastSampleSeconds;
+    const c = this.columns;
+    let ballooned = 0;
+    let swapped = 0;
+    let blockedVms = 0;
+    host.vms.forEach((vm, i) => {
+      c.t.push(round(t));
+      c.vm.push(vm.name);
+      c.hostState.push(host.stateLabel);
+      for (const name of SIZE_COLUMNS) c[name].push(sizeOf(vm, name));
+      const last = this.lastCounters[i];
+      INTERVAL_COLUMNS.forEach((name, k) => {
+        const now = counterOf(vm, name);
+        c[name].push(now - last[k]);
+        last[k] = now;
+      });
+      const accesses = c.accesses[c.accesses.length - 1] as number;
+      c.throughput.push(dt > 0 ? accesses / dt : 0);
+      c.blockedFraction.push(dt > 0 ? round((vm.blockedSeconds - this.lastBlocked[i]) / dt) : 0);
+      this.lastBlocked[i] = vm.blockedSeconds;
+      ballooned += vm.balloonedPages;
+      swapped += vm.hostSwappedPages;
+      if (vm.blocked) blockedVms++;
+    });
+    const h = this.hostColumns;
+    h.t.push(round(t));
+    h.hostState.push(host.stateLabel);
+    h.freePages.push(host.freePages);
+    h.freeFraction.push(host.freePages / host.machinePages);
+    h.usedPages.push(host.machinePages - host.freePages);
+    h.hostSwapUsedPages.push(host.hostSwapUsedPages);
+    h.balloonedPages.push(ballooned);
+    h.hostSwappedPages.push(swapped);
+    h.blockedVms.push(blockedVms);
+    this.lastSampleSeconds = t;
+  }
+
+  /**
+   * Build the Run.
+   *
+   * @example
+   * const run = rec.finish(host, settings, events);
+   */
+  finish(host: SampledHost, settings: RunSettings, events: Array<{ t: number; text: string }>): Run {
+    this.observe(host);
+    const end = host.nowSeconds;
+    this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (end - this.lastStateSeconds);
+    const duration = end - this.startSeconds;
+    const vms: VmRunSummary[] = host.vms.map((vm, i) => {
+      const start = this.startCounters[i] ?? new Float64Array(INTERVAL_COLUMNS.length);
+      const totals = {} as Record<Counter, number>;
+      INTERVAL_COLUMNS.forEach((name, k) => { totals[name] = counterOf(vm, name) - start[k]; });
+      const steadySeconds = end - this.steadyFrom;
+      const steadyAccesses = this.steadyTaken ? vm.guest.accesses - this.steadyCounters[i] : 0;
+      return {
+        name: vm.name,
+        workload: vm.workload?.name ?? "nothing (idle)",
+        configuredPages: vm.memoryPages,
+        maxPages: vm.maxPages,
+        throughput: duration > 0 ? totals.accesses / duration : 0,
+        steadyThroughput: steadySeconds > 0 ? steadyAccesses / steadySeconds : 0,
+        ...totals,
+        blockedSeconds: round(vm.blockedSeconds - (this.startBlocked[i] ?? 0)),
+        finalResidentPages: vm.residentPages,
+        finalBalloonedPages: vm.balloonedPages,
+        finalHostSwappedPages: vm.hostSwappedPages,
+        finalGuestSwappedPages: vm.guest.guestSwappedPages,
+      };
+    });
+    const summary: RunSummary = {
+      startSeconds: round(this.startSeconds),
+      endSeconds: round(end),
+      sampleEverySeconds: this.sampleEverySeconds,
+      machinePages: host.machinePages,
+      hostSwapPages: host.hostSwapCapacityPages,
+      minFreePages: this.minFreePages,
+      minFreeFraction: this.minFreePages / host.machinePages,
+      secondsInState: Object.fromEntries(Object.entries(this.secondsInState).map(([k, v]) => [k, round(v)])),
+      stateChanges: this.stateChanges.map((s) => ({ ...s, t: round(s.t) })),
+      vms,
+    };
+    return new Run(aq.table(this.columns), aq.table(this.hostColumns), summary, settings, events);
+  }
+}
+
+/** Round away float noise from quantum arithmetic (1e-9 s resolution). */
+function round(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
+}

@@ -1,0 +1,293 @@
+/**
+ * A virtual machine as the hypervisor sees it: a P→M map, a host state byte per guest-physical
+ * page, counters, and the guest OS and balloon driver running inside it.
+ *
+ *   guest-physical page p:  p2m[p]  (Int32, machine frame or -1)
+ *                           hstate[p] (UNBACKED | RESIDENT | TRAPPED | HOST_SWAPPED | BALLOONED)
+ *
+ * Invariants (checked by `checkInvariants`):
+ * - p2m[p] ≥ 0 exactly when hstate[p] is RESIDENT or TRAPPED, and no frame appears twice.
+ * - stateCounts[s] equals the number of pages in state s; their sum is memoryPages.
+ * - BALLOONED pages are exactly the balloon driver's pinned pages; the guest never touches one
+ *   (a touch is an internal error, not a silent miscount).
+ */
+import { AccessCosts } from "./costs";
+import { BalloonDriver, BalloonSettings } from "./balloon-driver";
+import { GuestOs, GuestPort, GuestSettings } from "./guest-os";
+import { VmView } from "./host-policy";
+import { MachineMemory } from "./machine-memory";
+import { BALLOONED, HOST_STATE_NAMES, HOST_SWAPPED, RESIDENT, TRAPPED, UNBACKED } from "./page-state";
+import { SwapDevice } from "./swap-device";
+import { Workload } from "../workloads/workload";
+
+/** The host services a VM needs: frames, the swap device, trap notification. */
+export interface VmBackend {
+  readonly machine: MachineMemory;
+  readonly swap: SwapDevice;
+  readonly costs: AccessCosts;
+  /** A free frame for `vm`, reclaiming synchronously (random host swap) if none is free. */
+  allocateFrameFor(vm: Vm): number;
+  /** A guest touched an invalidated page. */
+  notifyTrap(vm: Vm, ppn: number): void;
+}
+
+/** A VM's configuration, already validated (sizes in pages). */
+export interface VmSettings {
+  name: string;
+  memoryPages: number;
+  minPages: number;
+  maxPages: number;
+  shares: number;
+  guest: GuestSettings;
+  balloon: BalloonSettings;
+}
+
+/** Cumulative host-side counters of one VM. */
+export interface VmHostCounters {
+  /** Hidden faults where the host allocated (and zeroed) a frame for a never-backed page. */
+  hostAllocFaults: number;
+  /** Guest accesses to host-swapped pages (host swap-ins on the guest's behalf). */
+  hostSwapFaults: number;
+  /** Host swap-ins caused by the guest paging out a page the host had already swapped. */
+  doublePagingEvents: number;
+  /** Accesses that trapped on an invalidated page. */
+  trapFaults: number;
+  /** Pages the host swapped out of this VM. */
+  hostSwapOuts: number;
+}
+
+/**
+ * One VM. Created by `Host.addVm`; use its getters to inspect it.
+ *
+ * @example
+ * const vm = host.addVm({ name: "web", memory: "256 MiB", workload });
+ * vm.residentPages; vm.balloonedPages; vm.hostSwappedPages;
+ */
+export class Vm implements GuestPort, VmView, VmHostCounters {
+  readonly index: number;
+  readonly name: string;
+  readonly memoryPages: number;
+  readonly minPages: number;
+  maxPages: number;
+  shares: number;
+  readonly p2m: Int32Array;
+  readonly hstate: Uint8Array;
+  /** Pages in each host state, indexed by state. */
+  readonly stateCounts = new Float64Array(HOST_STATE_NAMES.length);
+  readonly guest: GuestOs;
+  readonly balloon: BalloonDriver;
+  readonly settings: VmSettings;
+  targetPages: number;
+  blocked = false;
+  /** Simulated seconds spent blocked. */
+  blockedSeconds = 0;
+
+  hostAllocFaults = 0;
+  hostSwapFaults = 0;
+  doublePagingEvents = 0;
+  trapFaults = 0;
+  hostSwapOuts = 0;
+
+  private readonly backend: VmBackend;
+
+  constructor(index: number, settings: VmSettings, backend: VmBackend) {
+    this.index = index;
+    this.settings = settings;
+    this.name = settings.name;
+    this.memoryPages = settings.memoryPages;
+    this.minPages = settings.minPages;
+    this.maxPages = settings.maxPages;
+    this.shares = settings.shares;
+    this.targetPages = settings.maxPages;
+    this.backend = backend;
+    this.p2m = new Int32Array(settings.memoryPages).fill(-1);
+    this.hstate = new Uint8Array(settings.memoryPages);
+    this.stateCounts[UNBACKED] = settings.memoryPages;
+    this.guest = new GuestOs(settings.guest, this, backend.costs);
+    this.balloon = new BalloonDriver(settings.balloon, this.guest, this);
+  }
+
+  /** Machine frames this VM holds. */
+  get residentPages(): number {
+    return this.stateCounts[RESIDENT] + this.stateCounts[TRAPPED];
+  }
+  get hostSwappedPages(): number {
+    return this.stateCounts[HOST_SWAPPED];
+  }
+  get balloonedPages(): number {
+    return this.stateCounts[BALLOONED];
+  }
+  get balloonTargetPages(): number {
+    return this.balloon.targetPages;
+  }
+  get balloonMaxPages(): number {
+    return this.balloon.maxPages;
+  }
+  get accesses(): number {
+    return this.guest.accesses;
+  }
+  get workload(): Workload | undefined {
+    return this.guest.currentWorkload;
+  }
+
+  // ---- GuestPort: what the guest's accesses and I/O need from the host ----
+
+  touch(ppn: number): number {
+    const s = this.hstate[ppn];
+    if (s === RESIDENT) return 0;
+    if (s === TRAPPED) {
+      this.setState(ppn, TRAPPED, RESIDENT);
+      this.trapFaults++;
+      this.backend.notifyTrap(this, ppn);
+      return this.backend.costs.trapNs;
+    }
+    if (s === UNBACKED) {
+      this.map(ppn, UNBACKED);
+      this.hostAllocFaults++;
+      return this.backend.costs.hostAllocNs;
+    }
+    if (s === HOST_SWAPPED) {
+      this.swapIn(ppn);
+      this.hostSwapFaults++;
+      return this.backend.costs.hostSwapReadNs;
+    }
+    throw new Error(`internal: VM ${this.name} touched guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
+  }
+
+  readForPageOut(ppn: number): number {
+    const s = this.hstate[ppn];
+    if (s === HOST_SWAPPED) {
+      // Double paging: the host must read the page back only for the guest to write it out.
+      this.swapIn(ppn);
+      this.doublePagingEvents++;
+      return this.backend.costs.hostSwapReadNs;
+    }
+    if (s === RESIDENT || s === TRAPPED) return 0; // device I/O reads through P→M, no trap
+    throw new Error(`internal: VM ${this.name} paged out guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
+  }
+
+  balloonPage(ppn: number): void {
+    const s = this.hstate[ppn];
+    if (s === RESIDENT || s === TRAPPED) {
+      this.backend.machine.release(this.p2m[ppn]);
+      this.p2m[ppn] = -1;
+    } else if (s === HOST_SWAPPED) {
+      this.backend.swap.free(); // the guest promised not to need the contents
+    } else if (s !== UNBACKED) {
+      throw new Error(`internal: VM ${this.name} ballooned guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
+    }
+    this.setState(ppn, s, BALLOONED);
+  }
+
+  unballoonPage(ppn: number): void {
+    if (this.hstate[ppn] !== BALLOONED) throw new Error(`internal: VM ${this.name} unballooned guest page ${ppn}, which is not ballooned`);
+    this.setState(ppn, BALLOONED, UNBACKED);
+  }
+
+  // ---- host mechanisms ----
+
+  /**
+   * Swap out resident page `ppn` to the host swap device. False if the device is full.
+   *
+   * @example
+   * vm.swapOut(17);
+   */
+  swapOut(ppn: number): boolean {
+    const s = this.hstate[ppn];
+    if (s !== RESIDENT && s !== TRAPPED) throw new Error(`internal: host swap-out of guest page ${ppn} in state ${HOST_STATE_NAMES[s]}`);
+    if (!this.backend.swap.allocate()) return false;
+    this.backend.swap.writes++;
+    this.backend.machine.release(this.p2m[ppn]);
+    this.p2m[ppn] = -1;
+    this.setState(ppn, s, HOST_SWAPPED);
+    this.hostSwapOuts++;
+    return true;
+  }
+
+  /**
+   * Unmap a resident page so its next access traps.
+   *
+   * @example
+   * vm.invalidate(5) // true if page 5 was resident
+   */
+  invalidate(ppn: number): boolean {
+    if (ppn < 0 || ppn >= this.memoryPages || this.hstate[ppn] !== RESIDENT) return false;
+    this.setState(ppn, RESIDENT, TRAPPED);
+    return true;
+  }
+
+  /**
+   * A random resident page (RESIDENT or TRAPPED), or -1 if the VM holds none.
+   * Random probes first, then a scan from a random start, so the choice is uniform-ish and O(1)
+   * when most pages are resident.
+   *
+   * @example
+   * const p = vm.randomResidentPage(() => rng.next());
+   */
+  randomResidentPage(random: () => number): number {
+    if (this.residentPages === 0) return -1;
+    const P = this.memoryPages;
+    const hstate = this.hstate;
+    for (let i = 0; i < 32; i++) {
+      const p = Math.floor(random() * P);
+      const s = hstate[p];
+      if (s === RESIDENT || s === TRAPPED) return p;
+    }
+    const start = Math.floor(random() * P);
+    for (let i = 0; i < P; i++) {
+      let p = start + i;
+      if (p >= P) p -= P;
+      const s = hstate[p];
+      if (s === RESIDENT || s === TRAPPED) return p;
+    }
+    return -1;
+  }
+
+  private map(ppn: number, from: number): void {
+    const frame = this.backend.allocateFrameFor(this);
+    this.p2m[ppn] = frame;
+    this.setState(ppn, from, RESIDENT);
+  }
+
+  private swapIn(ppn: number): void {
+    // Free the slot first: with swap exactly full, the frame allocation may need to swap out.
+    this.backend.swap.free();
+    this.backend.swap.reads++;
+    this.map(ppn, HOST_SWAPPED);
+  }
+
+  private setState(ppn: number, from: number, to: number): void {
+    this.hstate[ppn] = to;
+    this.stateCounts[from]--;
+    this.stateCounts[to]++;
+  }
+
+  /**
+   * Check this VM's invariants, host and guest side (tests; O(pages)). Throws on a violation.
+   *
+   * @example
+   * vm.checkInvariants();
+   */
+  checkInvariants(): void {
+    const counts = new Float64Array(HOST_STATE_NAMES.length);
+    for (let p = 0; p < this.memoryPages; p++) {
+      const s = this.hstate[p];
+      counts[s]++;
+      const mapped = s === RESIDENT || s === TRAPPED;
+      if (mapped !== this.p2m[p] >= 0) throw new Error(`VM ${this.name} page ${p}: state ${HOST_STATE_NAMES[s]} but P→M ${this.p2m[p]}`);
+    }
+    for (let s = 0; s < counts.length; s++) {
+      if (counts[s] !== this.stateCounts[s]) throw new Error(`VM ${this.name}: ${counts[s]} pages ${HOST_STATE_NAMES[s]} but counter says ${this.stateCounts[s]}`);
+    }
+    const pinned = this.balloon.pinnedPages();
+    if (pinned.length !== this.stateCounts[BALLOONED]) throw new Error(`VM ${this.name}: balloon holds ${pinned.length} pages but ${this.stateCounts[BALLOONED]} are ballooned`);
+    for (const p of pinned) if (this.hstate[p] !== BALLOONED) throw new Error(`VM ${this.name}: pinned page ${p} is ${HOST_STATE_NAMES[this.hstate[p]]}`);
+    if (this.balloon.sizePages > this.balloon.maxPages) throw new Error(`VM ${this.name}: balloon ${this.balloon.sizePages} above its max ${this.balloon.maxPages}`);
+    this.guest.checkInvariants();
+  }
+
+  /** Bytes of typed-array state this VM holds (host side + guest). */
+  get stateBytes(): number {
+    return this.p2m.byteLength + this.hstate.byteLength + this.guest.stateBytes + this.balloon.stateBytes;
+  }
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import * as fc from "fast-check";
+import { Host } from "../../src/host/host";
+import { RESIDENT } from "../../src/host/page-state";
+
+describe("Host", () => {
+  it("conserves memory at every step: frames = free + resident, swap slots = host-swapped pages (any seed, any mix)", () => {
+    const vmArb = fc.record({
+      memory: fc.integer({ min: 200, max: 1500 }),
+      maxFraction: fc.double({ min: 0.3, max: 1, noNaN: true }),
+      pages: fc.integer({ min: 50, max: 2500 }),
+      kind: fc.constantFrom("uniform", "zipf", "hot-cold"),
+      writeFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      balloon: fc.boolean(),
+    });
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.array(vmArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 300, max: 2000 }), (seed, vms, memory) => {
+      const host = new Host({ memory, seed, quantumSeconds: 0.005 });
+      vms.forEach((v, i) => {
+        const workload = v.kind === "zipf" ? { kind: "zipf", pages: v.pages, exponent: 0.9, writeFraction: v.writeFraction }
+          : v.kind === "hot-cold" ? { kind: "hot-cold", pages: v.pages, hotFraction: 0.2, hotAccessFraction: 0.8, writeFraction: v.writeFraction }
+          : { kind: "uniform", pages: v.pages, writeFraction: v.writeFraction };
+        host.addVm({ name: `vm${i}`, memory: v.memory, max: Math.max(40, Math.floor(v.memory * v.maxFraction)), balloon: v.balloon, workload });
+      });
+      host.run({ seconds: 0.1, sampleEvery: 0.05, checkInvariants: true });
+      const by = host.memoryByState();
+      const resident = Object.values(by.vms).reduce((a, r) => a + r.resident + r.trapped, 0);
+      expect(resident + by.free).toBe(memory);
+    }), { numRuns: 15 });
+  });
+
+  it("backs a page only when the guest first touches it (one hidden alloc fault per page)", () => {
+    const host = new Host({ memory: 10_000 });
+    const vm = host.addVm({ name: "a", memory: 4000, guest: { kernelOverhead: 0 }, workload: { kind: "uniform", pages: 1000 } });
+    expect(vm.residentPages).toBe(0);
+    host.run({ seconds: 0.1 });
+    expect(vm.residentPages).toBe(1000);
+    expect(vm.hostAllocFaults).toBe(1000);
+    expect(host.freePages).toBe(9000);
+  });
+
+  it("wires the guest kernel's pages at boot", () => {
+    const host = new Host({ memory: 10_000 });
+    const vm = host.addVm({ name: "a", memory: 6400 });
+    expect(vm.guest.settings.kernelPages).toBe(100);
+    expect(vm.residentPages).toBe(100);
+  });
+
+  it("keeps a VM at or below its limit by swapping its own pages at random", () => {
+    const host = new Host({ memory: 10_000, seed: 3 });
+    const vm = host.addVm({ name: "a", memory: 2000, max: 500, balloon: false, guest: { kernelOverhead: 0 }, workload: { kind: "uniform", pages: 800 } });
+    const run = host.run({ seconds: 1, sampleEvery: 0.1, checkInvariants: true });
+    expect(Math.max(...(run.timeline.array("residentPages") as number[]))).toBeLessThanOrEqual(500);
+    expect(vm.residentPages).toBe(500);
+    expect(vm.hostSwappedPages).toBeGreaterThan(200);
+    expect(vm.residentPages + vm.hostSwappedPages).toBeLessThanOrEqual(800);
+    expect(vm.hostSwapFaults).toBeGreaterThan(0);
+    expect(host.freePages).toBe(9500);
+  });
+
+  it("never swaps when every VM fits", () => {
+    const host = new Host({ memory: 5000, seed: 2 });
+    host.addVm({ name: "a", memory: 2000, workload: { kind: "uniform", pages: 1500 } });
+    host.addVm({ name: "b", memory: 2000, workload: { kind: "zipf", pages: 1500, exponent: 1 } });
+    const run = host.run({ seconds: 0.5 });
+    expect(run.summary.vms.every((v) => v.hostSwapOuts === 0 && v.doublePagingEvents === 0)).toBe(true);
+  });
+
+  it("swaps random pages from the VM furthest above its target when frames run out", () => {
+    const host = new Host({ memory: 1000, seed: 5 });
+    const a = host.addVm({ name: "a", memory: 900, guest: { kernelOverhead: 0 }, workload: { kind: "uniform", pages: 900 } });
+    host.run({ seconds: 0.2 });
+    expect(a.residentPages).toBe(900);
+    host.setTarget(0, 100); // a is now far above its target
+    const b = host.addVm({ name: "b", memory: 900, guest: { kernelOverhead: 0 }, workload: { kind: "uniform", pages: 600 } });
+    host.run({ seconds: 0.2, checkInvariants: true });
+    expect(a.hostSwapOuts).toBeGreaterThan(0);
+    expect(b.hostSwapOuts).toBe(0);
+  });
+
+  it("double paging arises by itself: a guest under its own pressure pages out pages the host already swapped", () => {
+    const config = (max: number) => {
+      const host = new Host({ memory: 20_000, seed: 9 });
+      const vm = host.addVm({ name: "a", memory: 1000, max, balloon: false, guest: { kernelOverhead: 0 },
+        workload: { kind: "uniform", pages: 1500, writeFraction: 0.5 } });
+      host.run({ seconds: 2, checkInvariants: false });
+      host.checkInvariants();
+      return vm;
+    };
+    const limited = config(600);
+    expect(limited.doublePagingEvents).toBeGreaterThan(0);
+    expect(limited.guest.guestPageOuts).toBeGreaterThan(limited.doublePagingEvents);
+    const free = config(1000);
+    expect(free.doublePagingEvents).toBe(0);
+    expect(free.guest.guestPageOuts).toBeGreaterThan(0);
+  });
+
+  it("an invalidated page traps once on its next access and is resident again", () => {
+    const host = new Host({ memory: 1000 });
+    const vm = host.addVm({ name: "a", memory: 100, guest: { kernelOverhead: 0 } });
+    vm.guest.access(3, 0);
+    const p = vm.guest.vspace.get(3);
+    const traps: number[] = [];
+    host.addPolicy({ name: "spy", periodSeconds: 1000, tick: () => {}, onTrap: (_h, v, ppn) => { traps.push(v, ppn); } });
+    expect(host.invalidate(0, p)).toBe(true);
+    expect(vm.guest.access(3, 0)).toBe(2_000 + 100);
+    expect(vm.guest.access(3, 0)).toBe(100);
+    expect(traps).toEqual([0, p]);
+    expect(vm.hstate[p]).toBe(RESIDENT);
+    expect(vm.trapFaults).toBe(1);
+  });
+
+  it("continues the clock across runs", () => {
+    const host = new Host({ memory: 1000 });
+    host.addVm({ name: "a", memory: 100, workload: { kind: "uniform", pages: 50 } });
+    host.run({ seconds: 0.5, sampleEvery: 0.25 });
+    const run = host.run({ seconds: 0.5, sampleEvery: 0.25 });
+    expect(run.timeline.array("t")).toEqual([0.75, 1]);
+    expect(run.summary.startSeconds).toBe(0.5);
+  });
+});
