@@ -10,3 +10,4 @@ export * from "./util";
 export * from "./workloads";
 export * from "./display";
 export * from "./trace";
+export * from "./host";
