@@ -63,6 +63,10 @@ const MAX_LINE_BYTES = 4096;
 /** Largest page number: (2^64 - 1) >> 12. */
 const MAX_PAGE = 2 ** 52 - 1;
 
+// Plain local copies: imported bindings can be getters under some loaders, too slow per record.
+const K_FETCH = FETCH;
+const K_READ = READ;
+
 /** Hex digit values, -1 for non-digits. */
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX[48 + i] = i;
@@ -226,7 +230,14 @@ export class LackeyParser {
       c = buf[pos];
       while (c === SPACE || c === TAB) c = buf[++pos];
       const hexStart = pos;
-      while (HEX[c] >= 0) c = buf[++pos];
+      // Accumulate the whole address while scanning; exact for up to 13 digits (< 2^52).
+      let address = 0;
+      let digit = HEX[c];
+      while (digit >= 0) {
+        address = address * 16 + digit;
+        c = buf[++pos];
+        digit = HEX[c];
+      }
       const hexEnd = pos;
       let problem = "";
       if (hexEnd === hexStart) problem = isWordByte(c) ? "bad hex address" : "expected a hex address after the record kind";
@@ -242,8 +253,10 @@ export class LackeyParser {
           if (c !== NL) problem = "unexpected text after the size";
         }
       }
-      let page = 0;
-      if (problem === "") {
+      let page = Math.floor(address / 4096);
+      if (hexEnd - hexStart > 13 && problem === "") {
+        // Wide address: rebuild the page from all digits but the last three, exactly.
+        page = 0;
         for (let i = hexStart; i < hexEnd - 3; i++) page = page * 16 + HEX[buf[i]];
         if (page > MAX_PAGE) problem = "address is wider than 64 bits";
       }
@@ -256,8 +269,8 @@ export class LackeyParser {
       pos++;
       pages[count] = page;
       kinds[count] = kind;
-      if (kind === FETCH) fetches++;
-      else if (kind === READ) reads++;
+      if (kind === K_FETCH) fetches++;
+      else if (kind === K_READ) reads++;
       else writes++;
       records++;
       if (++count === batchSize || records >= maxRecords) {

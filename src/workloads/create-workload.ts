@@ -36,7 +36,7 @@ export interface CommonWorkloadSpec {
 }
 
 export interface UniformSpec extends CommonWorkloadSpec { kind: "uniform"; pages: Size }
-export interface ZipfSpec extends CommonWorkloadSpec { kind: "zipf"; pages: Size; exponent: number; scatter?: boolean }
+export interface ZipfSpec extends CommonWorkloadSpec { kind: "zipf"; pages: Size; exponent: number; scatter?: boolean; method?: "alias" | "rejection" }
 export interface HotColdSpec extends CommonWorkloadSpec { kind: "hot-cold"; pages: Size; hotFraction: number; hotAccessFraction: number }
 export interface ScanSpec extends CommonWorkloadSpec { kind: "scan"; pages: Size; accessesPerPage?: number }
 export interface LoopSpec extends CommonWorkloadSpec { kind: "loop"; pages: Size; accessesPerPage?: number }
@@ -68,7 +68,7 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 const COMMON = ["kind", "writeFraction", "basePage", "accesses"];
 const FIELDS: Record<WorkloadKind, readonly string[]> = {
   uniform: [...COMMON, "pages"],
-  zipf: [...COMMON, "pages", "exponent", "scatter"],
+  zipf: [...COMMON, "pages", "exponent", "scatter", "method"],
   "hot-cold": [...COMMON, "pages", "hotFraction", "hotAccessFraction"],
   scan: [...COMMON, "pages", "accessesPerPage"],
   loop: [...COMMON, "pages", "accessesPerPage"],

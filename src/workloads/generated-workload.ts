@@ -94,7 +94,9 @@ export abstract class GeneratedWorkload implements Workload {
     else if (threshold >= 4294967296) kinds.fill(WRITE, 0, n);
     else {
       const rng = this.kindRng;
-      for (let i = 0; i < n; i++) kinds[i] = rng.nextUint32() < threshold ? WRITE : READ;
+      const write = WRITE;
+      const read = READ;
+      for (let i = 0; i < n; i++) kinds[i] = rng.nextUint32() < threshold ? write : read;
     }
     this.producedCount += n;
     return n;

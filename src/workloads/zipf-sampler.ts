@@ -2,7 +2,8 @@
  * Sampling Zipf ranks: P(rank r) = r^-s / H(N, s), for r = 1..N.
  *
  * Two exact methods, chosen by size:
- * - N <= 2^22: Vose's alias table (O(1) per draw, 12 bytes per rank). Tables are immutable and
+ * - N <= 2^18: Vose's alias table (O(1) per draw, 8 bytes per rank, 2 MiB at most, so it stays
+ *   in cache; bigger tables miss the cache on every draw and lose to the next method). Tables are immutable and
  *   cached by (N, s), so 64 VMs running the same spec share one table.
  * - larger N: Hörmann & Derflinger's rejection-inversion (O(1) expected, no memory), as in
  *   Apache Commons' RejectionInversionZipfSampler.
@@ -21,12 +22,16 @@ export interface ZipfSampler {
 }
 
 /** Largest N that gets an alias table. */
-export const ZIPF_ALIAS_MAX_PAGES = 1 << 22;
+export const ZIPF_ALIAS_MAX_PAGES = 1 << 18;
 
-/** An alias table: column i is kept with probability prob[i], else replaced by alias[i]. */
+/**
+ * An alias table, interleaved so one draw touches one cache line:
+ * entries[2i] is column i's keep threshold (keep when a 32-bit draw < threshold),
+ * entries[2i + 1] its alias. 8 bytes per rank.
+ */
 export interface AliasTable {
-  readonly prob: Float64Array;
-  readonly alias: Uint32Array;
+  readonly pages: number;
+  readonly entries: Uint32Array;
 }
 
 const aliasCache = new Map<string, AliasTable>();
@@ -37,7 +42,7 @@ const ALIAS_CACHE_ENTRIES = 4;
  *
  * @example
  * const t = zipfAliasTable(1000, 1.0);
- * t.prob.length // 1000
+ * t.entries.length // 2000
  */
 export function zipfAliasTable(pages: number, exponent: number): AliasTable {
   const key = `${pages}:${exponent}`;
@@ -58,7 +63,7 @@ export function zipfAliasTable(pages: number, exponent: number): AliasTable {
   const scale = n / sum;
   for (let i = 0; i < n; i++) prob[i] *= scale;
   // Vose: one worklist, "small" grows from the front, "large" from the back.
-  const alias = new Uint32Array(n);
+  const entries = new Uint32Array(2 * n);
   const work = new Uint32Array(n);
   let small = 0;
   let large = n;
@@ -69,15 +74,24 @@ export function zipfAliasTable(pages: number, exponent: number): AliasTable {
   while (small > 0 && large < n) {
     const l = work[--small];
     const g = work[large++];
-    alias[l] = g;
+    entries[2 * l] = Math.min(4294967295, Math.round(prob[l] * 4294967296));
+    entries[2 * l + 1] = g;
     prob[g] = prob[g] + prob[l] - 1;
     if (prob[g] < 1) work[small++] = g;
     else work[--large] = g;
   }
-  // Leftovers are 1 up to rounding.
-  while (small > 0) prob[work[--small]] = 1;
-  while (large < n) prob[work[large++]] = 1;
-  const table = { prob, alias };
+  // Leftovers have probability 1 up to rounding: alias to themselves, so the threshold is moot.
+  while (small > 0) {
+    const i = work[--small];
+    entries[2 * i] = 4294967295;
+    entries[2 * i + 1] = i;
+  }
+  while (large < n) {
+    const i = work[large++];
+    entries[2 * i] = 4294967295;
+    entries[2 * i + 1] = i;
+  }
+  const table = { pages: n, entries };
   aliasCache.set(key, table);
   if (aliasCache.size > ALIAS_CACHE_ENTRIES) aliasCache.delete(aliasCache.keys().next().value as string);
   return table;
@@ -85,16 +99,13 @@ export function zipfAliasTable(pages: number, exponent: number): AliasTable {
 
 class AliasZipfSampler implements ZipfSampler {
   readonly method = "alias" as const;
-  readonly prob: Float64Array;
-  readonly alias: Uint32Array;
+  readonly entries: Uint32Array;
   constructor(readonly pages: number, readonly exponent: number) {
-    const t = zipfAliasTable(pages, exponent);
-    this.prob = t.prob;
-    this.alias = t.alias;
+    this.entries = zipfAliasTable(pages, exponent).entries;
   }
   sample(rng: Rng): number {
-    const col = rng.int(this.pages);
-    return rng.next() < this.prob[col] ? col : this.alias[col];
+    const col = rng.int(this.pages) * 2;
+    return rng.nextUint32() < this.entries[col] ? col >>> 1 : this.entries[col + 1];
   }
 }
 
@@ -111,9 +122,13 @@ class RejectionZipfSampler implements ZipfSampler {
   }
   sample(rng: Rng): number {
     const n = this.pages;
+    const oneMinusS = 1 - this.exponent;
     for (;;) {
       const u = this.hIntegralN + rng.next() * (this.hIntegralX1 - this.hIntegralN);
-      const x = this.hIntegralInverse(u);
+      // x = hIntegralInverse(u), inlined: the common path costs one log1p and one exp.
+      let t = u * oneMinusS;
+      if (t < -1) t = -1;
+      const x = Math.exp((Math.abs(t) > 1e-8 ? Math.log1p(t) / t : 1 - t * (0.5 - t * (1 / 3 - 0.25 * t))) * u);
       let k = Math.floor(x + 0.5);
       if (k < 1) k = 1;
       else if (k > n) k = n;

@@ -87,21 +87,25 @@ export class ZipfWorkload extends GeneratedWorkload {
     const sampler = this.sampler;
     if (sampler.method === "alias") {
       // Inlined alias draw: the hot loop of most experiments.
-      const { prob, alias } = sampler as unknown as { prob: Float64Array; alias: Uint32Array };
+      const entries = (sampler as unknown as { entries: Uint32Array }).entries;
       if (a === 1 && b === 0) {
         for (let i = 0; i < count; i++) {
           const col = rng.int(n);
-          pages[i] = base + (rng.next() < prob[col] ? col : alias[col]);
+          pages[i] = base + (rng.nextUint32() < entries[2 * col] ? col : entries[2 * col + 1]);
         }
       } else {
         for (let i = 0; i < count; i++) {
           const col = rng.int(n);
-          const rank = rng.next() < prob[col] ? col : alias[col];
-          pages[i] = base + ((rank * a + b) % n);
+          const rank = rng.nextUint32() < entries[2 * col] ? col : entries[2 * col + 1];
+          const x = rank * a + b;
+          pages[i] = base + (x - Math.floor(x / n) * n); // (x mod n); floor beats % on doubles
         }
       }
     } else {
-      for (let i = 0; i < count; i++) pages[i] = base + ((sampler.sample(rng) * a + b) % n);
+      for (let i = 0; i < count; i++) {
+        const x = sampler.sample(rng) * a + b;
+        pages[i] = base + (x - Math.floor(x / n) * n);
+      }
     }
     return count;
   }

@@ -42,7 +42,7 @@ describe("createWorkload", () => {
 
   it("rejects unknown fields, so a typo is never ignored", () => {
     expect(() => createWorkload({ kind: "zipf", pages: 10, exponent: 1, writefraction: 0.3 }, rng(), "w")).toThrow(
-      "w.writefraction: unknown field (valid fields: kind, writeFraction, basePage, accesses, pages, exponent, scatter) (got 0.3)",
+      "w.writefraction: unknown field (valid fields: kind, writeFraction, basePage, accesses, pages, exponent, scatter, method) (got 0.3)",
     );
   });
 
