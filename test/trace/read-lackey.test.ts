@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { spawnSync } from "node:child_process";
 import { loadLackeyTrace, loadLackeyTraceSync, parseLackeyBuffer, readLackey } from "../../src";
 
 const dir = mkdtempSync(join(tmpdir(), "memvirt-trace-"));
@@ -56,4 +57,18 @@ describe("readLackey", () => {
     expect(t.pages.length).toBe(10);
     expect(Array.from(t.pages)).toEqual(Array.from(expected.pages.subarray(0, 10)));
   });
+
+  it("reads '-' from stdin, plain or gzip, and names <stdin> in errors", () => {
+    const tsx = join(__dirname, "..", "..", "node_modules", ".bin", "tsx");
+    const script = join(__dirname, "fixtures", "read-stdin.ts");
+    const sum = Array.from(expected.pages).reduce((a, b) => a + b, 0);
+    for (const input of [Buffer.from(text), gzipSync(Buffer.from(text))]) {
+      const r = spawnSync(tsx, [script], { input, encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual({ ...expected.stats, sum });
+    }
+    const bad = spawnSync(tsx, [script], { input: "I  0400,4\n\n L 12,\n", encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(`<stdin>:3: malformed Lackey record: expected a decimal size after ',' (got " L 12,")`);
+  }, 20_000);
 });
