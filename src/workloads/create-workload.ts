@@ -18,6 +18,7 @@ import { Workload } from "./workload";
 import { checkBoolean, checkCount, checkKeys, Size } from "./validate";
 import { UniformWorkload } from "./uniform";
 import { ZipfWorkload } from "./zipf";
+import { ZipfMethod } from "./zipf-sampler";
 import { HotColdWorkload } from "./hot-cold";
 import { LoopWorkload, ScanWorkload } from "./sequential";
 import { ToucherWorkload } from "./toucher";
@@ -36,7 +37,7 @@ export interface CommonWorkloadSpec {
 }
 
 export interface UniformSpec extends CommonWorkloadSpec { kind: "uniform"; pages: Size }
-export interface ZipfSpec extends CommonWorkloadSpec { kind: "zipf"; pages: Size; exponent: number; scatter?: boolean; method?: "alias" | "rejection" }
+export interface ZipfSpec extends CommonWorkloadSpec { kind: "zipf"; pages: Size; exponent: number; scatter?: boolean; method?: ZipfMethod }
 export interface HotColdSpec extends CommonWorkloadSpec { kind: "hot-cold"; pages: Size; hotFraction: number; hotAccessFraction: number }
 export interface ScanSpec extends CommonWorkloadSpec { kind: "scan"; pages: Size; accessesPerPage?: number }
 export interface LoopSpec extends CommonWorkloadSpec { kind: "loop"; pages: Size; accessesPerPage?: number }

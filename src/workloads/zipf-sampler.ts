@@ -1,22 +1,26 @@
 /**
  * Sampling Zipf ranks: P(rank r) = r^-s / H(N, s), for r = 1..N.
  *
- * Two exact methods, chosen by size:
+ * Exact methods, chosen by size:
  * - N <= 2^18: Vose's alias table (O(1) per draw, 8 bytes per rank, 2 MiB at most, so it stays
- *   in cache; bigger tables miss the cache on every draw and lose to the next method). Tables are immutable and
- *   cached by (N, s), so 64 VMs running the same spec share one table.
- * - larger N: Hörmann & Derflinger's rejection-inversion (O(1) expected, no memory), as in
- *   Apache Commons' RejectionInversionZipfSampler.
+ *   in cache; bigger tables miss the cache on every draw). Tables are immutable and cached by
+ *   (N, s), so 64 VMs running the same spec share one table.
+ * - larger N, "hybrid": the 2^16 most popular ranks from an alias table, the tail by
+ *   Hörmann & Derflinger's rejection-inversion (O(1) expected, no memory; as in Apache Commons'
+ *   RejectionInversionZipfSampler). Pure rejection-inversion is available as "rejection".
  *
  * Both return 0-based ranks (0 is the most popular).
  */
 import { Rng } from "../util/rng";
 
+/** How ranks are drawn: a full alias table, rejection-inversion, or alias head + rejection tail. */
+export type ZipfMethod = "alias" | "rejection" | "hybrid";
+
 /** A sampler of 0-based Zipf ranks. */
 export interface ZipfSampler {
   readonly pages: number;
   readonly exponent: number;
-  readonly method: "alias" | "rejection";
+  readonly method: ZipfMethod;
   /** One 0-based rank in [0, pages). */
   sample(rng: Rng): number;
 }
@@ -110,18 +114,24 @@ class AliasZipfSampler implements ZipfSampler {
 }
 
 /** Rejection-inversion (Hörmann & Derflinger 1996), exact for any s >= 0 and N. */
+/**
+ * Rejection-inversion over ranks first..N (1-based), generalised from Apache's first = 1:
+ * u is uniform on [H(first + 0.5) - h(first), H(N + 0.5)], and the quick-accept constant
+ * comes from rank first + 1 (the worst case; rank `first` itself is always accepted).
+ */
 class RejectionZipfSampler implements ZipfSampler {
   readonly method = "rejection" as const;
   private readonly hIntegralX1: number;
   private readonly hIntegralN: number;
   private readonly s: number;
-  constructor(readonly pages: number, readonly exponent: number) {
-    this.hIntegralX1 = this.hIntegral(1.5) - 1;
+  constructor(readonly pages: number, readonly exponent: number, private readonly first = 1) {
+    this.hIntegralX1 = this.hIntegral(first + 0.5) - this.h(first);
     this.hIntegralN = this.hIntegral(pages + 0.5);
-    this.s = 2 - this.hIntegralInverse(this.hIntegral(2.5) - this.h(2));
+    this.s = first + 1 - this.hIntegralInverse(this.hIntegral(first + 1.5) - this.h(first + 1));
   }
   sample(rng: Rng): number {
     const n = this.pages;
+    const first = this.first;
     const oneMinusS = 1 - this.exponent;
     for (;;) {
       const u = this.hIntegralN + rng.next() * (this.hIntegralX1 - this.hIntegralN);
@@ -130,7 +140,7 @@ class RejectionZipfSampler implements ZipfSampler {
       if (t < -1) t = -1;
       const x = Math.exp((Math.abs(t) > 1e-8 ? Math.log1p(t) / t : 1 - t * (0.5 - t * (1 / 3 - 0.25 * t))) * u);
       let k = Math.floor(x + 0.5);
-      if (k < 1) k = 1;
+      if (k < first) k = first;
       else if (k > n) k = n;
       if (k - x <= this.s || u >= this.hIntegral(k + 0.5) - this.h(k)) return k - 1;
     }
@@ -147,6 +157,55 @@ class RejectionZipfSampler implements ZipfSampler {
     if (t < -1) t = -1;
     return Math.exp(helper1(t) * x);
   }
+}
+
+/**
+ * Head-and-tail sampler for large N: with probability P(rank <= head) draw from a small,
+ * cache-resident alias table over the head ranks; otherwise rejection-inversion over the tail.
+ * The head's mass uses an Euler–Maclaurin sum for the tail (error far below 1e-15 for a head
+ * of 2^16 ranks), so no O(N) work is needed.
+ */
+class HybridZipfSampler implements ZipfSampler {
+  readonly method = "hybrid" as const;
+  readonly headPages: number;
+  /** Keep-head threshold for a 32-bit draw. */
+  readonly headThreshold: number;
+  private readonly entries: Uint32Array;
+  private readonly tail: RejectionZipfSampler;
+  constructor(readonly pages: number, readonly exponent: number, headPages = ZIPF_HYBRID_HEAD_PAGES) {
+    this.headPages = Math.min(headPages, pages);
+    this.entries = zipfAliasTable(this.headPages, exponent).entries;
+    let headMass = 0;
+    for (let r = this.headPages; r >= 1; r--) headMass += Math.pow(r, -exponent);
+    const tailMass = this.headPages < pages ? zipfPartialSum(this.headPages + 1, pages, exponent) : 0;
+    this.headThreshold = Math.min(4294967296, Math.round((headMass / (headMass + tailMass)) * 4294967296));
+    this.tail = new RejectionZipfSampler(pages, exponent, this.headPages + 1);
+  }
+  sample(rng: Rng): number {
+    if (rng.nextUint32() < this.headThreshold) {
+      const col = rng.int(this.headPages) * 2;
+      return rng.nextUint32() < this.entries[col] ? col >>> 1 : this.entries[col + 1];
+    }
+    return this.tail.sample(rng);
+  }
+}
+
+/** Ranks in the head of a hybrid sampler: 2^16 ranks, a 512 KiB table. */
+export const ZIPF_HYBRID_HEAD_PAGES = 1 << 16;
+
+/**
+ * sum_{k=a..b} k^-s by Euler–Maclaurin (integral, endpoint and two derivative terms);
+ * accurate to ~1e-15 relative once a is in the hundreds.
+ *
+ * @example
+ * zipfPartialSum(1000, 2000, 1) // ≈ ln(2000/1000) + (1/1000 + 1/2000) / 2 + ...
+ */
+export function zipfPartialSum(a: number, b: number, s: number): number {
+  const integral = s === 1 ? Math.log(b / a) : (Math.pow(b, 1 - s) - Math.pow(a, 1 - s)) / (1 - s);
+  const f = (x: number) => Math.pow(x, -s);
+  const d1 = (x: number) => -s * Math.pow(x, -s - 1);
+  const d3 = (x: number) => -s * (s + 1) * (s + 2) * Math.pow(x, -s - 3);
+  return integral + (f(a) + f(b)) / 2 + (d1(b) - d1(a)) / 12 - (d3(b) - d3(a)) / 720;
 }
 
 /** log1p(x)/x, stable near 0. */
@@ -166,9 +225,11 @@ function helper2(x: number): number {
  * const z = zipfSampler(4096, 1.1);
  * z.sample(new Rng(1)); // a rank in 0..4095, small ranks most often
  */
-export function zipfSampler(pages: number, exponent: number, method?: "alias" | "rejection"): ZipfSampler {
-  const m = method ?? (pages <= ZIPF_ALIAS_MAX_PAGES ? "alias" : "rejection");
-  return m === "alias" ? new AliasZipfSampler(pages, exponent) : new RejectionZipfSampler(pages, exponent);
+export function zipfSampler(pages: number, exponent: number, method?: ZipfMethod, headPages?: number): ZipfSampler {
+  const m = method ?? (pages <= ZIPF_ALIAS_MAX_PAGES ? "alias" : "hybrid");
+  if (m === "alias") return new AliasZipfSampler(pages, exponent);
+  if (m === "hybrid") return new HybridZipfSampler(pages, exponent, headPages);
+  return new RejectionZipfSampler(pages, exponent);
 }
 
 /**

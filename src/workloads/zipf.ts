@@ -12,7 +12,7 @@ import { formatCount } from "../util/units";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkBoolean, checkNumber, checkPages, Size } from "./validate";
-import { zipfSampler, ZipfSampler } from "./zipf-sampler";
+import { ZipfMethod, zipfSampler, ZipfSampler } from "./zipf-sampler";
 
 /** Options of a Zipf generator. */
 export interface ZipfOptions extends GeneratorOptions {
@@ -22,8 +22,8 @@ export interface ZipfOptions extends GeneratorOptions {
   exponent: number;
   /** Spread popularity ranks over the region instead of hot pages first (default false). */
   scatter?: boolean;
-  /** Sampling method; by default an alias table up to 2^22 pages, rejection-inversion above. */
-  method?: "alias" | "rejection";
+  /** Sampling method; by default an alias table up to 2^18 pages, "hybrid" above. */
+  method?: ZipfMethod;
 }
 
 /**
@@ -46,8 +46,8 @@ export class ZipfWorkload extends GeneratedWorkload {
     this.pages = checkPages(options.pages, pathJoin(where, "pages"));
     this.exponent = checkNumber(options.exponent, pathJoin(where, "exponent"), 0, 100);
     this.scatter = options.scatter === undefined ? false : checkBoolean(options.scatter, pathJoin(where, "scatter"));
-    if (options.method !== undefined && options.method !== "alias" && options.method !== "rejection") {
-      throw new MemvirtError("must be \"alias\" or \"rejection\"", { where: pathJoin(where, "method"), value: options.method });
+    if (options.method !== undefined && options.method !== "alias" && options.method !== "rejection" && options.method !== "hybrid") {
+      throw new MemvirtError("must be \"alias\", \"hybrid\" or \"rejection\"", { where: pathJoin(where, "method"), value: options.method });
     }
     this.sampler = zipfSampler(this.pages, this.exponent, options.method);
     if (this.scatter && this.pages > 1) {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Rng, zipfAliasTable, zipfProbability, zipfSampler } from "../../src";
+import { Rng, zipfAliasTable, zipfPartialSum, zipfProbability, zipfSampler } from "../../src";
 
 /** Empirical rank frequencies from `draws` samples. */
-function frequencies(pages: number, exponent: number, method: "alias" | "rejection", draws: number, seed = 1): Float64Array {
-  const s = zipfSampler(pages, exponent, method);
+function frequencies(pages: number, exponent: number, method: "alias" | "rejection" | "hybrid", draws: number, seed = 1): Float64Array {
+  // A 10-rank head makes the hybrid's head/tail boundary fall inside the checked ranks.
+  const s = zipfSampler(pages, exponent, method, 10);
   const rng = new Rng(seed);
   const f = new Float64Array(pages);
   for (let i = 0; i < draws; i++) f[s.sample(rng)]++;
@@ -12,7 +13,7 @@ function frequencies(pages: number, exponent: number, method: "alias" | "rejecti
 }
 
 describe("zipf samplers", () => {
-  for (const method of ["alias", "rejection"] as const) {
+  for (const method of ["alias", "rejection", "hybrid"] as const) {
     for (const exponent of [0, 0.8, 1, 1.5]) {
       it(`${method}: rank frequencies follow r^-s / H(N, s) for s = ${exponent}`, () => {
         const pages = 50;
@@ -45,19 +46,31 @@ describe("zipf samplers", () => {
     expect(zipfAliasTable(1000, 1.1)).toBe(zipfAliasTable(1000, 1.1));
   });
 
-  it("uses rejection-inversion above 2^22 pages, without a table", () => {
+  it("above 2^18 pages uses an alias head and a rejection-inversion tail, without an O(N) table", () => {
     const s = zipfSampler(2 ** 30, 1.1);
-    expect(s.method).toBe("rejection");
+    expect(s.method).toBe("hybrid");
     const rng = new Rng(3);
     let top = 0;
-    for (let i = 0; i < 10_000; i++) {
+    let tail = 0;
+    for (let i = 0; i < 20_000; i++) {
       const r = s.sample(rng);
       expect(r).toBeGreaterThanOrEqual(0);
       expect(r).toBeLessThan(2 ** 30);
       if (r === 0) top++;
+      if (r >= 1 << 16) tail++;
     }
-    // P(rank 1) = 1 / H(2^30, 1.1), with H ~ zeta(1.1) - tail ~ 7.9
-    expect(top / 10_000).toBeGreaterThan(0.1);
-    expect(top / 10_000).toBeLessThan(0.16);
+    // H(2^30, 1.1) = 1 + zipfPartialSum(2, 2^30): P(rank 1) = 1/H, P(rank > 2^16) = partial / H.
+    const h = 1 + zipfPartialSum(2, 2 ** 30, 1.1);
+    const pTail = zipfPartialSum(2 ** 16 + 1, 2 ** 30, 1.1) / h;
+    expect(Math.abs(top / 20_000 - 1 / h)).toBeLessThan(5 * Math.sqrt((1 / h) / 20_000));
+    expect(Math.abs(tail / 20_000 - pTail)).toBeLessThan(5 * Math.sqrt(pTail / 20_000));
+  });
+
+  it("the Euler–Maclaurin partial sum matches brute force", () => {
+    for (const s of [0.5, 1, 1.1, 2]) {
+      let brute = 0;
+      for (let k = 100_000; k >= 50; k--) brute += Math.pow(k, -s);
+      expect(Math.abs(zipfPartialSum(50, 100_000, s) - brute) / brute).toBeLessThan(1e-11);
+    }
   });
 });
