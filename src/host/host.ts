@@ -374,7 +374,7 @@ export class Host implements HostControl, VmBackend {
   }
 
   reportState(label: string): void {
-    if (label !== this.label) {
+    if (label !== this.label && this.label !== "none") {
       const free = this.machine.freePages / this.machine.totalPages;
       this.note(`free memory ${(free * 100).toFixed(2)}%: state ${this.label} → ${label}`);
     }

@@ -103,8 +103,9 @@ export class TimelineRecorder {
   observe(host: SampledHost): void {
     if (host.freePages < this.minFreePages) this.minFreePages = host.freePages;
     if (host.stateLabel !== this.lastState) {
-      this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (host.nowSeconds - this.lastStateSeconds);
-      this.stateChanges.push({ t: host.nowSeconds, from: this.lastState, to: host.stateLabel });
+      const spent = host.nowSeconds - this.lastStateSeconds;
+      if (spent > 0) this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + spent;
+      if (this.lastState !== "none") this.stateChanges.push({ t: host.nowSeconds, from: this.lastState, to: host.stateLabel });
       this.lastState = host.stateLabel;
       this.lastStateSeconds = host.nowSeconds;
     }
@@ -169,7 +170,7 @@ export class TimelineRecorder {
   finish(host: SampledHost, settings: RunSettings, events: Array<{ t: number; text: string }>): Run {
     this.observe(host);
     const end = host.nowSeconds;
-    this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (end - this.lastStateSeconds);
+    if (end > this.lastStateSeconds) this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (end - this.lastStateSeconds);
     const duration = end - this.startSeconds;
     const vms: VmRunSummary[] = host.vms.map((vm, i) => {
       const start = this.startCounters[i] ?? new Float64Array(INTERVAL_COLUMNS.length);

@@ -1,0 +1,3 @@
+export * from "./free-memory-state";
+export * from "./reclaim-plan";
+export * from "./reclamation-policy";

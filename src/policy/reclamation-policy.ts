@@ -1,0 +1,185 @@
+/**
+ * ESX-style memory reclamation: every period, classify free memory (high/soft/hard/low), decide
+ * how much to reclaim and from whom, and act through the host's narrow control interface.
+ *
+ *   free memory ──▶ state ──▶ need = high·M − free − (balloon inflation already in flight)
+ *                               │
+ *                  planReclaim (lowest ρ = shares / pages first, never below min)
+ *                               │
+ *        SOFT+: balloon targets += share        HARD+: swap random pages up to soft·M
+ *        (swap only what balloons cannot take)  LOW: block VMs above their target
+ *
+ * Limits: a VM with max < memory is ballooned down to memory − max in every state, so its guest
+ * decides what to give up; without a driver, the host enforces the limit by random swapping.
+ * In the high state, balloons deflate (above their limit floor) while free memory stays above
+ * high + (high − soft), returning memory first to the VMs with the most shares per page.
+ *
+ * Parameters are plain data; the policy holds no per-page state.
+ */
+import { MemvirtError, pathJoin } from "../util/errors";
+import { HostControl, HostPolicy, VmView } from "../host/host-policy";
+import {
+  classifyFreeMemory, FREE_MEMORY_STATE_NAMES, FreeMemoryState, FreeMemoryThresholds, HARD, HIGH, LOW, resolveThresholds,
+} from "./free-memory-state";
+import { planReclaim } from "./reclaim-plan";
+
+/** Parameters of the reclamation policy (all optional; JSON-able). */
+export interface ReclamationParams {
+  /** Seconds between decisions (default 1). */
+  periodSeconds?: number;
+  /** Free-memory thresholds as fractions (default 6/4/2/1%). */
+  thresholds?: Partial<FreeMemoryThresholds>;
+  /** Use balloon drivers (default true). False: reclaim by host swapping only. */
+  balloon?: boolean;
+  /** Use host swapping in the hard and low states (default true). */
+  swap?: boolean;
+  /** Block VMs above their target in the low state (default true). */
+  block?: boolean;
+  /** Deflate balloons when free memory is plentiful (default true). */
+  deflate?: boolean;
+}
+
+const KEYS = ["periodSeconds", "thresholds", "balloon", "swap", "block", "deflate"];
+
+/**
+ * The reclamation policy.
+ *
+ * @example
+ * const host = new Host({ memory: "1 GiB", policies: [new ReclamationPolicy({ balloon: true })] });
+ */
+export class ReclamationPolicy implements HostPolicy {
+  readonly name = "reclamation";
+  readonly periodSeconds: number;
+  readonly thresholds: FreeMemoryThresholds;
+  readonly useBalloon: boolean;
+  readonly useSwap: boolean;
+  readonly useBlock: boolean;
+  readonly useDeflate: boolean;
+  /** The current state. */
+  state: FreeMemoryState = HIGH;
+  /** Each VM's allocation target in pages (persists between ticks; starts at the VM's max). */
+  readonly targets: number[] = [];
+
+  constructor(params: ReclamationParams = {}, where = "reclamation") {
+    if (typeof params !== "object" || params === null || Array.isArray(params)) throw new MemvirtError("must be an object", { where, value: params });
+    for (const key of Object.keys(params)) {
+      if (!KEYS.includes(key)) throw new MemvirtError(`unknown field (valid fields: ${KEYS.join(", ")})`, { where: pathJoin(where, key), value: (params as Record<string, unknown>)[key] });
+    }
+    const p = params.periodSeconds ?? 1;
+    if (typeof p !== "number" || !Number.isFinite(p) || p <= 0) throw new MemvirtError("must be a positive number of seconds", { where: pathJoin(where, "periodSeconds"), value: p });
+    this.periodSeconds = p;
+    this.thresholds = resolveThresholds(params.thresholds, pathJoin(where, "thresholds"));
+    this.useBalloon = bool(params.balloon, true, pathJoin(where, "balloon"));
+    this.useSwap = bool(params.swap, true, pathJoin(where, "swap"));
+    this.useBlock = bool(params.block, true, pathJoin(where, "block"));
+    this.useDeflate = bool(params.deflate, true, pathJoin(where, "deflate"));
+  }
+
+  describe(): string {
+    const t = this.thresholds;
+    const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
+    const how = [this.useBalloon ? "balloons in soft" : "no ballooning", this.useSwap ? "swaps random pages in hard" : "no swapping", this.useBlock ? "blocks VMs above target in low" : "no blocking"];
+    return `thresholds high ${pct(t.high)}, soft ${pct(t.soft)}, hard ${pct(t.hard)}, low ${pct(t.low)}; ${how.join(", ")}; reclaims from the VM with the fewest shares per page first`;
+  }
+
+  /**
+   * The cost factor of a VM's pages when comparing ρ (1: plain proportional share). A subclass
+   * (the idle memory tax) returns f + k(1 − f) from an estimate of the VM's active fraction f.
+   *
+   * @example
+   * class Taxed extends ReclamationPolicy { protected costFactor(vm: VmView) { return 1 + 3 * idle(vm); } }
+   */
+  protected costFactor(_vm: VmView): number {
+    return 1;
+  }
+
+  tick(host: HostControl): void {
+    const M = host.machinePages;
+    const t = this.thresholds;
+    const free = host.freePages;
+    this.state = classifyFreeMemory(free / M, this.state, t);
+    host.reportState(FREE_MEMORY_STATE_NAMES[this.state]);
+    const highFrames = Math.ceil(t.high * M);
+    const softFrames = Math.ceil(t.soft * M);
+    const vms = host.vms;
+    const n = vms.length;
+    const pressure = this.state !== HIGH;
+
+    // Targets persist between ticks: they fall under pressure and rise again when memory is free.
+    while (this.targets.length < n) this.targets.push(vms[this.targets.length].maxPages);
+    const T = this.targets;
+    for (let i = 0; i < n; i++) if (T[i] > vms[i].maxPages) T[i] = vms[i].maxPages;
+
+    // A VM's footprint as the host sees it: pages it holds a frame or a swap slot for.
+    // The target caps it, and the balloon enforces the cap: balloon = memory − target.
+    const footprint = vms.map((v) => v.residentPages + v.hostSwappedPages);
+    const balloonOn = vms.map((v) => this.useBalloon && v.balloonMaxPages > 0);
+
+    if (pressure) {
+      // Bring free memory back to the high threshold: lower the targets of the lowest-ρ VMs,
+      // beyond what VMs already above their targets will give up anyway.
+      const inFlight = vms.reduce((a, _v, i) => a + Math.max(0, footprint[i] - T[i]), 0);
+      const need = Math.max(0, highFrames - free - inFlight);
+      const base = footprint.map((f, i) => Math.min(f, T[i]));
+      const reclaim = planReclaim(vms.map((v, i) => ({ allocatedPages: base[i], minPages: v.minPages, shares: v.shares, costFactor: this.costFactor(v) })), need);
+      for (let i = 0; i < n; i++) if (reclaim[i] > 0) T[i] = base[i] - reclaim[i];
+    } else if (this.useDeflate) {
+      // Plenty free (beyond high + one band): raise targets, most shares per page first.
+      let surplus = free - highFrames - (highFrames - softFrames);
+      const order = vms.map((_, i) => i).sort((a, b) => vms[b].shares / Math.max(1, T[b]) - vms[a].shares / Math.max(1, T[a]) || a - b);
+      for (const i of order) {
+        if (surplus <= 0) break;
+        const give = Math.min(surplus, vms[i].maxPages - T[i]);
+        if (give > 0) {
+          T[i] += give;
+          surplus -= give;
+        }
+      }
+    }
+
+    const swapPlan = new Array<number>(n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const v = vms[i];
+      if (balloonOn[i]) {
+        // memory − target leaves the guest exactly `target` pages (its kernel included); with no
+        // pressure this is memory − max, the limit floor.
+        let want = Math.max(0, v.memoryPages - T[i]);
+        if (pressure) want = Math.max(want, v.balloonTargetPages); // never deflate under pressure
+        const kept = host.setBalloonTarget(i, want);
+        // Whatever the balloon cannot take (it is at its cap) falls to swapping.
+        if (pressure && want > kept) swapPlan[i] = Math.min(want - kept, Math.max(0, v.residentPages - T[i]));
+      } else if (pressure || v.residentPages > v.maxPages) {
+        swapPlan[i] = Math.max(0, v.residentPages - T[i]);
+      }
+    }
+
+    if (this.useSwap) {
+      // Hard and low: page out enough, at random, to climb back to the soft threshold.
+      if (this.state >= HARD) {
+        const swapNeed = Math.max(0, softFrames - free);
+        let weights = vms.map((v, i) => Math.max(0, v.residentPages - T[i]));
+        if (weights.every((w) => w === 0)) weights = vms.map((v) => Math.max(0, v.residentPages - v.minPages));
+        const total = weights.reduce((a, b) => a + b, 0);
+        if (total > 0) {
+          for (let i = 0; i < n; i++) swapPlan[i] = Math.max(swapPlan[i], Math.ceil((swapNeed * weights[i]) / total));
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        const pages = Math.min(swapPlan[i], Math.max(0, vms[i].residentPages - vms[i].minPages));
+        if (pages > 0) host.swapOut(i, pages);
+      }
+    }
+
+    for (let i = 0; i < n; i++) {
+      host.setTarget(i, T[i]);
+      const block = this.useBlock && this.state === LOW && vms[i].residentPages > T[i];
+      if (block !== vms[i].blocked) host.setBlocked(i, block);
+    }
+  }
+}
+
+function bool(value: unknown, fallback: boolean, where: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new MemvirtError("must be true or false", { where, value });
+  return value;
+}
