@@ -11,3 +11,4 @@ export * from "./workloads";
 export * from "./display";
 export * from "./trace";
 export * from "./host";
+export * from "./policy";
