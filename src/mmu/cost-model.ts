@@ -1,0 +1,90 @@
+/**
+ * The cycle cost model. Every event the simulator counts has a price in CPU cycles; a run's
+ * cycles are the sum of counts × prices, so changing a price never changes the counts.
+ *
+ * Defaults are round numbers for a recent x86 server core. Sources and reasoning per field
+ * (≈ = a judgement from secondary sources, meant for shape, not for exact values):
+ *
+ * | cost                   | cycles | why |
+ * |------------------------|-------:|-----|
+ * | tlbHitCycles           |      1 | a TLB lookup overlaps the L1 access; charged once per access |
+ * | memoryReferenceCycles  |     40 | a page-walk reference mostly hits the data caches: between an L2 hit (~14) and an L3 hit (~40–70) on Skylake (Intel Optimization Manual) (≈) |
+ * | walkCacheHitCycles     |      2 | a hit in a small, fully associative page-walk cache (≈) |
+ * | nestedTlbHitCycles     |      2 | a hit in the nested TLB (≈) |
+ * | pteAccessCycles        |      5 | the guest kernel loading or storing a PTE that is in its L1 cache |
+ * | invlpgCycles           |    150 | INVLPG on bare metal (≈, Agner Fog's instruction tables list 100–250) |
+ * | cr3SwitchCycles        |    200 | MOV to CR3 with PCIDs on bare metal (≈) |
+ * | guestPageFaultCycles   |   1500 | the guest kernel's page-fault handler for a minor fault, entry to return, without zeroing (≈) |
+ * | trapCycles             |   1200 | a VM exit plus VM entry round trip: ≈ 1,000–1,500 cycles on Intel cores since Haswell (kvm-unit-tests vmexit; Agesen et al., USENIX ATC 2012 report older cores at thousands) |
+ * | hypercallCycles        |    700 | a paravirtual hypercall (Xen PV, syscall-like transition, no VMCS save) (≈) |
+ * | pteValidateCycles      |    300 | protected paging: the VMM checks a PTE write and translates P→M (≈) |
+ * | shadowUpdateCycles     |    600 | shadow paging: the VMM decodes the trapped store, emulates it and fixes the shadow entry (≈) |
+ * | hiddenFaultCycles      |   2000 | shadow paging: the VMM walks the guest table in software and fills the shadow; Adams & Agesen (ASPLOS 2006) single out hidden faults as the costliest shadow event (≈) |
+ * | shadowSwitchCycles     |   1000 | shadow paging: finding (or building) the shadow root for a new guest CR3 (≈) |
+ * | m2pLookupCycles        |     40 | protected paging without read traps: the guest reads the machine→physical table, one memory reference |
+ *
+ * The trap, hypercall and VMM-work costs are charged on top of each other: a shadow PT write
+ * costs `trapCycles + shadowUpdateCycles`, a hidden fault `trapCycles + hiddenFaultCycles`.
+ */
+import { MemvirtError, pathJoin } from "../util/errors";
+
+/** Prices in cycles; see the table at the top of this file. */
+export interface CostModel {
+  tlbHitCycles: number;
+  memoryReferenceCycles: number;
+  walkCacheHitCycles: number;
+  nestedTlbHitCycles: number;
+  pteAccessCycles: number;
+  invlpgCycles: number;
+  cr3SwitchCycles: number;
+  guestPageFaultCycles: number;
+  trapCycles: number;
+  hypercallCycles: number;
+  pteValidateCycles: number;
+  shadowUpdateCycles: number;
+  hiddenFaultCycles: number;
+  shadowSwitchCycles: number;
+  m2pLookupCycles: number;
+}
+
+/** The documented defaults. */
+export const DEFAULT_COSTS: Readonly<CostModel> = Object.freeze({
+  tlbHitCycles: 1,
+  memoryReferenceCycles: 40,
+  walkCacheHitCycles: 2,
+  nestedTlbHitCycles: 2,
+  pteAccessCycles: 5,
+  invlpgCycles: 150,
+  cr3SwitchCycles: 200,
+  guestPageFaultCycles: 1500,
+  trapCycles: 1200,
+  hypercallCycles: 700,
+  pteValidateCycles: 300,
+  shadowUpdateCycles: 600,
+  hiddenFaultCycles: 2000,
+  shadowSwitchCycles: 1000,
+  m2pLookupCycles: 40,
+});
+
+/**
+ * Defaults with the user's overrides applied; unknown names and bad values are rejected with
+ * their path.
+ *
+ * @example
+ * resolveCosts({ trapCycles: 2000 }).trapCycles // 2000
+ */
+export function resolveCosts(overrides: Partial<CostModel> | undefined, where = "costs"): CostModel {
+  const costs: CostModel = { ...DEFAULT_COSTS };
+  if (overrides === undefined) return costs;
+  if (typeof overrides !== "object" || overrides === null) throw new MemvirtError("expected an object of cycle costs", { where, value: overrides });
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(name in DEFAULT_COSTS)) {
+      throw new MemvirtError(`unknown cost (known: ${Object.keys(DEFAULT_COSTS).join(", ")})`, { where: pathJoin(where, name), value: name });
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new MemvirtError("a cost must be a non-negative number of cycles", { where: pathJoin(where, name), value });
+    }
+    (costs as unknown as Record<string, number>)[name] = value;
+  }
+  return costs;
+}

@@ -1,0 +1,403 @@
+/**
+ * `Mmu`: one VM's (or one bare machine's) address translation, stateful, in one of four modes.
+ *
+ *   access(gVA) ─▶ TLB ─hit─▶ machine address
+ *                   │miss
+ *                   ▼
+ *              mode.walk ── page-walk cache, nested TLB ──▶ TLB fill
+ *                   │fault
+ *                   ▼
+ *              guest OS / VMM (demand paging, hidden fault, COW) ──▶ walk again
+ *
+ * The Mmu owns the TLB, the page-walk cache, the nested TLB, the guest OS model (which starts
+ * with one process, ASID 1, running) and the VM's memory; the mode decides what each event
+ * costs. `access()` is for people: it returns what happened, with the walk when there was one.
+ * `run()` / `accessPage()` are for simulations: no allocation per access.
+ *
+ * Invariant: the mode changes costs, not results: for the same guest activity every mode
+ * returns the same machine address (the property tests check this).
+ */
+import { MemvirtError, pathJoin } from "../util/errors";
+import { parsePages, formatBytes, GiB } from "../util/units";
+import { Rng, type Seed } from "../util/rng";
+import { READ, WRITE, FETCH } from "../workloads/workload";
+import { resolveCosts, type CostModel } from "../mmu/cost-model";
+import { createWalkCache, type WalkCacheOption } from "../mmu/create-walk-cache";
+import { NestedTlb, type NestedTlbOptions } from "../mmu/nested-tlb";
+import { addressBitsOf, framesPerPage, LEVEL_SPAN_PAGES, parseLevels, parsePageSize, type Levels, type PageSize } from "../mmu/page-size";
+import { Tlb, TLB_WRITABLE, type TlbOptions } from "../mmu/tlb";
+import type { WalkCache } from "../mmu/walk-cache";
+import { WalkRecorder } from "../mmu/walk-recorder";
+import { Walk, type WalkSettings } from "../mmu/walk-result";
+import { GuestMemory } from "./guest-memory";
+import { GuestOs } from "./guest-os";
+import { parseMode, type ModeName } from "./mode-name";
+import { NativeMode } from "./native-mode";
+import { NestedMode } from "./nested-mode";
+import { ProtectedMode } from "./protected-mode";
+import { ShadowMode } from "./shadow-mode";
+import { TranslationStats, diffCounts, type TranslationCounts, type TrapCounts } from "./translation-stats";
+import { WALK_OK, WALK_PROTECTION, type ModeContext, type TranslationMode } from "./translation-mode";
+import { VmMemory } from "./vm-memory";
+
+/** Options of an Mmu; all optional. */
+export interface MmuOptions {
+  /** "native", "protected", "shadow" or "nested" (default "nested"). */
+  mode?: ModeName;
+  /** Guest (or native) page-table depth, 4 or 5 (default 4). */
+  guestLevels?: Levels;
+  /** Host (nested) page-table depth, 4 or 5 (default 4). */
+  hostLevels?: Levels;
+  /** Guest page size: "4K", "2M" or "1G" (default "4K"). */
+  guestPageSize?: PageSize | string;
+  /** Host page size (default "4K"). */
+  hostPageSize?: PageSize | string;
+  /** Guest-physical memory, a size or a page count (default "1 GiB"; raise it for 1G pages). */
+  guestMemory?: number | string;
+  /** 4 KiB frames reserved for guest page tables (default 1/64 of guest memory, at least 256). */
+  guestPageTableFrames?: number;
+  /** TLB shape, or false for no TLB (every access walks). Default: Skylake STLB, 1536 × 12-way. */
+  tlb?: TlbOptions | false;
+  /** Page-walk cache: "none" (default), "uptc", "stc", or an object with sizes. */
+  pwc?: WalkCacheOption;
+  /** Nested TLB for 2-D walks: true / an object with sizes, or false (default). */
+  nestedTlb?: NestedTlbOptions | boolean;
+  /** Cycle costs to override (see cost-model.ts for the defaults and their sources). */
+  costs?: Partial<CostModel>;
+  /** Protected paging: guest page-table reads trap (default true). */
+  trapReads?: boolean;
+  /** Shadow paging: address spaces whose shadows survive a switch (default 8). */
+  shadowCacheSize?: number;
+  /** P→M layout: "scattered" (default) or "identity" (native always uses identity). */
+  p2m?: "scattered" | "identity";
+  /** Seed of the P→M scatter (default 1). */
+  seed?: Seed;
+}
+
+/** The settings an Mmu runs with, after defaults. */
+export interface MmuSettings {
+  mode: ModeName;
+  guestLevels: Levels;
+  hostLevels: Levels;
+  guestPageSize: PageSize;
+  hostPageSize: PageSize;
+  guestMemoryBytes: number;
+  tlb: { entries: number; ways: number; tagged: boolean } | null;
+  pwc: string;
+  nestedTlb: string;
+  trapReads: boolean;
+  shadowCacheSize: number;
+  p2m: "scattered" | "identity";
+  costs: CostModel;
+}
+
+/** What one access did. */
+export interface AccessResult {
+  /** The virtual address and access kind. */
+  address: number;
+  kind: "read" | "write" | "fetch";
+  tlbHit: boolean;
+  /** Memory references made by walks for this access (0 on a TLB hit). */
+  memoryReferences: number;
+  walkCacheHits: number;
+  nestedTlbHits: number;
+  guestPageFaults: number;
+  hiddenFaults: number;
+  traps: TrapCounts;
+  cycles: number;
+  /** Guest-physical and machine addresses. */
+  physicalAddress: number;
+  machineAddress: number;
+  /** The walk(s), reference by reference, when the TLB missed; null on a hit. */
+  walk: Walk | null;
+  /** All counters of this access. */
+  counts: TranslationCounts;
+}
+
+const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "hostPageSize", "guestMemory", "guestPageTableFrames", "tlb", "pwc", "nestedTlb", "costs", "trapReads", "shadowCacheSize", "p2m", "seed"];
+
+/**
+ * @example
+ * const mmu = new Mmu({ mode: "nested", pwc: "uptc", nestedTlb: true });
+ * mmu.access(0x7f1234567abc, "read").memoryReferences;  // first touch: a fault and two walks
+ * mmu.flushTlb();
+ * mmu.access(0x7f1234568abc, "read").walk?.explain();   // a nearby miss: the caches help
+ */
+export class Mmu {
+  readonly settings: MmuSettings;
+  readonly stats = new TranslationStats();
+  readonly guest: GuestOs;
+  readonly vm: VmMemory;
+  readonly tlb: Tlb;
+  readonly pwc: WalkCache;
+  readonly nestedTlb: NestedTlb | null;
+  readonly mode: TranslationMode;
+  private readonly tlbEnabled: boolean;
+  /** 4 KiB pages per TLB entry. */
+  private readonly tlbSpan: number;
+  private readonly tlbHitCycles: number;
+  private readonly maxPage: number;
+
+  constructor(options: MmuOptions = {}, where = "") {
+    if (typeof options !== "object" || options === null) throw new MemvirtError("expected an options object", { where: where || "options", value: options });
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.includes(key)) throw new MemvirtError(`unknown option (known: ${KNOWN_OPTIONS.join(", ")})`, { where: pathJoin(where, key), value: key });
+    }
+    const at = (name: string) => pathJoin(where, name);
+    const mode = parseMode(options.mode ?? "nested", at("mode"));
+    const guestLevels = parseLevels(options.guestLevels ?? 4, at("guestLevels"));
+    const hostLevels = parseLevels(options.hostLevels ?? 4, at("hostLevels"));
+    const guestPageSize = parsePageSize(options.guestPageSize ?? "4K", at("guestPageSize"));
+    const hostPageSize = parsePageSize(options.hostPageSize ?? "4K", at("hostPageSize"));
+    const guestFrames = parsePages(options.guestMemory ?? "1 GiB", at("guestMemory"));
+    if (guestFrames < 16) throw new MemvirtError("guest memory must be at least 16 pages", { where: at("guestMemory"), value: options.guestMemory });
+    if (guestFrames * 4096 > 1024 * GiB) throw new MemvirtError("guest memory above 1 TiB is not supported", { where: at("guestMemory"), value: options.guestMemory });
+    const ptFrames = options.guestPageTableFrames ?? Math.max(256, Math.floor(guestFrames / 64));
+    if (!Number.isInteger(ptFrames) || ptFrames < 8 || ptFrames >= guestFrames) {
+      throw new MemvirtError("must be a whole number of frames, at least 8 and below guestMemory", { where: at("guestPageTableFrames"), value: options.guestPageTableFrames });
+    }
+    const trapReads = checkBoolean(options.trapReads ?? true, at("trapReads"));
+    const shadowCacheSize = options.shadowCacheSize ?? 8;
+    if (!Number.isInteger(shadowCacheSize) || shadowCacheSize < 1) throw new MemvirtError("must be a positive whole number", { where: at("shadowCacheSize"), value: shadowCacheSize });
+    const p2m = options.p2m ?? "scattered";
+    if (p2m !== "scattered" && p2m !== "identity") throw new MemvirtError("expected scattered or identity", { where: at("p2m"), value: p2m });
+    const costs = resolveCosts(options.costs, at("costs"));
+    const seed = new Rng(options.seed ?? 1).seed;
+
+    this.tlbEnabled = options.tlb !== false;
+    this.tlb = new Tlb(options.tlb === false ? { entries: 1, ways: 1 } : options.tlb ?? {}, at("tlb"));
+    this.pwc = createWalkCache(options.pwc, at("pwc"));
+    const ntlbOption = options.nestedTlb ?? false;
+    this.nestedTlb = ntlbOption === false ? null : new NestedTlb(ntlbOption === true ? {} : ntlbOption, at("nestedTlb"));
+
+    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", seed });
+    const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
+    this.guest = new GuestOs({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
+    const ctx: ModeContext = {
+      guest: this.guest, vm: this.vm, tlb: this.tlb, pwc: this.pwc, nestedTlb: mode === "nested" ? this.nestedTlb : null,
+      costs, stats: this.stats, guestLevels, hostLevels, guestPageSize, hostPageSize, trapReads, shadowCacheSize,
+    };
+    this.mode = mode === "native" ? new NativeMode(ctx)
+      : mode === "protected" ? new ProtectedMode(ctx)
+        : mode === "shadow" ? new ShadowMode(ctx)
+          : new NestedMode(ctx);
+    this.guest.hooks = this.mode;
+    this.tlbSpan = LEVEL_SPAN_PAGES[this.mode.tlbLeafLevel - 1];
+    this.tlbHitCycles = costs.tlbHitCycles;
+    this.maxPage = 2 ** (addressBitsOf(guestLevels) - 12);
+    this.settings = {
+      mode, guestLevels, hostLevels, guestPageSize, hostPageSize, guestMemoryBytes: guestFrames * 4096,
+      tlb: this.tlbEnabled ? { entries: this.tlb.entries, ways: this.tlb.ways, tagged: this.tlb.tagged } : null,
+      pwc: this.pwc.describe(),
+      nestedTlb: this.nestedTlb === null ? "no nested TLB" : `nested TLB, ${this.nestedTlb.entries} entries, ${this.nestedTlb.ways === this.nestedTlb.entries ? "fully associative" : `${this.nestedTlb.ways}-way`}`,
+      trapReads, shadowCacheSize, p2m: this.vm.identity ? "identity" : "scattered", costs,
+    };
+    // Boot: one process, running. Setup work is not part of any measurement.
+    const first = this.guest.createProcess();
+    this.guest.switchTo(first);
+    this.resetStats();
+  }
+
+  /**
+   * Translate one virtual address, as the hardware would, and report what happened.
+   *
+   * @example
+   * const r = mmu.access(0x7f0000001000, "write");
+   * r.tlbHit; r.memoryReferences; r.traps.total; r.cycles; r.walk?.explain();
+   */
+  access(address: number, kind: "read" | "write" | "fetch" | 0 | 1 | 2 = "read"): AccessResult {
+    const page = this.checkAddress(address, "address");
+    const k = kind === "read" || kind === READ ? READ : kind === "write" || kind === WRITE ? WRITE : kind === "fetch" || kind === FETCH ? FETCH : -1;
+    if (k < 0) throw new MemvirtError("expected read, write or fetch", { where: "kind", value: kind });
+    const before = this.stats.snapshot();
+    const rec = new WalkRecorder(address, this.settings.mode === "native" ? "VA" : "gVA");
+    const frame = this.translate(page, k, rec);
+    const counts = diffCounts(this.stats.snapshot(), before);
+    const offset = address % 4096;
+    const guestFrame = this.guest.tableOf(this.guest.current).lookup(page);
+    const physicalAddress = guestFrame * 4096 + offset;
+    const machineAddress = frame * 4096 + offset;
+    const tlbHit = counts.tlbHits === 1;
+    const cold = this.mode.coldWalk();
+    return {
+      address,
+      kind: k === READ ? "read" : k === WRITE ? "write" : "fetch",
+      tlbHit,
+      memoryReferences: counts.memoryReferences,
+      walkCacheHits: counts.walkCacheHits,
+      nestedTlbHits: counts.nestedTlbHits,
+      guestPageFaults: counts.guestPageFaults,
+      hiddenFaults: counts.hiddenFaults,
+      traps: counts.traps,
+      cycles: counts.cycles,
+      physicalAddress,
+      machineAddress,
+      walk: tlbHit ? null : new Walk(this.walkSettings(), rec, { physicalAddress, machineAddress, coldReferences: cold.references, formula: cold.formula }),
+      counts,
+    };
+  }
+
+  /**
+   * The simulation entry point: translate one 4 KiB page number (`kind` READ/WRITE/FETCH);
+   * returns the machine frame. No allocation.
+   *
+   * @example
+   * mmu.accessPage(0x7f123, WRITE)
+   */
+  accessPage(page: number, kind: number): number {
+    return this.translate(page, kind, null);
+  }
+
+  /**
+   * Translate a batch: `pages[i]`, `kinds[i]` for i in [start, end). The hot loop.
+   *
+   * @example
+   * mmu.run(pages, kinds, 0, n);
+   */
+  run(pages: Float64Array, kinds: Uint8Array, start: number, end: number): void {
+    const stats = this.stats;
+    const tlb = this.tlb;
+    const span = this.tlbSpan;
+    const hitCycles = this.tlbHitCycles;
+    const enabled = this.tlbEnabled;
+    const guest = this.guest;
+    const flags = tlb.flags;
+    const maxPage = this.maxPage;
+    for (let i = start; i < end; i++) {
+      const page = pages[i];
+      const kind = kinds[i];
+      if (!(page < maxPage)) this.checkPage(page);
+      stats.accesses++;
+      stats.cyclesTranslation += hitCycles;
+      const key = span === 1 ? page : Math.floor(page / span);
+      if (enabled) {
+        const slot = tlb.lookup(guest.current, key);
+        if (slot >= 0 && (kind !== WRITE || (flags[slot] & TLB_WRITABLE) !== 0)) {
+          stats.tlbHits++;
+          continue;
+        }
+      }
+      stats.tlbMisses++;
+      this.miss(page, key, kind === WRITE, null);
+    }
+  }
+
+  /**
+   * Drop every cached translation: TLB, page-walk cache, nested TLB (tables stay).
+   *
+   * @example
+   * mmu.flushTlb(); // the next access walks with cold caches
+   */
+  flushTlb(): void {
+    this.tlb.flush();
+    this.pwc.flushAll();
+    this.nestedTlb?.flushAll();
+  }
+
+  /**
+   * Zero the counters (tables and caches keep their state).
+   *
+   * @example
+   * mmu.resetStats();
+   */
+  resetStats(): void {
+    for (const key of Object.keys(this.stats) as Array<keyof TranslationStats>) {
+      if (typeof this.stats[key] === "number") (this.stats as unknown as Record<string, number>)[key] = 0;
+    }
+  }
+
+  /** Counters so far. */
+  counts(): TranslationCounts {
+    return this.stats.snapshot();
+  }
+
+  /**
+   * Memory the translation structures take now (bytes): guest page tables, host page tables
+   * (nested mode walks them; other modes keep P→M in the VMM), and shadow tables (now, peak).
+   *
+   * @example
+   * mmu.memory().shadowBytes
+   */
+  memory(): { guestPageTableBytes: number; hostPageTableBytes: number; shadowBytes: number; peakShadowBytes: number } {
+    return {
+      guestPageTableBytes: this.guest.pageTablePages * 4096,
+      hostPageTableBytes: this.settings.mode === "nested" ? this.vm.hostTablePages * 4096 : 0,
+      shadowBytes: this.mode.shadowPages() * 4096,
+      peakShadowBytes: this.mode.peakShadowPages() * 4096,
+    };
+  }
+
+  /** One line per setting, for explain text. */
+  describe(): string {
+    const s = this.settings;
+    const host = s.mode === "native" ? "" : `, host ${s.hostLevels}-level/${s.hostPageSize}`;
+    const tlb = s.tlb ? `TLB ${s.tlb.entries} entries ${s.tlb.ways}-way${s.tlb.tagged ? " (ASID-tagged)" : " (untagged)"}` : "no TLB";
+    return `${s.mode} paging: guest ${s.guestLevels}-level/${s.guestPageSize}${host}; guest memory ${formatBytes(s.guestMemoryBytes)}; ${tlb}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}`;
+  }
+
+  /** The settings a recorded walk reports. */
+  walkSettings(): WalkSettings {
+    const s = this.settings;
+    return { mode: s.mode, guestLevels: s.guestLevels, hostLevels: s.hostLevels, guestPageSize: s.guestPageSize, hostPageSize: s.hostPageSize, walkCache: s.pwc === "no page-walk cache" ? "no page-walk cache" : s.pwc, nestedTlb: s.nestedTlb };
+  }
+
+  /**
+   * Check a virtual address for this table depth; returns its page number.
+   *
+   * @example
+   * mmu.checkAddress(0x7f0000000000, "--address") // 0x7f0000000
+   */
+  checkAddress(address: number, where: string): number {
+    const bits = addressBitsOf(this.settings.guestLevels);
+    if (typeof address !== "number" || !Number.isInteger(address) || address < 0 || address >= 2 ** bits) {
+      throw new MemvirtError(`expected an address below 2^${bits} (${this.settings.guestLevels}-level tables)`, { where, value: address });
+    }
+    return Math.floor(address / 4096);
+  }
+
+  private checkPage(page: number): void {
+    throw new MemvirtError(`page number is beyond the ${addressBitsOf(this.settings.guestLevels)}-bit virtual address space`, { where: "page", value: page });
+  }
+
+  private translate(page: number, kind: number, rec: WalkRecorder | null): number {
+    if (!(page < this.maxPage) || page < 0) this.checkPage(page);
+    const stats = this.stats;
+    stats.accesses++;
+    stats.cyclesTranslation += this.tlbHitCycles;
+    const span = this.tlbSpan;
+    const key = span === 1 ? page : Math.floor(page / span);
+    const write = kind === WRITE;
+    if (this.tlbEnabled) {
+      const slot = this.tlb.lookup(this.guest.current, key);
+      if (slot >= 0 && (!write || (this.tlb.flags[slot] & TLB_WRITABLE) !== 0)) {
+        stats.tlbHits++;
+        return this.tlb.values[slot] + (page - key * span);
+      }
+    }
+    stats.tlbMisses++;
+    return this.miss(page, key, write, rec);
+  }
+
+  /** TLB miss: walk, handle faults, walk again, fill the TLB. */
+  private miss(page: number, key: number, write: boolean, rec: WalkRecorder | null): number {
+    const mode = this.mode;
+    const out = mode.out;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      this.stats.walks++;
+      let status = mode.walk(page, write, rec);
+      if (status === WALK_OK && write && !out.writable) status = WALK_PROTECTION;
+      if (status === WALK_OK) {
+        const frame = out.frame;
+        if (this.tlbEnabled) this.tlb.insert(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? TLB_WRITABLE : 0);
+        return frame;
+      }
+      mode.handleFault(status, page, write, rec);
+    }
+    throw new Error(`internal: translating page ${page} did not converge`);
+  }
+}
+
+function checkBoolean(value: unknown, where: string): boolean {
+  if (typeof value !== "boolean") throw new MemvirtError("expected true or false", { where, value });
+  return value;
+}

@@ -1,0 +1,193 @@
+/**
+ * Nested paging (AMD NPT, Intel EPT): the hardware 2-D walk.
+ *
+ * The guest's table maps gVA → gPA and lives at guest-physical addresses; the host's table maps
+ * gPA → hPA. To read a guest entry the walker first needs the machine address of the guest
+ * table, so each guest level costs a host walk plus the guest reference, and the final data gPA
+ * costs one more host walk:
+ *
+ *   gCR3 ─host walk (m)─▶ guest L4 entry ─host walk (m)─▶ guest L3 entry ─ ... ─▶ guest L1 entry
+ *        ─host walk (m)─▶ hPA of the data
+ *
+ *   references = n·m + n + m = (n+1)(m+1) − 1      24 for 4/4, 35 for 5/5
+ *
+ * A 2M (1G) page ends its dimension one (two) levels early: 4/3 gives 5·4 − 1 = 19.
+ *
+ * Caches: the page-walk cache is probed for every reference of both dimensions (UPTC: by the
+ * entry's machine address; STC: by gVA prefix in the guest dimension, holding the next guest
+ * table's hPA, and by gPA prefix in the host dimension); the nested TLB caches whole host walks.
+ * Guest page-table updates and CR3 switches cost what they cost natively: no VM exits.
+ */
+import { leafLevelOf, LEVEL_SPAN_PAGES, levelIndex, smallerPageSize } from "../mmu/page-size";
+import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
+import type { NestedTlb } from "../mmu/nested-tlb";
+import type { WalkRecorder } from "../mmu/walk-recorder";
+import { ModeBase, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
+
+/** The VPID the simulated VM's host-dimension caches are tagged with. */
+const VPID = 0;
+
+/**
+ * @example
+ * const mmu = new Mmu({ mode: "nested", pwc: "uptc", nestedTlb: {} });
+ */
+export class NestedMode extends ModeBase {
+  readonly name = "nested" as const;
+  private readonly ntlb: NestedTlb | null;
+  private readonly hostLeafLevel: number;
+  private readonly hostPageFrames: number;
+  private readonly hostShift: number;
+  private readonly hostLevels: number;
+  /** Host references per host walk (m'). */
+  private readonly hostSteps: number;
+
+  constructor(ctx: ModeContext) {
+    super(ctx, leafLevelOf(smallerPageSize(ctx.guestPageSize, ctx.hostPageSize)));
+    this.ntlb = ctx.nestedTlb;
+    this.hostLeafLevel = ctx.vm.hostLeafLevel;
+    this.hostPageFrames = ctx.vm.hostPageFrames;
+    this.hostShift = Math.log2(this.hostPageFrames);
+    this.hostLevels = ctx.hostLevels;
+    this.hostSteps = this.hostLevels - this.hostLeafLevel + 1;
+  }
+
+  walk(page: number, write: boolean, rec: WalkRecorder | null): number {
+    const stats = this.stats;
+    const costs = this.costs;
+    const pwc = this.pwc;
+    const pool = this.guest.pool;
+    const n: number = this.ctx.guestLevels;
+    const guestLeaf = this.guestLeafLevel;
+    const asid = this.asid;
+    let level = n;
+    let table = this.guestRoot;
+    let hostFrame = -1; // machine frame of the current guest table, once translated
+    if (this.pwcIsStc) {
+      const start = pwc.skipTo(0, asid, page, n, guestLeaf);
+      if (start < n) {
+        stats.walkCacheHits++;
+        stats.cyclesTranslation += costs.walkCacheHitCycles;
+        if (rec !== null) rec.cacheHit("stc", 0, start, (n - start) * (this.hostSteps + 1), 0, 0, `the guest L${start} table for this gVA prefix is cached with its hPA; skip guest L${n}..L${start + 1} and their host walks`);
+        level = start;
+        table = pwc.outTable;
+        hostFrame = pwc.outFrame;
+      }
+    }
+    let guestFrame: number;
+    let leafFlags: number;
+    let leafSlot: number;
+    for (;;) {
+      const row = n - level;
+      const tableGuestFrame = pool.tableFrame[table];
+      if (hostFrame < 0) {
+        hostFrame = this.hostTranslate(tableGuestFrame, rec, row, level);
+        if (level < n && this.pwcIsStc) pwc.fillTable(0, asid, page, level, table, hostFrame);
+      }
+      const idx = levelIndex(page, level);
+      const e = table * 512 + idx;
+      const flags = pool.flags[e];
+      const child = pool.child[e];
+      const key = hostFrame * 512 + idx;
+      if ((flags & PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
+        stats.walkCacheHits++;
+        stats.cyclesTranslation += costs.walkCacheHitCycles;
+        if (rec !== null) rec.cacheHit("pwc", 0, level, 1, row, this.hostSteps, `guest L${level} entry at hPA ${hex(key * 8)} is cached`);
+      } else {
+        stats.memoryReferences++;
+        stats.cyclesTranslation += costs.memoryReferenceCycles;
+        if (rec !== null) {
+          const entry = (flags & PTE_PRESENT) === 0 ? 0 : pool.frames[e] * 4096 + flags;
+          rec.reference(0, level, tableGuestFrame * 4096, idx, entry, key * 8, -1, -1, row, this.hostSteps);
+        }
+      }
+      if ((flags & PTE_PRESENT) === 0) return WALK_NOT_PRESENT;
+      if (child < 0) {
+        guestFrame = pool.frames[e] + (level === 1 ? 0 : page % LEVEL_SPAN_PAGES[level - 1]);
+        leafFlags = flags;
+        leafSlot = e;
+        break;
+      }
+      level--;
+      table = child;
+      hostFrame = -1;
+    }
+    const out = this.out;
+    out.guestFrame = guestFrame;
+    out.frame = this.hostTranslate(guestFrame, rec, n - guestLeaf + 1, 0);
+    out.writable = (leafFlags & PTE_WRITABLE) !== 0;
+    pool.flags[leafSlot] = leafFlags | PTE_ACCESSED | (write && out.writable ? PTE_DIRTY : 0);
+    return WALK_OK;
+  }
+
+  /**
+   * gPA frame → hPA frame through the host table (nested TLB first). `row` and `target` say
+   * what is being translated, for the recorder (target = guest table level, 0 = data).
+   */
+  private hostTranslate(guestFrame: number, rec: WalkRecorder | null, row: number, target: number): number {
+    const stats = this.stats;
+    const costs = this.costs;
+    const hostPage = guestFrame >>> this.hostShift;
+    const offset = guestFrame - hostPage * this.hostPageFrames;
+    const ntlb = this.ntlb;
+    if (ntlb !== null) {
+      const slot = ntlb.lookup(VPID, hostPage);
+      if (slot >= 0) {
+        stats.nestedTlbHits++;
+        stats.cyclesTranslation += costs.nestedTlbHitCycles;
+        if (rec !== null) rec.cacheHit("nested-tlb", 1, this.hostLevels, this.hostSteps, row, 0, `gPA ${hex(guestFrame * 4096)} (${target === 0 ? "data page" : `guest L${target} table`}) → hPA from the nested TLB`);
+        return ntlb.values[slot] + offset;
+      }
+    }
+    const pool = this.vm.hostPool;
+    const pwc = this.pwc;
+    const m = this.hostLevels;
+    const leaf = this.hostLeafLevel;
+    let level = m;
+    let table = (this.vm.hostTable as NonNullable<typeof this.vm.hostTable>).root;
+    let machine = pool.tableFrame[table];
+    if (this.pwcIsStc) {
+      const start = pwc.skipTo(1, VPID, guestFrame, m, leaf);
+      if (start < m) {
+        stats.walkCacheHits++;
+        stats.cyclesTranslation += costs.walkCacheHitCycles;
+        if (rec !== null) rec.cacheHit("stc", 1, start, m - start, row, 0, `the host L${start} table for this gPA prefix is cached; skip host L${m}..L${start + 1}`);
+        level = start;
+        table = pwc.outTable;
+        machine = pwc.outFrame;
+      }
+    }
+    for (;;) {
+      const idx = levelIndex(guestFrame, level);
+      const e = table * 512 + idx;
+      const flags = pool.flags[e];
+      const child = pool.child[e];
+      const key = machine * 512 + idx;
+      if ((flags & PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
+      if (pwc.probeEntry(key, child < 0)) {
+        stats.walkCacheHits++;
+        stats.cyclesTranslation += costs.walkCacheHitCycles;
+        if (rec !== null) rec.cacheHit("pwc", 1, level, 1, row, m - level, `host L${level} entry at hPA ${hex(key * 8)} is cached`);
+      } else {
+        stats.memoryReferences++;
+        stats.cyclesTranslation += costs.memoryReferenceCycles;
+        if (rec !== null) rec.reference(1, level, machine * 4096, idx, pool.frames[e] * 4096 + flags, key * 8, guestFrame * 4096 + (target === 0 ? rec.address % 4096 : 0), target, row, m - level);
+      }
+      if (child < 0) {
+        const hostBase = pool.frames[e];
+        if (ntlb !== null) ntlb.insert(VPID, hostPage, hostBase, 0, 0);
+        return hostBase + offset;
+      }
+      level--;
+      table = child;
+      machine = pool.frames[e];
+      if (this.pwcIsStc) pwc.fillTable(1, VPID, guestFrame, level, table, machine);
+    }
+  }
+
+  coldWalk(): { references: number; formula: string } {
+    const n = this.ctx.guestLevels - this.guestLeafLevel + 1;
+    const m = this.hostSteps;
+    const refs = (n + 1) * (m + 1) - 1;
+    return { references: refs, formula: `(n+1)(m+1)−1 = (${n}+1)(${m}+1)−1 = ${refs}` };
+  }
+}

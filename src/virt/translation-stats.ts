@@ -1,0 +1,136 @@
+/**
+ * Counters of a translation run. One mutable object per Mmu; the hot path bumps plain number
+ * fields (no allocation). `snapshot()` copies them into a plain `TranslationCounts` object, and
+ * `diffCounts` subtracts two snapshots (e.g. for one access, or one interval).
+ *
+ * Cycles are kept in three buckets, whose sum is `cycles`:
+ *   translation  TLB lookups, walk references, walk-cache and nested-TLB hits
+ *   guest        the guest kernel's own work: fault handler, PTE loads/stores, INVLPG, CR3
+ *   vmm          traps, hypercalls and the VMM's work behind them
+ */
+
+/** Traps to the VMM by cause. */
+export interface TrapCounts {
+  /** Guest page-table writes (shadow: write-protection fault; protected: hypercall). */
+  ptWrite: number;
+  /** Guest page-table reads (protected paging with read trapping on). */
+  ptRead: number;
+  /** Guest page faults that pass through the VMM first (shadow, protected). */
+  pageFault: number;
+  /** Hidden (shadow) page faults: the guest mapping exists, the shadow entry does not yet. */
+  hiddenFault: number;
+  /** Address-space switches (MOV CR3 exits, new_baseptr hypercalls). */
+  cr3Switch: number;
+  /** TLB invalidations (INVLPG exits, TLB-flush hypercalls). */
+  tlbFlush: number;
+  /** All of the above. */
+  total: number;
+}
+
+/** A plain copy of the counters. */
+export interface TranslationCounts {
+  accesses: number;
+  tlbHits: number;
+  tlbMisses: number;
+  /** Hardware walks started (a faulting access walks again after the fault is handled). */
+  walks: number;
+  /** Memory references made by hardware walks (both dimensions). */
+  memoryReferences: number;
+  walkCacheHits: number;
+  nestedTlbHits: number;
+  /** Guest-visible page faults (demand paging, copy-on-write). */
+  guestPageFaults: number;
+  hiddenFaults: number;
+  traps: TrapCounts;
+  /** Guest page-table entry reads and writes by the guest OS. */
+  ptReads: number;
+  ptWrites: number;
+  cr3Switches: number;
+  cyclesTranslation: number;
+  cyclesGuest: number;
+  cyclesVmm: number;
+  cycles: number;
+}
+
+/**
+ * @example
+ * const stats = new TranslationStats();
+ * stats.accesses++;
+ * stats.snapshot().accesses // 1
+ */
+export class TranslationStats {
+  accesses = 0;
+  tlbHits = 0;
+  tlbMisses = 0;
+  walks = 0;
+  memoryReferences = 0;
+  walkCacheHits = 0;
+  nestedTlbHits = 0;
+  guestPageFaults = 0;
+  hiddenFaults = 0;
+  trapPtWrite = 0;
+  trapPtRead = 0;
+  trapPageFault = 0;
+  trapHiddenFault = 0;
+  trapCr3Switch = 0;
+  trapTlbFlush = 0;
+  ptReads = 0;
+  ptWrites = 0;
+  cr3Switches = 0;
+  cyclesTranslation = 0;
+  cyclesGuest = 0;
+  cyclesVmm = 0;
+
+  /**
+   * A plain copy of the counters.
+   *
+   * @example
+   * const before = stats.snapshot();
+   */
+  snapshot(): TranslationCounts {
+    const traps: TrapCounts = {
+      ptWrite: this.trapPtWrite,
+      ptRead: this.trapPtRead,
+      pageFault: this.trapPageFault,
+      hiddenFault: this.trapHiddenFault,
+      cr3Switch: this.trapCr3Switch,
+      tlbFlush: this.trapTlbFlush,
+      total: this.trapPtWrite + this.trapPtRead + this.trapPageFault + this.trapHiddenFault + this.trapCr3Switch + this.trapTlbFlush,
+    };
+    return {
+      accesses: this.accesses,
+      tlbHits: this.tlbHits,
+      tlbMisses: this.tlbMisses,
+      walks: this.walks,
+      memoryReferences: this.memoryReferences,
+      walkCacheHits: this.walkCacheHits,
+      nestedTlbHits: this.nestedTlbHits,
+      guestPageFaults: this.guestPageFaults,
+      hiddenFaults: this.hiddenFaults,
+      traps,
+      ptReads: this.ptReads,
+      ptWrites: this.ptWrites,
+      cr3Switches: this.cr3Switches,
+      cyclesTranslation: this.cyclesTranslation,
+      cyclesGuest: this.cyclesGuest,
+      cyclesVmm: this.cyclesVmm,
+      cycles: this.cyclesTranslation + this.cyclesGuest + this.cyclesVmm,
+    };
+  }
+}
+
+/**
+ * `after - before`, field by field.
+ *
+ * @example
+ * diffCounts(stats.snapshot(), before).tlbMisses
+ */
+export function diffCounts(after: TranslationCounts, before: TranslationCounts): TranslationCounts {
+  const traps = {} as TrapCounts;
+  for (const k of Object.keys(after.traps) as Array<keyof TrapCounts>) traps[k] = after.traps[k] - before.traps[k];
+  const out = { traps } as TranslationCounts;
+  for (const k of Object.keys(after) as Array<keyof TranslationCounts>) {
+    if (k !== "traps") (out as unknown as Record<string, number>)[k] = (after[k] as number) - (before[k] as number);
+  }
+  return out;
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { SetAssociativeCache } from "../../src/mmu/set-associative-cache";
+import { Tlb } from "../../src/mmu/tlb";
+import { NestedTlb } from "../../src/mmu/nested-tlb";
+
+/** An explicit list-based LRU: each set is an array, most recently used first. */
+class ReferenceLru {
+  readonly sets: Array<Array<{ tag: number; key: number }>>;
+  constructor(readonly entries: number, readonly ways: number) {
+    this.sets = Array.from({ length: entries / ways }, () => []);
+  }
+  private set(key: number) { return this.sets[key % this.sets.length]; }
+  lookup(tag: number, key: number): boolean {
+    const s = this.set(key);
+    const i = s.findIndex((e) => e.tag === tag && e.key === key);
+    if (i < 0) return false;
+    s.unshift(...s.splice(i, 1));
+    return true;
+  }
+  insert(tag: number, key: number): void {
+    const s = this.set(key);
+    const i = s.findIndex((e) => e.tag === tag && e.key === key);
+    if (i >= 0) s.splice(i, 1);
+    s.unshift({ tag, key });
+    if (s.length > this.ways) s.pop();
+  }
+  invalidate(tag: number, key: number): void {
+    const s = this.set(key);
+    const i = s.findIndex((e) => e.tag === tag && e.key === key);
+    if (i >= 0) s.splice(i, 1);
+  }
+  flushTag(tag: number): void {
+    for (const s of this.sets) for (let i = s.length - 1; i >= 0; i--) if (s[i].tag === tag) s.splice(i, 1);
+  }
+  flushAll(): void { for (const s of this.sets) s.length = 0; }
+  size(): number { return this.sets.reduce((n, s) => n + s.length, 0); }
+}
+
+const op = fc.oneof(
+  { weight: 10, arbitrary: fc.record({ op: fc.constant("access" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.integer({ min: 0, max: 40 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("bigkey" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.integer({ min: 2 ** 33, max: 2 ** 33 + 40 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("invalidate" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.integer({ min: 0, max: 40 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("flushTag" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.constant(0) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("flushAll" as const), tag: fc.constant(0), key: fc.constant(0) }) },
+);
+
+describe("SetAssociativeCache against a brute-force LRU model", () => {
+  const shapes = [{ entries: 8, ways: 2 }, { entries: 16, ways: 4 }, { entries: 4, ways: 4 }, { entries: 8, ways: 1 }];
+  for (const shape of shapes) {
+    it(`agrees hit for hit with an explicit LRU list (${shape.entries} entries, ${shape.ways}-way)`, () => {
+      fc.assert(fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const cache = new SetAssociativeCache(shape);
+        const model = new ReferenceLru(shape.entries, shape.ways);
+        for (const o of ops) {
+          if (o.op === "access" || o.op === "bigkey") {
+            const hit = cache.lookup(o.tag, o.key) >= 0;
+            if (hit !== model.lookup(o.tag, o.key)) return false;
+            if (!hit) { cache.insert(o.tag, o.key, o.key * 2, 0, 0); model.insert(o.tag, o.key); }
+            else if (cache.values[cache.peek(o.tag, o.key)] !== o.key * 2) return false;
+          } else if (o.op === "invalidate") { cache.invalidate(o.tag, o.key); model.invalidate(o.tag, o.key); }
+          else if (o.op === "flushTag") { cache.flushTag(o.tag); model.flushTag(o.tag); }
+          else { cache.flushAll(); model.flushAll(); }
+          if (cache.occupancy() !== model.size()) return false;
+        }
+        return true;
+      }), { numRuns: 200 });
+    });
+  }
+
+  it("rejects shapes whose set count is not a power of two, naming the structure", () => {
+    expect(() => new SetAssociativeCache({ entries: 24, ways: 4 }, "tlb")).toThrow(/tlb: entries \/ ways must be a power of two/);
+    expect(() => new Tlb({ entries: 0 })).toThrow(/tlb\.entries/);
+  });
+
+  it("TLB defaults to the Skylake STLB shape and flushes by page, ASID or all", () => {
+    const tlb = new Tlb();
+    expect([tlb.entries, tlb.ways, tlb.sets, tlb.tagged]).toEqual([1536, 12, 128, true]);
+    tlb.insert(1, 10, 100, 0, 1);
+    tlb.insert(2, 10, 200, 0, 1);
+    tlb.insert(1, 11, 110, 0, 1);
+    tlb.flushPage(1, 10);
+    expect(tlb.lookup(1, 10)).toBe(-1);
+    expect(tlb.lookup(2, 10)).toBeGreaterThanOrEqual(0);
+    tlb.flushAsid(2);
+    expect(tlb.lookup(2, 10)).toBe(-1);
+    expect(tlb.lookup(1, 11)).toBeGreaterThanOrEqual(0);
+    tlb.flush();
+    expect(tlb.occupancy()).toBe(0);
+  });
+
+  it("changing only the entries keeps a valid shape (fully associative when needed)", () => {
+    expect(new Tlb({ entries: 64 }).ways).toBe(64);
+    expect(new Tlb({ entries: 3072 }).ways).toBe(12);
+    expect(new NestedTlb().entries).toBe(16);
+  });
+});
