@@ -7,6 +7,8 @@
  * This file only re-exports.
  */
 export * from "./util";
+export * from "./mmu";
+export * from "./virt";
 export * from "./workloads";
 export * from "./display";
 export * from "./trace";
