@@ -48,7 +48,7 @@ export interface CostModel {
 }
 
 /** The documented defaults. */
-export const DEFAULT_COSTS: Readonly<CostModel> = Object.freeze({
+export const DEFAULT_TRANSLATION_COSTS: Readonly<CostModel> = Object.freeze({
   tlbHitCycles: 1,
   memoryReferenceCycles: 40,
   walkCacheHitCycles: 2,
@@ -71,15 +71,15 @@ export const DEFAULT_COSTS: Readonly<CostModel> = Object.freeze({
  * their path.
  *
  * @example
- * resolveCosts({ trapCycles: 2000 }).trapCycles // 2000
+ * resolveTranslationCosts({ trapCycles: 2000 }).trapCycles // 2000
  */
-export function resolveCosts(overrides: Partial<CostModel> | undefined, where = "costs"): CostModel {
-  const costs: CostModel = { ...DEFAULT_COSTS };
+export function resolveTranslationCosts(overrides: Partial<CostModel> | undefined, where = "costs"): CostModel {
+  const costs: CostModel = { ...DEFAULT_TRANSLATION_COSTS };
   if (overrides === undefined) return costs;
   if (typeof overrides !== "object" || overrides === null) throw new MemvirtError("expected an object of cycle costs", { where, value: overrides });
   for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in DEFAULT_COSTS)) {
-      throw new MemvirtError(`unknown cost (known: ${Object.keys(DEFAULT_COSTS).join(", ")})`, { where: pathJoin(where, name), value: name });
+    if (!(name in DEFAULT_TRANSLATION_COSTS)) {
+      throw new MemvirtError(`unknown cost (known: ${Object.keys(DEFAULT_TRANSLATION_COSTS).join(", ")})`, { where: pathJoin(where, name), value: name });
     }
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw new MemvirtError("a cost must be a non-negative number of cycles", { where: pathJoin(where, name), value });

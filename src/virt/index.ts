@@ -2,7 +2,7 @@ export * from "./mode-name";
 export * from "./vm-memory";
 export * from "./guest-memory";
 export * from "./guest-hooks";
-export * from "./guest-os";
+export * from "./guest-kernel";
 export * from "./translation-stats";
 export * from "./translation-mode";
 export * from "./native-mode";

@@ -21,7 +21,7 @@ import { MemvirtError, pathJoin } from "../util/errors";
 import { parsePages, formatBytes, GiB } from "../util/units";
 import { Rng, type Seed } from "../util/rng";
 import { READ, WRITE, FETCH } from "../workloads/workload";
-import { resolveCosts, type CostModel } from "../mmu/cost-model";
+import { resolveTranslationCosts, type CostModel } from "../mmu/cost-model";
 import { createWalkCache, type WalkCacheOption } from "../mmu/create-walk-cache";
 import { NestedTlb, type NestedTlbOptions } from "../mmu/nested-tlb";
 import { addressBitsOf, framesPerPage, LEVEL_SPAN_PAGES, parseLevels, parsePageSize, type Levels, type PageSize } from "../mmu/page-size";
@@ -30,7 +30,7 @@ import type { WalkCache } from "../mmu/walk-cache";
 import { WalkRecorder } from "../mmu/walk-recorder";
 import { Walk, type WalkSettings } from "../mmu/walk-result";
 import { GuestMemory } from "./guest-memory";
-import { GuestOs } from "./guest-os";
+import { GuestKernel } from "./guest-kernel";
 import { parseMode, type ModeName } from "./mode-name";
 import { NativeMode } from "./native-mode";
 import { NestedMode } from "./nested-mode";
@@ -126,7 +126,7 @@ const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "ho
 export class Mmu {
   readonly settings: MmuSettings;
   readonly stats = new TranslationStats();
-  readonly guest: GuestOs;
+  readonly guest: GuestKernel;
   readonly vm: VmMemory;
   readonly tlb: Tlb;
   readonly pwc: WalkCache;
@@ -161,7 +161,7 @@ export class Mmu {
     if (!Number.isInteger(shadowCacheSize) || shadowCacheSize < 1) throw new MemvirtError("must be a positive whole number", { where: at("shadowCacheSize"), value: shadowCacheSize });
     const p2m = options.p2m ?? "scattered";
     if (p2m !== "scattered" && p2m !== "identity") throw new MemvirtError("expected scattered or identity", { where: at("p2m"), value: p2m });
-    const costs = resolveCosts(options.costs, at("costs"));
+    const costs = resolveTranslationCosts(options.costs, at("costs"));
     const seed = new Rng(options.seed ?? 1).seed;
 
     this.tlbEnabled = options.tlb !== false;
@@ -172,7 +172,7 @@ export class Mmu {
 
     this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", seed });
     const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
-    this.guest = new GuestOs({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
+    this.guest = new GuestKernel({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
     const ctx: ModeContext = {
       guest: this.guest, vm: this.vm, tlb: this.tlb, pwc: this.pwc, nestedTlb: mode === "nested" ? this.nestedTlb : null,
       costs, stats: this.stats, guestLevels, hostLevels, guestPageSize, hostPageSize, trapReads, shadowCacheSize,

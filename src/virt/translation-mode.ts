@@ -25,7 +25,7 @@ import type { Tlb } from "../mmu/tlb";
 import type { WalkCache } from "../mmu/walk-cache";
 import type { WalkRecorder } from "../mmu/walk-recorder";
 import type { GuestHooks } from "./guest-hooks";
-import type { GuestOs } from "./guest-os";
+import type { GuestKernel } from "./guest-kernel";
 import type { ModeName } from "./mode-name";
 import type { TranslationStats } from "./translation-stats";
 import type { VmMemory } from "./vm-memory";
@@ -48,7 +48,7 @@ export class WalkOut {
 
 /** Everything a mode works with. */
 export interface ModeContext {
-  guest: GuestOs;
+  guest: GuestKernel;
   vm: VmMemory;
   tlb: Tlb;
   pwc: WalkCache;
@@ -92,7 +92,7 @@ export abstract class ModeBase implements TranslationMode {
   readonly tlbLeafLevel: number;
   readonly out = new WalkOut();
   protected readonly ctx: ModeContext;
-  protected readonly guest: GuestOs;
+  protected readonly guest: GuestKernel;
   protected readonly vm: VmMemory;
   protected readonly tlb: Tlb;
   protected readonly pwc: WalkCache;

@@ -1,5 +1,5 @@
 /**
- * A guest OS model whose page-table activity is the workload of the translation modes.
+ * The guest kernel model (GuestKernel): a guest OS whose page-table activity is the workload of the translation modes.
  *
  * What it does, and which page-table reads and writes each step makes (every one goes through
  * `hooks`, so a mode can charge it: nothing natively, a trap under shadow paging...):
@@ -33,7 +33,7 @@ import { NULL_HOOKS, type GuestHooks } from "./guest-hooks";
 import type { VmMemory } from "./vm-memory";
 
 /** Settings of a guest OS. */
-export interface GuestOsOptions {
+export interface GuestKernelOptions {
   levels: Levels;
   pageSize: PageSize;
   memory: GuestMemory;
@@ -41,7 +41,7 @@ export interface GuestOsOptions {
 }
 
 /** Counts of guest OS work. */
-export interface GuestOsCounts {
+export interface GuestKernelCounts {
   demandFaults: number;
   cowFaults: number;
   unmaps: number;
@@ -54,11 +54,11 @@ export interface GuestOsCounts {
 
 /**
  * @example
- * const guest = new GuestOs({ levels: 4, pageSize: "4K", memory, vm });
+ * const guest = new GuestKernel({ levels: 4, pageSize: "4K", memory, vm });
  * const pid = guest.createProcess();
  * guest.handleFault(pid, 0x7f000, true); // demand-pages 0x7f000
  */
-export class GuestOs implements PageTableObserver, FrameSource {
+export class GuestKernel implements PageTableObserver, FrameSource {
   readonly levels: Levels;
   readonly pageSize: PageSize;
   readonly leafLevel: number;
@@ -69,7 +69,7 @@ export class GuestOs implements PageTableObserver, FrameSource {
   hooks: GuestHooks = NULL_HOOKS;
   /** The running process's ASID. */
   current = 0;
-  readonly counts: GuestOsCounts = { demandFaults: 0, cowFaults: 0, unmaps: 0, reclaims: 0, switches: 0, forks: 0, execs: 0, exits: 0 };
+  readonly counts: GuestKernelCounts = { demandFaults: 0, cowFaults: 0, unmaps: 0, reclaims: 0, switches: 0, forks: 0, execs: 0, exits: 0 };
   private readonly spaces = new Map<number, RadixPageTable>();
   private nextAsid = 1;
   /** Per chunk: mappings, owner ASID, first page mapped. */
@@ -84,7 +84,7 @@ export class GuestOs implements PageTableObserver, FrameSource {
   /** The ASID whose table the current structural operation touches (for observer calls). */
   private observing = 0;
 
-  constructor(options: GuestOsOptions) {
+  constructor(options: GuestKernelOptions) {
     this.levels = options.levels;
     this.pageSize = options.pageSize;
     this.leafLevel = leafLevelOf(options.pageSize);
