@@ -8,7 +8,7 @@
  * The first MiB is left alone, as a PC's firmware area is (not with 1G pages, which would lose a
  * whole gigabyte to it). Data is handed out in chunks of the guest's page size, aligned to it, so a 2 MiB guest page
  * is always 512 contiguous, aligned frames. Page-table pages come from their own region of 4 KiB
- * frames. When data chunks run out the guest OS reclaims one (see guest-os.ts); when the
+ * frames. When data chunks run out the guest OS reclaims one (see guest-kernel.ts); when the
  * page-table region runs out the run stops with an error that says which option to raise.
  *
  * Invariant: a frame is in exactly one of: free, allocated data, free PT, allocated PT.
