@@ -170,7 +170,7 @@ export class Mmu {
     const ntlbOption = options.nestedTlb ?? false;
     this.nestedTlb = ntlbOption === false ? null : new NestedTlb(ntlbOption === true ? {} : ntlbOption, at("nestedTlb"));
 
-    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", seed });
+    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", seed });
     const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
     this.guest = new GuestKernel({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
     const ctx: ModeContext = {

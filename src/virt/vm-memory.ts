@@ -11,7 +11,7 @@
  * the VM up front, so every mode sees the same P→M and differs only in cost. The host table
  * gets an entry for a host page when the guest first uses a frame in it (`back`); that is a
  * simulator economy, not charged as a fault. With `identity` (native mode, or tests) P→M is the
- * identity and VMM frames sit above the guest's memory.
+ * identity and VMM frames sit above the guest's memory; natively no host table is built.
  *
  * Invariants: `p2m` is a pure function; a large host page maps a machine-contiguous, aligned
  * range; the host table, when present, agrees with `p2m` for every backed frame.
@@ -32,15 +32,17 @@ export interface VmMemoryOptions {
   guestFrames: number;
   hostLevels: Levels;
   hostPageSize: PageSize;
-  /** P→M is the identity (no hypervisor); no host table is built. */
+  /** P→M is the identity (bare metal, or tests that compare against native). */
   identity: boolean;
+  /** Build the host (nested) page table (default true; native mode has none). */
+  hostTable?: boolean;
   /** Seed of the scatter. */
   seed: number;
 }
 
 /**
  * @example
- * const vm = new VmMemory({ guestFrames: 262144, hostLevels: 4, hostPageSize: "4K", identity: false, seed: 1 });
+ * const vm = new VmMemory({ guestFrames: 262144, hostLevels: 4, hostPageSize: "4K", identity: false, hostTable: true, seed: 1 });
  * vm.back(5);
  * vm.hostTable!.lookup(5) === vm.p2m(5) // true
  */
@@ -53,7 +55,7 @@ export class VmMemory implements FrameSource {
   readonly hostPageFrames: number;
   readonly identity: boolean;
   readonly hostPool: PageTablePool;
-  /** The P→M table the nested walker uses; null when P→M is the identity. */
+  /** The P→M table the nested walker uses; null when not built (native). */
   readonly hostTable: RadixPageTable | null;
   private readonly hostShift: number;
   private readonly permMask: number;
@@ -85,7 +87,7 @@ export class VmMemory implements FrameSource {
     this.vmmBase = options.identity ? Math.ceil(options.guestFrames / 512) * 512 + 512 : 256;
     this.vmmNext = this.vmmBase;
     this.hostPool = new PageTablePool(64);
-    this.hostTable = options.identity ? null : new RadixPageTable(this.hostPool, options.hostLevels, this);
+    this.hostTable = options.hostTable === false ? null : new RadixPageTable(this.hostPool, options.hostLevels, this);
   }
 
   /**

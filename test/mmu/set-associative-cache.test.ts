@@ -49,7 +49,7 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
   const shapes = [{ entries: 8, ways: 2 }, { entries: 16, ways: 4 }, { entries: 4, ways: 4 }, { entries: 8, ways: 1 }];
   for (const shape of shapes) {
     it(`agrees hit for hit with an explicit LRU list (${shape.entries} entries, ${shape.ways}-way)`, () => {
-      fc.assert(fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      fc.assert(fc.property(fc.array(op, { minLength: 50, maxLength: 300 }), (ops) => {
         const cache = new SetAssociativeCache(shape);
         const model = new ReferenceLru(shape.entries, shape.ways);
         for (const o of ops) {

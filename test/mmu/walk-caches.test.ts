@@ -7,7 +7,7 @@ import { LEVEL_SPAN_PAGES } from "../../src/mmu/page-size";
 
 describe("UPTC against a brute-force model", () => {
   it("hits exactly when the entry address is among the last N distinct non-leaf entries probed", () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.record({ key: fc.integer({ min: 0, max: 20 }), leaf: fc.boolean() }), { maxLength: 200 }), (n, probes) => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(fc.record({ key: fc.integer({ min: 0, max: 20 }), leaf: fc.boolean() }), { minLength: 30, maxLength: 200 }), (n, probes) => {
       const uptc = new Uptc({ entries: n, ways: n });
       const lru: number[] = [];
       for (const p of probes) {
@@ -41,7 +41,7 @@ describe("STC against a brute-force model", () => {
       fc.record({ op: fc.constant("fill"), dim: fc.integer({ min: 0, max: 1 }), tag: fc.integer({ min: 0, max: 1 }), page: fc.integer({ min: 0, max: 2 ** 30 }), level: fc.integer({ min: 1, max: 3 }), table: fc.integer({ min: 0, max: 99 }) }),
       fc.record({ op: fc.constant("skip"), dim: fc.integer({ min: 0, max: 1 }), tag: fc.integer({ min: 0, max: 1 }), page: fc.integer({ min: 0, max: 2 ** 30 }), level: fc.constant(0), table: fc.constant(0) }),
       fc.record({ op: fc.constant("flush"), dim: fc.integer({ min: 0, max: 1 }), tag: fc.integer({ min: 0, max: 1 }), page: fc.constant(0), level: fc.constant(0), table: fc.constant(0) }),
-    ), { maxLength: 150 });
+    ), { minLength: 30, maxLength: 150 });
     fc.assert(fc.property(ops, (list) => {
       const sizes = [4, 2, 1];
       const stc = new Stc({ entries: sizes });

@@ -71,7 +71,7 @@ describe("Mmu.access", () => {
 });
 
 describe("Mmu caches against brute-force models", () => {
-  const pagesArb = fc.array(fc.integer({ min: 0, max: 200 }).map((i) => (i % 7) * 0x40000 + (i % 23) * 512 + i), { minLength: 1, maxLength: 300 });
+  const pagesArb = fc.array(fc.integer({ min: 0, max: 200 }).map((i) => (i % 7) * 0x40000 + (i % 23) * 512 + i), { minLength: 40, maxLength: 300 });
 
   it("TLB hits and misses follow an explicit set-associative LRU model", () => {
     fc.assert(fc.property(pagesArb, (pages) => {

@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { Mmu, type MmuOptions } from "../../src/virt/mmu";
+import { MODE_NAMES, type ModeName } from "../../src/virt/mode-name";
+import { READ, WRITE } from "../../src/workloads/workload";
+import { leafLevelOf, type PageSize } from "../../src/mmu/page-size";
+import { DEFAULT_TRANSLATION_COSTS, type CostModel } from "../../src/mmu/cost-model";
+
+type Op =
+  | { op: "access"; page: number; write: boolean }
+  | { op: "unmap"; page: number }
+  | { op: "burst"; touches: number[] }
+  | { op: "spawn" }
+  | { op: "switch"; to: number };
+
+const pageArb = fc.integer({ min: 0, max: 60 }).map((i) => (i % 5) * 0x80000 + (i % 37) * 97 + (i >> 3));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ op: fc.constant("access" as const), page: pageArb, write: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("unmap" as const), page: pageArb }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("burst" as const), touches: fc.array(pageArb, { maxLength: 4 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: "spawn" as const }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("switch" as const), to: fc.integer({ min: 0, max: 3 }) }) },
+);
+
+/** Apply one guest-level operation; returns the machine frames of the accesses it made. */
+function apply(mmu: Mmu, op: Op, procs: number[]): number[] {
+  const g = mmu.guest;
+  switch (op.op) {
+    case "access": return [mmu.accessPage(op.page, op.write ? WRITE : READ)];
+    case "unmap": g.unmapPage(g.current, op.page); return [];
+    case "spawn": if (procs.length < 4) procs.push(g.createProcess()); return [];
+    case "switch": g.switchTo(procs[op.to % procs.length]); return [];
+    case "burst": {
+      const parent = g.current;
+      const child = g.fork(parent);
+      g.switchTo(child);
+      g.exec(child);
+      const frames = op.touches.map((p) => mmu.accessPage(p, WRITE));
+      g.switchTo(parent);
+      g.exit(child);
+      return frames;
+    }
+  }
+}
+
+const settingsArb = fc.record({
+  guestPageSize: fc.constantFrom<PageSize>("4K", "2M"),
+  hostPageSize: fc.constantFrom<PageSize>("4K", "2M"),
+  pwc: fc.constantFrom("none" as const, "uptc" as const, "stc" as const),
+  nestedTlb: fc.boolean(),
+  shadowCacheSize: fc.integer({ min: 1, max: 3 }),
+  trapReads: fc.boolean(),
+});
+
+describe("all modes map every gVA to the same machine address", () => {
+  it("native, protected, shadow and nested agree access by access (fast-check over guest activity)", () => {
+    fc.assert(fc.property(settingsArb, fc.array(opArb, { minLength: 30, maxLength: 120 }), (s, ops) => {
+      const modes = MODE_NAMES.filter((m) => m !== "protected" || leafLevelOf(s.guestPageSize) <= leafLevelOf(s.hostPageSize));
+      const base: MmuOptions = { ...s, guestMemory: "48 MiB", guestPageTableFrames: 512, tlb: { entries: 16, ways: 4 } };
+      // identity P→M: every mode must return exactly native's frame
+      const identity = modes.map((mode) => new Mmu({ ...base, mode, p2m: "identity" }));
+      // scattered P→M: every virtualized mode must return p2m(native frame)
+      const scattered = modes.filter((m) => m !== "native").map((mode) => new Mmu({ ...base, mode, seed: 7 }));
+      const all = [...identity, ...scattered];
+      const procs = all.map(() => [1]);
+      for (const op of ops) {
+        const frames = all.map((mmu, i) => apply(mmu, op, procs[i]));
+        const native = frames[0];
+        for (let i = 1; i < identity.length; i++) expect(frames[i], `${modes[i]} (identity) after ${JSON.stringify(op)}`).toEqual(native);
+        for (let j = 0; j < scattered.length; j++) {
+          expect(frames[identity.length + j], `${scattered[j].settings.mode} (scattered)`).toEqual(native.map((f) => scattered[j].vm.p2m(f)));
+        }
+      }
+      // They differ only in cost: the guest saw the same faults and made the same PT updates.
+      const counts = all.map((m) => m.counts());
+      for (const c of counts) {
+        expect(c.accesses).toBe(counts[0].accesses);
+        expect(c.guestPageFaults).toBe(counts[0].guestPageFaults);
+        expect(c.ptWrites).toBe(counts[0].ptWrites);
+      }
+      return true;
+    }), { numRuns: 40 });
+  });
+});
+
+/** A run of guest activity with page-table churn, the same for every mode. */
+function churn(mode: ModeName, extra: MmuOptions = {}): Mmu {
+  const mmu = new Mmu({ mode, guestMemory: "64 MiB", tlb: { entries: 64, ways: 4 }, ...extra });
+  const g = mmu.guest;
+  const second = g.createProcess();
+  for (let round = 0; round < 5; round++) {
+    for (let p = 0; p < 200; p++) mmu.accessPage(p * 3, p % 4 === 0 ? WRITE : READ);
+    g.switchTo(second);
+    for (let p = 0; p < 50; p++) mmu.accessPage(1000 + p, WRITE);
+    g.switchTo(1);
+    const child = g.fork(1);
+    g.switchTo(child);
+    g.exec(child);
+    mmu.accessPage(5, WRITE);
+    g.switchTo(1);
+    g.exit(child);
+    for (let p = 0; p < 20; p++) g.unmapPage(1, p * 3);
+  }
+  return mmu;
+}
+
+describe("mode costs", () => {
+  it("native and nested take no traps; protected and shadow trap every page-table write", () => {
+    const runs = Object.fromEntries(MODE_NAMES.map((m) => [m, churn(m).counts()]));
+    expect(runs.native.traps.total).toBe(0);
+    expect(runs.nested.traps.total).toBe(0);
+    expect(runs.protected.traps.ptWrite).toBe(runs.protected.ptWrites);
+    expect(runs.shadow.traps.ptWrite).toBe(runs.shadow.ptWrites);
+    expect(runs.shadow.ptWrites).toBe(runs.native.ptWrites);
+    expect(runs.shadow.traps.cr3Switch).toBe(runs.native.cr3Switches);
+    expect(runs.shadow.traps.tlbFlush).toBeGreaterThan(0);
+    expect(runs.shadow.traps.pageFault).toBe(runs.native.guestPageFaults);
+    // 2-D walks make more references than 1-D walks of the same misses
+    expect(runs.nested.memoryReferences).toBeGreaterThan(runs.shadow.memoryReferences);
+  });
+
+  it("protected paging counts read traps separately, and read trapping is a switch", () => {
+    const on = churn("protected", { trapReads: true }).counts();
+    const off = churn("protected", { trapReads: false }).counts();
+    expect(on.traps.ptRead).toBe(on.ptReads);
+    expect(on.traps.ptRead).toBeGreaterThan(0);
+    expect(off.traps.ptRead).toBe(0);
+    expect(off.traps.ptWrite).toBe(on.traps.ptWrite);
+    expect(on.cycles - off.cycles).toBe(on.ptReads * (DEFAULT_TRANSLATION_COSTS.hypercallCycles - DEFAULT_TRANSLATION_COSTS.pteAccessCycles - DEFAULT_TRANSLATION_COSTS.m2pLookupCycles));
+  });
+
+  it("shadow paging has hidden faults, refills after its shadow is evicted, and costs shadow memory", () => {
+    const mmu = new Mmu({ mode: "shadow", shadowCacheSize: 1 });
+    for (let p = 0; p < 10; p++) mmu.accessPage(p, READ);
+    const c1 = mmu.counts();
+    // First touch: each guest fault is reflected by the VMM. Page 0 then takes a hidden fault
+    // (no shadow table yet); later pages are filled when the VMM emulates the guest's PTE write,
+    // because their shadow leaf table now exists.
+    expect(c1.traps.pageFault).toBe(10);
+    expect(c1.hiddenFaults).toBe(1);
+    expect(mmu.memory().shadowBytes).toBe(4 * 4096);
+    const other = mmu.guest.createProcess();
+    mmu.guest.switchTo(other); // evicts process 1's shadow (cache of 1)
+    mmu.guest.switchTo(1);
+    mmu.tlb.flush();
+    mmu.resetStats();
+    for (let p = 0; p < 10; p++) mmu.accessPage(p, READ);
+    const c2 = mmu.counts();
+    expect(c2.hiddenFaults).toBe(10);
+    expect(c2.traps.hiddenFault).toBe(10);
+    expect(c2.guestPageFaults).toBe(0);
+    const kept = new Mmu({ mode: "shadow", shadowCacheSize: 2 });
+    for (let p = 0; p < 10; p++) kept.accessPage(p, READ);
+    const o = kept.guest.createProcess();
+    kept.guest.switchTo(o);
+    kept.guest.switchTo(1);
+    kept.tlb.flush();
+    kept.resetStats();
+    for (let p = 0; p < 10; p++) kept.accessPage(p, READ);
+    expect(kept.counts().hiddenFaults).toBe(0);
+    kept.guest.exit(o);
+    expect(kept.memory().peakShadowBytes).toBeGreaterThan(kept.memory().shadowBytes);
+  });
+
+  it("shadow paging keeps the shadow in step when the guest changes a mapping", () => {
+    const mmu = new Mmu({ mode: "shadow" });
+    const f1 = mmu.accessPage(42, WRITE);
+    mmu.guest.unmapPage(1, 42);
+    const f2 = mmu.accessPage(42, WRITE);
+    expect(mmu.guest.tableOf(1).lookup(42)).toBeGreaterThanOrEqual(0);
+    expect(f2).toBe(mmu.vm.p2m(mmu.guest.tableOf(1).lookup(42)));
+    expect(typeof f1).toBe("number");
+  });
+
+  it("cycles are linear in every cost: raising one cost by d adds d × its event count", () => {
+    const names = Object.keys(DEFAULT_TRANSLATION_COSTS) as Array<keyof CostModel>;
+    fc.assert(fc.property(fc.constantFrom(...MODE_NAMES), fc.constantFrom(...names), fc.integer({ min: 1, max: 1000 }), (mode, name, d) => {
+      const a = churn(mode).counts();
+      const b = churn(mode, { costs: { [name]: DEFAULT_TRANSLATION_COSTS[name] + d } }).counts();
+      const delta = b.cycles - a.cycles;
+      if (delta % d !== 0 || delta < 0) return false;
+      // structure never changes with prices
+      return b.memoryReferences === a.memoryReferences && b.traps.total === a.traps.total;
+    }), { numRuns: 25 });
+  });
+});
