@@ -217,3 +217,17 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
     guest: { memoryPages, swapPages: guestSwapPages, fileBackedFraction, kernelPages, where },
   };
 }
+
+/**
+ * The number of host quanta in `seconds`, which must be a whole number of them.
+ *
+ * @example
+ * wholeQuanta(1, 0.01, "run.seconds") // 100
+ */
+export function wholeQuanta(seconds: number, quantumSeconds: number, where: string): number {
+  const steps = Math.round(seconds / quantumSeconds);
+  if (steps < 1 || Math.abs(steps * quantumSeconds - seconds) > 1e-9 * Math.max(1, seconds)) {
+    throw new MemvirtError(`must be a whole number of host quanta (${quantumSeconds} s)`, { where, value: seconds });
+  }
+  return steps;
+}

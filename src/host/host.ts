@@ -30,7 +30,7 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/u
 import { createWorkload } from "../workloads/create-workload";
 import { Workload } from "../workloads/workload";
 import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
-import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkPositive } from "./host-config";
+import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkPositive, wholeQuanta } from "./host-config";
 import { Size } from "../workloads/validate";
 import { HostControl, HostPolicy } from "./host-policy";
 import { MachineMemory } from "./machine-memory";
@@ -91,6 +91,8 @@ export class Host implements HostControl, VmBackend {
   private label = "none";
   private events: Array<{ t: number; text: string }> = [];
   private readonly where: string;
+  private schedule: Array<{ step: number; order: number; label: string; action: () => void }> = [];
+  private scheduleOrder = 0;
 
   constructor(options: HostOptions, where = "host") {
     const settings = resolveHostSettings(options, where);
@@ -197,6 +199,21 @@ export class Host implements HostControl, VmBackend {
     this.note(`the limit of ${name} is set to ${describePages(pages)}`);
   }
 
+  /**
+   * Run `action` at simulated time `atSeconds` (rounded to a quantum), before that quantum's
+   * policies tick: change a limit, resize a toucher's working set, and so on. The label goes
+   * into the run's events.
+   *
+   * @example
+   * host.at(30, "web's working set grows", () => toucher.setWorkingSetPages("400 MiB"));
+   */
+  at(atSeconds: number, label: string, action: () => void): void {
+    if (typeof atSeconds !== "number" || !Number.isFinite(atSeconds) || atSeconds < 0) throw new MemvirtError("must be a time in seconds, at least 0", { where: "at", value: atSeconds });
+    const step = Math.max(this.step, Math.round(atSeconds / this.quantumSeconds));
+    this.schedule.push({ step, order: this.scheduleOrder++, label, action });
+    this.schedule.sort((a, b) => a.step - b.step || a.order - b.order);
+  }
+
   private buildWorkload(spec: Workload | Record<string, unknown>, vmName: string, where: string, baseDir?: string): Workload {
     if (spec !== null && typeof spec === "object" && typeof (spec as Workload).fill === "function") return spec as Workload;
     return createWorkload(spec, this.rng.split(`vm:${vmName}`), where, { baseDir });
@@ -226,8 +243,8 @@ export class Host implements HostControl, VmBackend {
     const seconds = checkPositive(options.seconds, "run.seconds");
     const sampleEvery = options.sampleEvery === undefined ? Math.min(1, seconds) : checkPositive(options.sampleEvery, "run.sampleEvery");
     const q = this.quantumSeconds;
-    const steps = wholeSteps(seconds, q, "run.seconds");
-    const sampleSteps = wholeSteps(sampleEvery, q, "run.sampleEvery");
+    const steps = wholeQuanta(seconds, q, "run.seconds");
+    const sampleSteps = wholeQuanta(sampleEvery, q, "run.sampleEvery");
     if (sampleSteps > steps) throw new MemvirtError(`must not exceed run.seconds (${seconds})`, { where: "run.sampleEvery", value: sampleEvery });
     this.events = [];
     const recorder = new TimelineRecorder(this, sampleEvery, this.nowSeconds + steps * q);
@@ -235,6 +252,11 @@ export class Host implements HostControl, VmBackend {
     const vms = this.vms;
     for (let s = 0; s < steps; s++) {
       const step = this.step;
+      while (this.schedule.length > 0 && this.schedule[0].step <= step) {
+        const due = this.schedule.shift()!;
+        due.action();
+        if (due.label) this.note(due.label);
+      }
       for (const sch of this.scheduled) if (step % sch.periodSteps === 0) sch.policy.tick(this);
       for (const vm of vms) vm.balloon.step(q);
       recorder.observe(this);
@@ -440,14 +462,6 @@ export class Host implements HostControl, VmBackend {
   get stateBytes(): number {
     return this.machine.totalPages * 4 + this.vms.reduce((a, vm) => a + vm.stateBytes, 0);
   }
-}
-
-function wholeSteps(seconds: number, quantum: number, where: string): number {
-  const steps = Math.round(seconds / quantum);
-  if (steps < 1 || Math.abs(steps * quantum - seconds) > 1e-9 * Math.max(1, seconds)) {
-    throw new MemvirtError(`must be a whole number of host quanta (${quantum} s)`, { where, value: seconds });
-  }
-  return steps;
 }
 
 function describePages(pages: number): string {

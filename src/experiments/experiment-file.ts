@@ -1,0 +1,202 @@
+/**
+ * Experiments as JSON files, for `memvirt run EXPERIMENT.json`.
+ *
+ *   {
+ *     "name": "overcommit",                 optional
+ *     "description": "...",                 optional
+ *     "seed": 42,                           optional (number or string, default 1)
+ *     "host": { "memory": "1 GiB", "swap": "auto", "quantumSeconds": 0.01, "costs": {...} },
+ *     "reclamation": { "periodSeconds": 1, "thresholds": {...}, "balloon": true, ... } | false,
+ *     "vms": [ { "name": "web", "memory": "512 MiB", "min": 0, "max": "512 MiB", "shares": 5120,
+ *                "workload": { "kind": "zipf", ... }, "balloon": {...} | false, "guest": {...} } ],
+ *     "events": [ { "at": 30, "vm": "web", "max": "256 MiB" },
+ *                 { "at": 45, "vm": "db", "workingSet": "300 MiB" } ],
+ *     "run": { "seconds": 60, "sampleEvery": 1, "warmupSeconds": 0 }
+ *   }
+ *
+ * Invariants: every field is validated; an unknown key or a bad value is a MemvirtError naming
+ * its JSON path (`vms[1].balloon.maxFraction`). The same file and seed give the same results.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { MemvirtError, pathJoin } from "../util/errors";
+import { parsePages } from "../util/units";
+import { Host } from "../host/host";
+import { checkObject, checkPositive, VmOptions, wholeQuanta } from "../host/host-config";
+import { Run } from "../host/run";
+import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
+
+/** A validated experiment (still in the user's units; sizes are checked when the host is built). */
+export interface Experiment {
+  name: string;
+  description: string;
+  seed: number | string;
+  host: Record<string, unknown>;
+  reclamation: ReclamationParams | false;
+  vms: VmOptions[];
+  events: ExperimentEvent[];
+  run: { seconds: number; sampleEvery: number; warmupSeconds: number };
+  /** Directory relative paths (trace files) resolve against. */
+  baseDir: string;
+}
+
+/** A change at a point in simulated time (seconds after the measured run starts). */
+export interface ExperimentEvent {
+  at: number;
+  vm: string;
+  /** New limit for the VM (balloons it down or lets it grow back). */
+  max?: number | string;
+  /** New working set for a "toucher" workload. */
+  workingSet?: number | string;
+}
+
+/** The result of running an experiment. */
+export interface ExperimentResult {
+  experiment: Experiment;
+  host: Host;
+  /** The measured run (after any warm-up). */
+  run: Run;
+}
+
+const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "vms", "events", "run"];
+const HOST_KEYS = ["memory", "swap", "quantumSeconds", "costs"];
+const RUN_KEYS = ["seconds", "sampleEvery", "warmupSeconds"];
+const EVENT_KEYS = ["at", "vm", "max", "workingSet"];
+
+/**
+ * Validate the structure of a parsed JSON experiment. Sizes, workloads, admission and the policy
+ * are validated when the host is built (`buildHost`, the first step of `runExperiment`), still
+ * before anything is simulated.
+ *
+ * @example
+ * const exp = parseExperiment(JSON.parse(text), { baseDir: "data/experiments" });
+ */
+export function parseExperiment(json: unknown, options: { baseDir?: string } = {}): Experiment {
+  const o = checkObject(json, TOP_KEYS, "");
+  const name = optionalString(o.name, "name") ?? "experiment";
+  const description = optionalString(o.description, "description") ?? "";
+  const seed = o.seed === undefined ? 1 : o.seed;
+  if (typeof seed !== "number" && typeof seed !== "string") throw new MemvirtError("must be a number or a string", { where: "seed", value: seed });
+  if (typeof seed === "number" && !Number.isFinite(seed)) throw new MemvirtError("must be a finite number", { where: "seed", value: seed });
+  if (o.host === undefined) throw new MemvirtError("is required (at least {\"memory\": \"4 GiB\"})", { where: "host" });
+  const host = checkObject(o.host, HOST_KEYS, "host");
+  let reclamation: ReclamationParams | false = {};
+  if (o.reclamation === false) reclamation = false;
+  else if (o.reclamation !== undefined) reclamation = checkObject(o.reclamation, Object.keys(o.reclamation as object), "reclamation") as ReclamationParams;
+  if (!Array.isArray(o.vms) || o.vms.length === 0) throw new MemvirtError("must be a non-empty array of VMs", { where: "vms", value: o.vms });
+  const runRaw = o.run === undefined ? {} : checkObject(o.run, RUN_KEYS, "run");
+  if (runRaw.seconds === undefined) throw new MemvirtError("is required (simulated seconds to run)", { where: "run.seconds" });
+  const run = {
+    seconds: checkPositive(runRaw.seconds, "run.seconds"),
+    sampleEvery: runRaw.sampleEvery === undefined ? 1 : checkPositive(runRaw.sampleEvery, "run.sampleEvery"),
+    warmupSeconds: runRaw.warmupSeconds === undefined || runRaw.warmupSeconds === 0 ? 0 : checkPositive(runRaw.warmupSeconds, "run.warmupSeconds"),
+  };
+  if (run.sampleEvery > run.seconds) throw new MemvirtError(`must not exceed run.seconds (${run.seconds})`, { where: "run.sampleEvery", value: run.sampleEvery });
+  if (o.events !== undefined && !Array.isArray(o.events)) throw new MemvirtError("must be an array of events", { where: "events", value: o.events });
+  const vmNames = (o.vms as unknown[]).map((v) => (typeof v === "object" && v !== null ? (v as { name?: unknown }).name : undefined));
+  const events = ((o.events ?? []) as unknown[]).map((e, i) => parseEvent(e, pathJoin("events", i), vmNames, run.seconds));
+  const experiment: Experiment = {
+    name, description, seed, host, reclamation, vms: o.vms as VmOptions[], events, run,
+    baseDir: options.baseDir ?? process.cwd(),
+  };
+  return experiment;
+}
+
+function parseEvent(value: unknown, where: string, vmNames: unknown[], seconds: number): ExperimentEvent {
+  const e = checkObject(value, EVENT_KEYS, where);
+  if (typeof e.at !== "number" || !Number.isFinite(e.at) || e.at < 0 || e.at > seconds) {
+    throw new MemvirtError(`must be a time in seconds between 0 and run.seconds (${seconds})`, { where: pathJoin(where, "at"), value: e.at });
+  }
+  if (typeof e.vm !== "string" || !vmNames.includes(e.vm)) {
+    throw new MemvirtError(`must name a VM (${vmNames.filter((n) => typeof n === "string").join(", ")})`, { where: pathJoin(where, "vm"), value: e.vm });
+  }
+  const actions = ["max", "workingSet"].filter((k) => e[k] !== undefined);
+  if (actions.length !== 1) throw new MemvirtError("needs exactly one change: \"max\" or \"workingSet\"", { where, value });
+  const key = actions[0];
+  parsePages(e[key], pathJoin(where, key));
+  return { at: e.at, vm: e.vm, [key]: e[key] } as ExperimentEvent;
+}
+
+function optionalString(value: unknown, where: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new MemvirtError("must be a string", { where, value });
+  return value;
+}
+
+/**
+ * Build the host an experiment describes (VMs added, policy installed, events scheduled
+ * relative to `startSeconds`).
+ *
+ * @example
+ * const host = buildHost(exp);
+ */
+export function buildHost(exp: Experiment, startSeconds = 0): Host {
+  const policies = exp.reclamation === false ? [] : [new ReclamationPolicy(exp.reclamation, "reclamation")];
+  const host = new Host({ ...(exp.host as { memory: string }), seed: exp.seed, policies }, "host");
+  exp.vms.forEach((vm, i) => host.addVm(vm, { where: pathJoin("vms", i), baseDir: exp.baseDir }));
+  exp.events.forEach((e, i) => {
+    const where = pathJoin("events", i);
+    const vm = host.vm(e.vm);
+    if (e.max !== undefined) {
+      const max = e.max;
+      try {
+        const pages = parsePages(max, pathJoin(where, "max"));
+        if (pages > vm.memoryPages || pages < vm.minPages || pages <= vm.guest.settings.kernelPages) throw new Error();
+      } catch {
+        throw new MemvirtError(`must be between the VM's min and memory (${vm.memoryPages} pages), above its kernel's ${vm.guest.settings.kernelPages} pages`, { where: pathJoin(where, "max"), value: max });
+      }
+      host.at(startSeconds + e.at, "", () => host.setMax(e.vm, max));
+    } else {
+      const workload = vm.workload as unknown as { setWorkingSetPages?: (p: number | string) => void } | undefined;
+      if (!workload || typeof workload.setWorkingSetPages !== "function") {
+        throw new MemvirtError(`VM "${e.vm}" does not run a "toucher" workload, whose working set could change`, { where: pathJoin(where, "workingSet"), value: e.workingSet });
+      }
+      const ws = e.workingSet!;
+      host.at(startSeconds + e.at, `${e.vm}'s working set becomes ${ws}${typeof ws === "number" ? " pages" : ""}`, () => workload.setWorkingSetPages!(ws));
+    }
+  });
+  return host;
+}
+
+/**
+ * Run an experiment: warm up (unrecorded) if asked, then the measured run.
+ *
+ * @example
+ * const { run } = runExperiment(exp, { onProgress: (done, total) => {} });
+ * console.log(run.explain());
+ */
+export function runExperiment(exp: Experiment, options: { onProgress?: (doneSeconds: number, totalSeconds: number) => void } = {}): ExperimentResult {
+  const warm = exp.run.warmupSeconds;
+  const total = warm + exp.run.seconds;
+  const host = buildHost(exp, warm);
+  const q = host.quantumSeconds;
+  wholeQuanta(exp.run.seconds, q, "run.seconds");
+  wholeQuanta(exp.run.sampleEvery, q, "run.sampleEvery");
+  if (warm > 0) wholeQuanta(warm, q, "run.warmupSeconds");
+  if (warm > 0) host.run({ seconds: warm, sampleEvery: warm, onProgress: (d) => options.onProgress?.(d, total) });
+  const run = host.run({ seconds: exp.run.seconds, sampleEvery: exp.run.sampleEvery, onProgress: (d) => options.onProgress?.(warm + d, total) });
+  return { experiment: exp, host, run };
+}
+
+/**
+ * Read and validate an experiment file; relative paths inside resolve against its directory.
+ * A JSON syntax error names the file.
+ *
+ * @example
+ * const exp = loadExperimentFile("data/experiments/overcommit.json");
+ */
+export function loadExperimentFile(file: string): Experiment {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new MemvirtError(`cannot read the experiment file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { where: file });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new MemvirtError(`is not valid JSON: ${(err as Error).message}`, { where: file });
+  }
+  return parseExperiment(json, { baseDir: path.dirname(path.resolve(file)) });
+}

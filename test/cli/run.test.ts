@@ -1,0 +1,77 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "./run-cli";
+
+const experiment = {
+  name: "cli-test",
+  seed: 5,
+  host: { memory: "16 MiB", costs: { hitNs: 10_000 } },
+  vms: [
+    { name: "a", memory: "12 MiB", workload: { kind: "uniform", pages: "10 MiB", writeFraction: 0.2 } },
+    { name: "b", memory: "12 MiB", balloon: false, workload: { kind: "zipf", pages: "8 MiB", exponent: 0.9 } },
+  ],
+  run: { seconds: 2, sampleEvery: 0.5 },
+};
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-run-"));
+}
+
+function writeExperiment(dir: string, spec: unknown): string {
+  const file = path.join(dir, "exp.json");
+  fs.writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+describe("memvirt run", () => {
+  it("runs an experiment, prints a summary and writes the timeline as CSV", () => {
+    const dir = tempDir();
+    const out = path.join(dir, "results.csv");
+    const r = runCli(["run", writeExperiment(dir, experiment), "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^experiment cli-test: 2 s simulated, seed 5/);
+    expect(r.stdout).toMatch(/\ba\s+[\d,]+\s/);
+    const csv = fs.readFileSync(out, "utf8").trim().split("\n");
+    expect(csv[0]).toMatch(/^t,vm,hostState,configuredPages,/);
+    expect(csv).toHaveLength(1 + 4 * 2);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("gives a JSON summary with --json and full results in a .json file", () => {
+    const dir = tempDir();
+    const out = path.join(dir, "results.json");
+    const r = runCli(["run", writeExperiment(dir, experiment), "--out", out, "--json", "--seed", "9"]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.experiment).toBe("cli-test");
+    expect(summary.seed).toBe(9);
+    expect(summary.summary.vms.map((v: { name: string }) => v.name)).toEqual(["a", "b"]);
+    const full = JSON.parse(fs.readFileSync(out, "utf8"));
+    expect(full.timeline).toHaveLength(8);
+    expect(full.hostTimeline).toHaveLength(4);
+  });
+
+  it("rejects a bad experiment with one line naming the JSON path, exit 2, and writes nothing", () => {
+    const dir = tempDir();
+    const out = path.join(dir, "results.csv");
+    const bad = { ...experiment, vms: [experiment.vms[0], { ...experiment.vms[1], memory: "-3 MiB" }] };
+    const r = runCli(["run", writeExperiment(dir, bad), "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^memvirt: error: vms\[1\]\.memory: /);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("rejects an output file that is neither .csv nor .json, and a missing experiment file", () => {
+    const dir = tempDir();
+    const r = runCli(["run", writeExperiment(dir, experiment), "--out", path.join(dir, "r.xlsx")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out: must end in \.csv or \.json/);
+    const missing = runCli(["run", path.join(dir, "nope.json")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.json: cannot read the experiment file/);
+  });
+});

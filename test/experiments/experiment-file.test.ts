@@ -1,0 +1,117 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildHost, loadExperimentFile, parseExperiment, runExperiment } from "../../src/experiments/experiment-file";
+import { MemvirtError } from "../../src/util/errors";
+
+const base = () => ({
+  name: "t",
+  seed: 7,
+  host: { memory: 4000, costs: { hitNs: 10_000 } },
+  reclamation: { periodSeconds: 0.5 },
+  vms: [
+    { name: "a", memory: 3000, workload: { kind: "toucher", workingSetPages: 1000, writeFraction: 0.3 } },
+    { name: "b", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 1500 } },
+  ],
+  run: { seconds: 2, sampleEvery: 0.5 },
+});
+
+/** The MemvirtError a spec raises, from parsing or building. */
+function errorOf(spec: unknown): MemvirtError {
+  try {
+    buildHost(parseExperiment(spec));
+  } catch (e) {
+    if (e instanceof MemvirtError) return e;
+    throw e;
+  }
+  throw new Error("expected a MemvirtError");
+}
+
+function edit(f: (s: ReturnType<typeof base> & Record<string, any>) => void) {
+  const s = base() as ReturnType<typeof base> & Record<string, any>;
+  f(s);
+  return s;
+}
+
+describe("experiment files", () => {
+  it("run to a timeline, the same for the same seed", () => {
+    const a = runExperiment(parseExperiment(base())).run;
+    const b = runExperiment(parseExperiment(base())).run;
+    expect(a.timeline.numRows()).toBe(8);
+    expect(b.timeline.objects()).toEqual(a.timeline.objects());
+  });
+
+  it.each([
+    ["an unknown top-level key", (s: any) => { s.colour = "red"; }, "colour", /unknown field/],
+    ["an unknown host key", (s: any) => { s.host.size = 3; }, "host.size", /unknown field/],
+    ["an unknown run key", (s: any) => { s.run.duration = 3; }, "run.duration", /unknown field/],
+    ["an unknown VM key", (s: any) => { s.vms[1].colour = 1; }, "vms[1].colour", /unknown field/],
+    ["an unknown balloon key", (s: any) => { s.vms[0].balloon = { speed: 1 }; }, "vms[0].balloon.speed", /unknown field/],
+    ["an unknown reclamation key", (s: any) => { s.reclamation.aggressive = true; }, "reclamation.aggressive", /unknown field/],
+    ["a bad threshold", (s: any) => { s.reclamation.thresholds = { soft: 0.5 }; }, "reclamation.thresholds", /high > soft/],
+    ["a negative size", (s: any) => { s.vms[1].memory = "-5 GiB"; }, "vms[1].memory", /expected a size/],
+    ["a negative page count", (s: any) => { s.vms[1].memory = -5; }, "vms[1].memory", /must not be negative/],
+    ["an unparseable size", (s: any) => { s.host.memory = "plenty"; }, "host.memory", /expected a size/],
+    ["an unknown workload", (s: any) => { s.vms[0].workload = { kind: "fractal" }; }, "vms[0].workload.kind", /unknown workload kind/],
+    ["a bad workload field", (s: any) => { s.vms[1].workload.pages = "many"; }, "vms[1].workload.pages", /expected a size/],
+    ["a VM larger than a host without swap", (s: any) => { s.host.swap = 0; s.vms[0].memory = 5000; }, "vms[0].memory", /more than the host's 4,000 pages/],
+    ["a missing run length", (s: any) => { delete s.run.seconds; }, "run.seconds", /is required/],
+    ["a sample interval longer than the run", (s: any) => { s.run.sampleEvery = 5; }, "run.sampleEvery", /must not exceed/],
+    ["no VMs", (s: any) => { s.vms = []; }, "vms", /non-empty array/],
+    ["an event for an unknown VM", (s: any) => { s.events = [{ at: 1, vm: "zz", max: 100 }]; }, "events[0].vm", /must name a VM/],
+    ["an event after the run", (s: any) => { s.events = [{ at: 9, vm: "a", max: 100 }]; }, "events[0].at", /between 0 and run.seconds/],
+    ["an event with no change", (s: any) => { s.events = [{ at: 1, vm: "a" }]; }, "events[0]", /exactly one change/],
+    ["an event with a bad size", (s: any) => { s.events = [{ at: 1, vm: "a", max: "huge" }]; }, "events[0].max", /expected a size/],
+    ["a limit above the VM's memory", (s: any) => { s.events = [{ at: 1, vm: "a", max: 9000 }]; }, "events[0].max", /between the VM's min and memory/],
+    ["a working-set change for a VM that is not a toucher", (s: any) => { s.events = [{ at: 1, vm: "b", workingSet: 10 }]; }, "events[0].workingSet", /toucher/],
+  ])("rejects %s, naming its JSON path", (_what, change, where, message) => {
+    const e = errorOf(edit(change));
+    expect(e.where).toBe(where);
+    expect(e.message).toMatch(message);
+  });
+
+  it("rejects run lengths that are not whole quanta before simulating", () => {
+    const exp = parseExperiment(edit((s) => { s.run.seconds = 1.005; s.host.quantumSeconds = 0.01; }));
+    expect(() => runExperiment(exp)).toThrow(/run\.seconds: must be a whole number of host quanta/);
+  });
+
+  it("applies events: a lowered limit balloons the VM down, a working-set change resizes the toucher", () => {
+    const exp = parseExperiment(edit((s) => {
+      s.events = [{ at: 0.5, vm: "a", max: 1500 }, { at: 1, vm: "a", workingSet: 500 }];
+    }));
+    const { host, run } = runExperiment(exp);
+    expect(host.vm("a").maxPages).toBe(1500);
+    expect(host.vm("a").balloonedPages).toBe(1500);
+    expect((host.vm("a").workload as any).workingSetPages).toBe(500);
+    expect(run.events.map((e) => e.text).join("\n")).toMatch(/limit of a is set to 1,500 pages/);
+  });
+
+  it("warms up without recording, then measures", () => {
+    const { run } = runExperiment(parseExperiment(edit((s) => { s.run.warmupSeconds = 1; })));
+    expect(run.summary.startSeconds).toBe(1);
+    expect(run.timeline.array("t")[0]).toBe(1.5);
+  });
+
+  it("runs without a reclamation policy when reclamation is false", () => {
+    const { host } = runExperiment(parseExperiment(edit((s) => { s.reclamation = false; })));
+    expect(host.policies).toHaveLength(0);
+  });
+
+  it("names the file when it is not valid JSON", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-")), "bad.json");
+    fs.writeFileSync(file, "{ \"host\": ");
+    expect(() => loadExperimentFile(file)).toThrow(new RegExp(`${file.replace(/[.\\/]/g, "\\$&")}: is not valid JSON`));
+    expect(() => loadExperimentFile(file + ".missing")).toThrow(/cannot read the experiment file: ENOENT/);
+  });
+
+  it("accepts every example in data/experiments", () => {
+    const dir = path.resolve(__dirname, "..", "..", "data", "experiments");
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const exp = loadExperimentFile(path.join(dir, f));
+      expect(buildHost(exp).vms.length).toBeGreaterThan(0);
+    }
+  });
+});
