@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_USAGE } from "../util/errors";
 import { registerInfo } from "./commands/info";
+import { registerRun } from "./commands/run";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
       process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
     });
   registerInfo(program);
+  registerRun(program);
   return program;
 }
