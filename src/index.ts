@@ -14,3 +14,4 @@ export * from "./display";
 export * from "./trace";
 export * from "./host";
 export * from "./policy";
+export * from "./experiments";
