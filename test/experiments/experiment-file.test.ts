@@ -28,7 +28,7 @@ function errorOf(spec: unknown): MemvirtError {
   throw new Error("expected a MemvirtError");
 }
 
-function edit(f: (s: ReturnType<typeof base> & Record<string, any>) => void) {
+function edit(f: (s: any) => void) {
   const s = base() as ReturnType<typeof base> & Record<string, any>;
   f(s);
   return s;
