@@ -194,6 +194,11 @@ export class GuestOs implements GuestCounters {
     const hstate = this.port.hstate;
     const flags = this.flags;
     const hit = this.costs.hitNs;
+    // Imported constants become getter calls under some module loaders: copy them to locals.
+    const resident = RESIDENT;
+    const write = WRITE;
+    const refBit = G_REF;
+    const refDirtyBits = G_REF | G_DIRTY;
     let direct = this.vspace.direct;
     let directLength = direct.length;
     let pos = this.bufPos;
@@ -215,9 +220,10 @@ export class GuestOs implements GuestCounters {
       pos++;
       ops++;
       if (vpn < directLength) {
-        const p = direct[vpn];
-        if (p >= 0 && hstate[p] === RESIDENT) {
-          flags[p] |= kind === WRITE ? G_REF | G_DIRTY : G_REF;
+        // vpn < 2^24 here, so `| 0` is exact and keeps the typed-array index a small integer.
+        const p = direct[vpn | 0];
+        if (p >= 0 && hstate[p] === resident) {
+          flags[p] |= kind === write ? refDirtyBits : refBit;
           t += hit;
           continue;
         }
@@ -343,20 +349,27 @@ export class GuestOs implements GuestCounters {
     const P = this.memoryPages;
     const flags = this.flags;
     const swapFull = this.swap.usedPages >= this.swap.capacityPages;
+    const inUse = G_IN_USE;
+    const skipMask = G_IN_USE | G_PINNED | G_WIRED;
+    const ref = G_REF;
+    const hasCopy = G_FILE | G_SWAP_COPY;
+    let hand = this.clockHand;
     for (let scanned = 0; scanned <= 2 * P; scanned++) {
-      const p = this.clockHand;
-      if (++this.clockHand === P) this.clockHand = 0;
+      const p = hand;
+      if (++hand === P) hand = 0;
       const f = flags[p];
-      if ((f & (G_IN_USE | G_PINNED | G_WIRED)) !== G_IN_USE) continue;
-      if (f & G_REF) {
-        flags[p] = f & ~G_REF;
+      if ((f & skipMask) !== inUse) continue;
+      if (f & ref) {
+        flags[p] = f & ~ref;
         continue;
       }
       // An anonymous page with no swap slot cannot leave when swap is full.
-      if (swapFull && (f & (G_FILE | G_SWAP_COPY)) === 0) continue;
+      if (swapFull && (f & hasCopy) === 0) continue;
+      this.clockHand = hand;
       this.pageOut(p);
       return p;
     }
+    this.clockHand = hand;
     throw new MemvirtError(
       `guest ran out of memory: every page of ${formatCount(P)} is pinned by the balloon, wired, or anonymous with guest swap full (${formatCount(this.swap.capacityPages)} pages); give the guest more swap or memory`,
       { where: `${this.settings.where}.guest.swap`, value: this.swap.capacityPages },

@@ -228,17 +228,19 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     if (this.residentPages === 0) return -1;
     const P = this.memoryPages;
     const hstate = this.hstate;
+    const resident = RESIDENT;
+    const trapped = TRAPPED;
     for (let i = 0; i < 32; i++) {
       const p = Math.floor(random() * P);
       const s = hstate[p];
-      if (s === RESIDENT || s === TRAPPED) return p;
+      if (s === resident || s === trapped) return p;
     }
     const start = Math.floor(random() * P);
     for (let i = 0; i < P; i++) {
       let p = start + i;
       if (p >= P) p -= P;
       const s = hstate[p];
-      if (s === RESIDENT || s === TRAPPED) return p;
+      if (s === resident || s === trapped) return p;
     }
     return -1;
   }
