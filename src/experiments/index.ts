@@ -1,1 +1,2 @@
 export * from "./experiment-file";
+export * from "./ballooning";

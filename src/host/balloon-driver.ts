@@ -43,6 +43,8 @@ export class BalloonDriver {
   sizePages = 0;
   /** Where the host wants the balloon (already clamped to [0, maxPages]). */
   targetPages = 0;
+  /** The driver thread's clock (ns): it runs ahead while waiting for page-outs. */
+  timeNs = 0;
   /** Pages inflated and deflated so far. */
   inflated = 0;
   deflated = 0;
@@ -77,31 +79,39 @@ export class BalloonDriver {
   }
 
   /**
-   * Move toward the target for `dtSeconds` of simulated time, within the rate limit.
+   * Move toward the target during the quantum that ends at `untilNs`, within the rate limit.
    * Returns the pages moved (positive inflating, negative deflating).
    *
+   * The driver is a guest thread with its own clock: an inflation that makes the guest page
+   * something out waits for that I/O (a double-paged page waits for the host's swap-in too),
+   * so a balloon that must evict slowly inflates slowly, without stalling the workload itself.
+   *
    * @example
-   * balloon.step(0.01);
+   * balloon.step(0.01, 10e6);
    */
-  step(dtSeconds: number): number {
+  step(dtSeconds: number, untilNs = Infinity): number {
     const gap = this.targetPages - this.sizePages;
     if (gap === 0) {
       this.credit = 0;
       return 0;
     }
-    const rate = gap > 0 ? this.settings.inflatePagesPerSecond : this.settings.deflatePagesPerSecond;
-    this.credit += rate * dtSeconds;
-    let n = Math.floor(this.credit);
-    const want = gap > 0 ? gap : -gap;
-    if (n >= want) {
-      n = want;
-      this.credit = 0;
-    } else {
-      this.credit -= n;
+    if (untilNs !== Infinity) {
+      const startNs = untilNs - dtSeconds * 1e9;
+      if (this.timeNs < startNs) this.timeNs = startNs;
     }
-    if (gap > 0) for (let i = 0; i < n; i++) this.inflateOne();
-    else for (let i = 0; i < n; i++) this.deflateOne();
-    return gap > 0 ? n : -n;
+    const rate = gap > 0 ? this.settings.inflatePagesPerSecond : this.settings.deflatePagesPerSecond;
+    // Credit accrues with time but is capped at one second's worth: no bursts after a stall.
+    this.credit = Math.min(this.credit + rate * dtSeconds, Math.max(1, rate));
+    const want = gap > 0 ? gap : -gap;
+    let moved = 0;
+    while (moved < want && this.credit >= 1 && this.timeNs < untilNs) {
+      if (gap > 0) this.inflateOne();
+      else this.deflateOne();
+      this.credit -= 1;
+      moved++;
+    }
+    if (moved === want) this.credit = 0;
+    return gap > 0 ? moved : -moved;
   }
 
   private inflateOne(): void {
@@ -116,8 +126,7 @@ export class BalloonDriver {
     this.pinned[this.sizePages++] = p;
     this.inflated++;
     this.port.balloonPage(p);
-    // Evictions the inflation caused cost the guest time (the driver runs in the guest).
-    this.guest.timeNs += this.guest.takePendingNs();
+    this.timeNs += this.guest.takePendingNs();
   }
 
   private deflateOne(): void {

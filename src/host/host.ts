@@ -200,6 +200,18 @@ export class Host implements HostControl, VmBackend {
   }
 
   /**
+   * Give a VM a new workload (a Workload object or a JSON spec), replacing its current one.
+   * Specs are built with this host's seed split by the VM's name, as in `addVm`.
+   *
+   * @example
+   * host.setWorkload("web", { kind: "zipf", pages: "200 MiB", exponent: 1 });
+   */
+  setWorkload(name: string, workload: Workload | Record<string, unknown> | undefined): void {
+    const vm = this.vm(name);
+    vm.guest.setWorkload(workload === undefined ? undefined : this.buildWorkload(workload, `${name}#${this.step}`, `${name}.workload`));
+  }
+
+  /**
    * Run `action` at simulated time `atSeconds` (rounded to a quantum), before that quantum's
    * policies tick: change a limit, resize a toucher's working set, and so on. The label goes
    * into the run's events.
@@ -258,9 +270,9 @@ export class Host implements HostControl, VmBackend {
         if (due.label) this.note(due.label);
       }
       for (const sch of this.scheduled) if (step % sch.periodSteps === 0) sch.policy.tick(this);
-      for (const vm of vms) vm.balloon.step(q);
-      recorder.observe(this);
       const untilNs = (step + 1) * quantumNs;
+      for (const vm of vms) vm.balloon.step(q, untilNs);
+      recorder.observe(this);
       const n = vms.length;
       for (let k = 0; k < n; k++) {
         const vm = vms[(step + k) % n];
