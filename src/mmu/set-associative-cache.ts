@@ -2,15 +2,18 @@
  * A set-associative cache with true LRU replacement, the building block of the TLB, the nested
  * TLB and the page-walk caches.
  *
- *   key ──(low bits)──▶ set s ──▶ ways [s*ways, s*ways+ways)
- *   each way: tag (address-space id, -1 = invalid), key, value, value2, flags, LRU stamp
+ *   key ──(low bits)──▶ set s ──▶ its `ways` slots, each with an LRU stamp
+ *   (tag, key) ──hash──▶ index table ──▶ slot    (lookup of highly associative shapes)
  *
  * The set is chosen by the low bits of the key (`(key >>> 0) & (sets - 1)`), as hardware indexes
- * a TLB by low VPN bits; a hit needs both the tag (ASID/VPID) and the full key to match. On a
- * miss, `insert` fills an invalid way first, else evicts the least recently used one.
+ * a TLB by low VPN bits; a hit needs both the tag (ASID/VPID) and the full key to match. A miss
+ * that inserts takes an invalid slot of the set if there is one, else the least recently used
+ * (smallest stamp). Up to 32 ways a lookup scans the set (cheaper than hashing at that size);
+ * beyond that it goes through a hash index, so a large fully associative cache stays O(1).
  *
- * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one way; lookups and
- * inserts allocate nothing.
+ * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; stamps
+ * grow with every use, so the smallest stamp in a set is its least recently used slot; when
+ * indexed, the index holds exactly the valid slots; lookups and inserts allocate nothing.
  */
 import { MemvirtError } from "../util/errors";
 
@@ -32,15 +35,22 @@ export class SetAssociativeCache {
   readonly entries: number;
   readonly ways: number;
   readonly sets: number;
-  /** Address-space tag per way; -1 marks an invalid way. */
+  /** Address-space tag per slot; -1 marks an invalid slot. */
   readonly tags: Int32Array;
   readonly keys: Float64Array;
   readonly values: Float64Array;
   readonly values2: Float64Array;
   readonly flags: Uint8Array;
   private readonly stamps: Float64Array;
+  /** Open-addressing hash index (slot + 1, 0 = empty); only used when `indexed`. */
+  private readonly index: Int32Array;
+  private readonly indexMask: number;
   private readonly setMask: number;
+  /** Lookups use the hash index (more than 32 ways) instead of scanning the set. */
+  private readonly indexed: boolean;
   private clock = 0;
+  /** Slot chosen by the last missing `lookupForFill`, or -1. */
+  private pending = -1;
   /** Lookups that hit / missed since creation (or `resetCounters`). */
   hits = 0;
   misses = 0;
@@ -63,6 +73,11 @@ export class SetAssociativeCache {
     this.values2 = new Float64Array(entries);
     this.flags = new Uint8Array(entries);
     this.stamps = new Float64Array(entries);
+    this.indexed = ways > 32;
+    let size = 8;
+    while (this.indexed && size < entries * 4) size *= 2;
+    this.index = new Int32Array(size);
+    this.indexMask = size - 1;
   }
 
   /**
@@ -76,26 +91,79 @@ export class SetAssociativeCache {
   }
 
   /**
-   * Find (tag, key). Returns the way's slot index (for `values[slot]` etc.) and marks it most
-   * recently used, or -1 on a miss.
+   * Find (tag, key). Returns its slot (for `values[slot]` etc.) and marks it most recently
+   * used, or -1 on a miss.
    *
    * @example
    * const slot = cache.lookup(asid, vpn);
    */
   lookup(tag: number, key: number): number {
+    const slot = this.indexed ? this.findIndexed(tag, key) : this.findScan(tag, key);
+    if (slot < 0) {
+      this.misses++;
+      return -1;
+    }
+    this.hits++;
+    this.stamps[slot] = ++this.clock;
+    return slot;
+  }
+
+  /**
+   * `lookup`, which on a miss also picks the slot a following `fillMissed` will use (the set's
+   * first invalid slot, else its LRU one), in the same pass over the set. Nothing may change
+   * this cache between the two calls.
+   *
+   * @example
+   * if (ntlb.lookupForFill(vpid, page) < 0) ntlb.fillMissed(vpid, page, frame, 0, 0);
+   */
+  lookupForFill(tag: number, key: number): number {
+    if (this.indexed) {
+      this.pending = -1;
+      return this.lookup(tag, key);
+    }
     const ways = this.ways;
     const base = ((key >>> 0) & this.setMask) * ways;
-    const tags = this.tags;
     const keys = this.keys;
+    const tags = this.tags;
+    const stamps = this.stamps;
+    let invalid = -1;
+    let lru = base;
+    let oldest = Infinity;
     for (let i = base; i < base + ways; i++) {
-      if (keys[i] === key && tags[i] === tag) {
-        this.stamps[i] = ++this.clock;
+      const t = tags[i];
+      if (t === -1) {
+        if (invalid < 0) invalid = i;
+      } else if (keys[i] === key && t === tag) {
         this.hits++;
+        stamps[i] = ++this.clock;
         return i;
+      } else if (stamps[i] < oldest) {
+        oldest = stamps[i];
+        lru = i;
       }
     }
     this.misses++;
+    this.pending = invalid >= 0 ? invalid : lru;
     return -1;
+  }
+
+  /**
+   * Insert after a `lookupForFill` miss for the same (tag, key). Returns the slot.
+   *
+   * @example
+   * ntlb.fillMissed(vpid, page, frame, 0, 0);
+   */
+  fillMissed(tag: number, key: number, value: number, value2: number, flags: number): number {
+    const slot = this.pending;
+    if (slot < 0) return this.insert(tag, key, value, value2, flags);
+    this.pending = -1;
+    this.tags[slot] = tag;
+    this.keys[slot] = key;
+    this.values[slot] = value;
+    this.values2[slot] = value2;
+    this.flags[slot] = flags;
+    this.stamps[slot] = ++this.clock;
+    return slot;
   }
 
   /**
@@ -105,15 +173,12 @@ export class SetAssociativeCache {
    * cache.peek(asid, vpn) >= 0
    */
   peek(tag: number, key: number): number {
-    const ways = this.ways;
-    const base = ((key >>> 0) & this.setMask) * ways;
-    for (let i = base; i < base + ways; i++) if (this.keys[i] === key && this.tags[i] === tag) return i;
-    return -1;
+    return this.indexed ? this.findIndexed(tag, key) : this.findScan(tag, key);
   }
 
   /**
-   * Insert (or refresh) (tag, key) with its values; evicts the set's LRU way when full. Returns
-   * the slot.
+   * Insert (or refresh) (tag, key) with its values; evicts the set's LRU slot when full.
+   * Returns the slot.
    *
    * @example
    * cache.insert(asid, vpn, frame, 0, flags);
@@ -124,30 +189,37 @@ export class SetAssociativeCache {
     const tags = this.tags;
     const keys = this.keys;
     const stamps = this.stamps;
-    let match = -1;
-    let invalid = -1;
-    let lru = base;
-    let oldest = Infinity;
-    for (let i = base; i < base + ways; i++) {
-      const t = tags[i];
-      if (t === -1) {
-        if (invalid < 0) invalid = i;
-      } else if (keys[i] === key && t === tag) {
-        match = i;
-        break;
-      } else if (stamps[i] < oldest) {
-        oldest = stamps[i];
-        lru = i;
+    let slot = this.indexed ? this.findIndexed(tag, key) : -1;
+    if (slot < 0) {
+      // One pass: a matching slot wins, then the first invalid one, then the LRU one.
+      let invalid = -1;
+      let lru = base;
+      let oldest = Infinity;
+      for (let i = base; i < base + ways; i++) {
+        const t = tags[i];
+        if (t === -1) {
+          if (invalid < 0) invalid = i;
+        } else if (keys[i] === key && t === tag) {
+          slot = i;
+          break;
+        } else if (stamps[i] < oldest) {
+          oldest = stamps[i];
+          lru = i;
+        }
+      }
+      if (slot < 0) {
+        slot = invalid >= 0 ? invalid : lru;
+        if (this.indexed && tags[slot] !== -1) this.unindex(slot);
+        tags[slot] = tag;
+        keys[slot] = key;
+        if (this.indexed) this.addIndex(slot, tag, key);
       }
     }
-    const victim = match >= 0 ? match : invalid >= 0 ? invalid : lru;
-    tags[victim] = tag;
-    keys[victim] = key;
-    this.values[victim] = value;
-    this.values2[victim] = value2;
-    this.flags[victim] = flags;
-    stamps[victim] = ++this.clock;
-    return victim;
+    this.values[slot] = value;
+    this.values2[slot] = value2;
+    this.flags[slot] = flags;
+    stamps[slot] = ++this.clock;
+    return slot;
   }
 
   /**
@@ -159,7 +231,7 @@ export class SetAssociativeCache {
   invalidate(tag: number, key: number): boolean {
     const slot = this.peek(tag, key);
     if (slot < 0) return false;
-    this.tags[slot] = -1;
+    this.drop(slot);
     return true;
   }
 
@@ -171,7 +243,7 @@ export class SetAssociativeCache {
    */
   flushTag(tag: number): void {
     const tags = this.tags;
-    for (let i = 0; i < tags.length; i++) if (tags[i] === tag) tags[i] = -1;
+    for (let i = 0; i < tags.length; i++) if (tags[i] === tag) this.drop(i);
   }
 
   /**
@@ -182,6 +254,7 @@ export class SetAssociativeCache {
    */
   flushAll(): void {
     this.tags.fill(-1);
+    if (this.indexed) this.index.fill(0);
   }
 
   /** Valid entries now. */
@@ -195,5 +268,73 @@ export class SetAssociativeCache {
   resetCounters(): void {
     this.hits = 0;
     this.misses = 0;
+  }
+
+  private findScan(tag: number, key: number): number {
+    const ways = this.ways;
+    const base = ((key >>> 0) & this.setMask) * ways;
+    const keys = this.keys;
+    const tags = this.tags;
+    for (let i = base; i < base + ways; i++) if (keys[i] === key && tags[i] === tag) return i;
+    return -1;
+  }
+
+  private hash(tag: number, key: number): number {
+    const lo = key >>> 0;
+    const hi = (key / 4294967296) | 0;
+    let h = lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(tag + 1, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+    h ^= h >>> 15;
+    return h & this.indexMask;
+  }
+
+  private findIndexed(tag: number, key: number): number {
+    const index = this.index;
+    const mask = this.indexMask;
+    let i = this.hash(tag, key);
+    for (;;) {
+      const v = index[i];
+      if (v === 0) return -1;
+      const slot = v - 1;
+      if (this.keys[slot] === key && this.tags[slot] === tag) return slot;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private addIndex(slot: number, tag: number, key: number): void {
+    const index = this.index;
+    const mask = this.indexMask;
+    let i = this.hash(tag, key);
+    while (index[i] !== 0) i = (i + 1) & mask;
+    index[i] = slot + 1;
+  }
+
+  /** Remove a valid slot from the hash index (linear probing with backward-shift deletion). */
+  private unindex(slot: number): void {
+    const index = this.index;
+    const mask = this.indexMask;
+    let i = this.hash(this.tags[slot], this.keys[slot]);
+    while (index[i] !== slot + 1) i = (i + 1) & mask;
+    let hole = i;
+    let j = (i + 1) & mask;
+    for (;;) {
+      const v = index[j];
+      if (v === 0) break;
+      const home = this.hash(this.tags[v - 1], this.keys[v - 1]);
+      // Move the entry at j back into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!stays) {
+        index[hole] = v;
+        hole = j;
+      }
+      j = (j + 1) & mask;
+    }
+    index[hole] = 0;
+  }
+
+  /** Invalidate a valid slot. */
+  private drop(slot: number): void {
+    if (this.indexed) this.unindex(slot);
+    this.tags[slot] = -1;
   }
 }

@@ -12,21 +12,28 @@
  * next guest table, so a guest-dimension hit also skips the host walks of the skipped tables;
  * host-dimension (EPT) entries are keyed by gPA prefix. Each dimension has its own caches.
  *
- * Default sizes (≈): 32 / 4 / 2 / 2 entries, fully associative: Intel does not publish them;
- * these are the sizes measured for Intel cores and used by Barr et al. (ISCA 2010).
+ * Default sizes (≈): 32 / 4 / 2 / 2 entries (the PDE cache 4-way, the others fully
+ * associative): Intel does not publish them; these are the sizes measured for Intel cores and
+ * used by Barr et al. (ISCA 2010).
  */
 import { MemvirtError, pathJoin } from "../util/errors";
 import { LEVEL_SPAN_PAGES } from "./page-size";
 import { SetAssociativeCache } from "./set-associative-cache";
 import type { WalkCache } from "./walk-cache";
 
-/** STC configuration: entries per level cache, index 0 = tables at level 1. */
+// A module-local copy: imported bindings compile to property loads on the hot path.
+const SPAN = LEVEL_SPAN_PAGES;
+
+/** STC configuration per level cache, index 0 = tables at level 1 (the PDE cache). */
 export interface StcOptions {
+  /** Entries per level cache. */
   entries?: number[];
+  /** Ways per level cache (default: 4 for the PDE cache, fully associative above). */
+  ways?: number[];
 }
 
-/** PDE 32, PDPTE 4, PML4E 2, PML5E 2 entries (≈). */
-export const DEFAULT_STC: Readonly<{ entries: readonly number[] }> = { entries: [32, 4, 2, 2] };
+/** PDE 32 (4-way), PDPTE 4, PML4E 2, PML5E 2 entries (≈). */
+export const DEFAULT_STC: Readonly<{ entries: readonly number[]; ways: readonly number[] }> = { entries: [32, 4, 2, 2], ways: [4, 4, 2, 2] };
 
 /**
  * @example
@@ -48,7 +55,11 @@ export class Stc implements WalkCache {
     if (!Array.isArray(sizes) || sizes.length < 1 || sizes.length > 4) {
       throw new MemvirtError("expected 1 to 4 entry counts, one per table level (PDE, PDPTE, PML4E, PML5E)", { where: pathJoin(where, "entries"), value: sizes });
     }
-    this.caches = [0, 1].map(() => sizes.map((n, i) => new SetAssociativeCache({ entries: n, ways: n }, pathJoin(where, "entries", i))));
+    const ways = options.ways ?? (options.entries === undefined ? DEFAULT_STC.ways : sizes.map((n) => n));
+    if (!Array.isArray(ways) || ways.length !== sizes.length) {
+      throw new MemvirtError("expected one ways value per level cache", { where: pathJoin(where, "ways"), value: ways });
+    }
+    this.caches = [0, 1].map(() => sizes.map((n, i) => new SetAssociativeCache({ entries: n, ways: ways[i] }, pathJoin(where, "entries", i))));
   }
 
   skipTo(dimension: number, tag: number, page: number, topLevel: number, leafLevel: number): number {
@@ -56,7 +67,7 @@ export class Stc implements WalkCache {
     const last = Math.min(topLevel - 1, caches.length);
     for (let level = leafLevel; level <= last; level++) {
       const cache = caches[level - 1];
-      const slot = cache.lookup(tag, Math.floor(page / LEVEL_SPAN_PAGES[level]));
+      const slot = cache.lookup(tag, Math.floor(page / SPAN[level]));
       if (slot >= 0) {
         this.outTable = cache.values[slot];
         this.outFrame = cache.values2[slot];
@@ -75,7 +86,7 @@ export class Stc implements WalkCache {
   fillTable(dimension: number, tag: number, page: number, level: number, table: number, frame: number): void {
     const caches = this.caches[dimension];
     if (level < 1 || level > caches.length) return;
-    caches[level - 1].insert(tag, Math.floor(page / LEVEL_SPAN_PAGES[level]), table, frame, 0);
+    caches[level - 1].insert(tag, Math.floor(page / SPAN[level]), table, frame, 0);
   }
 
   invalidateEntry(): void {}
@@ -89,6 +100,7 @@ export class Stc implements WalkCache {
   }
 
   describe(): string {
-    return `STC (split translation caches by address prefix), ${this.caches[0].map((c) => c.entries).join("/")} entries for PT/PD/PDPT${this.caches[0].length > 3 ? "/PML4" : ""} tables, per dimension`;
+    const shape = this.caches[0].map((c) => `${c.entries}${c.ways === c.entries ? "" : `/${c.ways}-way`}`).join(", ");
+    return `STC (split translation caches by address prefix), ${shape} entries for PT, PD, PDPT${this.caches[0].length > 3 ? ", PML4" : ""} tables, per dimension`;
   }
 }

@@ -40,6 +40,16 @@ import { TranslationStats, diffCounts, type TranslationCounts, type TrapCounts }
 import { WALK_OK, WALK_PROTECTION, type ModeContext, type TranslationMode } from "./translation-mode";
 import { VmMemory } from "./vm-memory";
 
+// Module-local copies: imported bindings compile to property (or getter) loads, which are
+// measurably slower on the per-access path than local constants.
+const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
+const L_WALK_OK = WALK_OK;
+const L_WALK_PROTECTION = WALK_PROTECTION;
+const L_TLB_WRITABLE = TLB_WRITABLE;
+const L_WRITE = WRITE;
+const L_READ = READ;
+const L_FETCH = FETCH;
+
 /** Options of an Mmu; all optional. */
 export interface MmuOptions {
   /** "native", "protected", "shadow" or "nested" (default "nested"). */
@@ -182,7 +192,7 @@ export class Mmu {
         : mode === "shadow" ? new ShadowMode(ctx)
           : new NestedMode(ctx);
     this.guest.hooks = this.mode;
-    this.tlbSpan = LEVEL_SPAN_PAGES[this.mode.tlbLeafLevel - 1];
+    this.tlbSpan = L_LEVEL_SPAN_PAGES[this.mode.tlbLeafLevel - 1];
     this.tlbHitCycles = costs.tlbHitCycles;
     this.maxPage = 2 ** (addressBitsOf(guestLevels) - 12);
     this.settings = {
@@ -207,7 +217,7 @@ export class Mmu {
    */
   access(address: number, kind: "read" | "write" | "fetch" | 0 | 1 | 2 = "read"): AccessResult {
     const page = this.checkAddress(address, "address");
-    const k = kind === "read" || kind === READ ? READ : kind === "write" || kind === WRITE ? WRITE : kind === "fetch" || kind === FETCH ? FETCH : -1;
+    const k = kind === "read" || kind === L_READ ? L_READ : kind === "write" || kind === L_WRITE ? L_WRITE : kind === "fetch" || kind === L_FETCH ? L_FETCH : -1;
     if (k < 0) throw new MemvirtError("expected read, write or fetch", { where: "kind", value: kind });
     const before = this.stats.snapshot();
     const rec = new WalkRecorder(address, this.settings.mode === "native" ? "VA" : "gVA");
@@ -221,7 +231,7 @@ export class Mmu {
     const cold = this.mode.coldWalk();
     return {
       address,
-      kind: k === READ ? "read" : k === WRITE ? "write" : "fetch",
+      kind: k === L_READ ? "read" : k === L_WRITE ? "write" : "fetch",
       tlbHit,
       memoryReferences: counts.memoryReferences,
       walkCacheHits: counts.walkCacheHits,
@@ -272,13 +282,13 @@ export class Mmu {
       const key = span === 1 ? page : Math.floor(page / span);
       if (enabled) {
         const slot = tlb.lookup(guest.current, key);
-        if (slot >= 0 && (kind !== WRITE || (flags[slot] & TLB_WRITABLE) !== 0)) {
+        if (slot >= 0 && (kind !== L_WRITE || (flags[slot] & L_TLB_WRITABLE) !== 0)) {
           stats.tlbHits++;
           continue;
         }
       }
       stats.tlbMisses++;
-      this.miss(page, key, kind === WRITE, null);
+      this.miss(page, key, kind === L_WRITE, null);
     }
   }
 
@@ -366,10 +376,10 @@ export class Mmu {
     stats.cyclesTranslation += this.tlbHitCycles;
     const span = this.tlbSpan;
     const key = span === 1 ? page : Math.floor(page / span);
-    const write = kind === WRITE;
+    const write = kind === L_WRITE;
     if (this.tlbEnabled) {
       const slot = this.tlb.lookup(this.guest.current, key);
-      if (slot >= 0 && (!write || (this.tlb.flags[slot] & TLB_WRITABLE) !== 0)) {
+      if (slot >= 0 && (!write || (this.tlb.flags[slot] & L_TLB_WRITABLE) !== 0)) {
         stats.tlbHits++;
         return this.tlb.values[slot] + (page - key * span);
       }
@@ -385,10 +395,10 @@ export class Mmu {
     for (let attempt = 0; attempt < 8; attempt++) {
       this.stats.walks++;
       let status = mode.walk(page, write, rec);
-      if (status === WALK_OK && write && !out.writable) status = WALK_PROTECTION;
-      if (status === WALK_OK) {
+      if (status === L_WALK_OK && write && !out.writable) status = L_WALK_PROTECTION;
+      if (status === L_WALK_OK) {
         const frame = out.frame;
-        if (this.tlbEnabled) this.tlb.insert(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? TLB_WRITABLE : 0);
+        if (this.tlbEnabled) this.tlb.insert(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? L_TLB_WRITABLE : 0);
         return frame;
       }
       mode.handleFault(status, page, write, rec);

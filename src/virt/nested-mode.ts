@@ -24,6 +24,17 @@ import type { NestedTlb } from "../mmu/nested-tlb";
 import type { WalkRecorder } from "../mmu/walk-recorder";
 import { ModeBase, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
 
+// Module-local copies: imported bindings compile to property (or getter) loads, which are
+// measurably slower on the per-access path than local constants.
+const L_PTE_PRESENT = PTE_PRESENT;
+const L_PTE_WRITABLE = PTE_WRITABLE;
+const L_PTE_ACCESSED = PTE_ACCESSED;
+const L_PTE_DIRTY = PTE_DIRTY;
+const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
+const L_levelIndex = levelIndex;
+const L_WALK_OK = WALK_OK;
+const L_WALK_NOT_PRESENT = WALK_NOT_PRESENT;
+
 /** The VPID the simulated VM's host-dimension caches are tagged with. */
 const VPID = 0;
 
@@ -59,6 +70,7 @@ export class NestedMode extends ModeBase {
     const n: number = this.ctx.guestLevels;
     const guestLeaf = this.guestLeafLevel;
     const asid = this.asid;
+    const probe = this.pwcProbes;
     let level = n;
     let table = this.guestRoot;
     let hostFrame = -1; // machine frame of the current guest table, once translated
@@ -83,12 +95,12 @@ export class NestedMode extends ModeBase {
         hostFrame = this.hostTranslate(tableGuestFrame, rec, row, level);
         if (level < n && this.pwcIsStc) pwc.fillTable(0, asid, page, level, table, hostFrame);
       }
-      const idx = levelIndex(page, level);
+      const idx = L_levelIndex(page, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
       const child = pool.child[e];
       const key = hostFrame * 512 + idx;
-      if ((flags & PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
+      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
         stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, row, this.hostSteps, `guest L${level} entry at hPA ${hex(key * 8)} is cached`);
@@ -96,13 +108,13 @@ export class NestedMode extends ModeBase {
         stats.memoryReferences++;
         stats.cyclesTranslation += costs.memoryReferenceCycles;
         if (rec !== null) {
-          const entry = (flags & PTE_PRESENT) === 0 ? 0 : pool.frames[e] * 4096 + flags;
+          const entry = (flags & L_PTE_PRESENT) === 0 ? 0 : pool.frames[e] * 4096 + flags;
           rec.reference(0, level, tableGuestFrame * 4096, idx, entry, key * 8, -1, -1, row, this.hostSteps);
         }
       }
-      if ((flags & PTE_PRESENT) === 0) return WALK_NOT_PRESENT;
+      if ((flags & L_PTE_PRESENT) === 0) return L_WALK_NOT_PRESENT;
       if (child < 0) {
-        guestFrame = pool.frames[e] + (level === 1 ? 0 : page % LEVEL_SPAN_PAGES[level - 1]);
+        guestFrame = pool.frames[e] + (level === 1 ? 0 : page % L_LEVEL_SPAN_PAGES[level - 1]);
         leafFlags = flags;
         leafSlot = e;
         break;
@@ -114,9 +126,9 @@ export class NestedMode extends ModeBase {
     const out = this.out;
     out.guestFrame = guestFrame;
     out.frame = this.hostTranslate(guestFrame, rec, n - guestLeaf + 1, 0);
-    out.writable = (leafFlags & PTE_WRITABLE) !== 0;
-    pool.flags[leafSlot] = leafFlags | PTE_ACCESSED | (write && out.writable ? PTE_DIRTY : 0);
-    return WALK_OK;
+    out.writable = (leafFlags & L_PTE_WRITABLE) !== 0;
+    pool.flags[leafSlot] = leafFlags | L_PTE_ACCESSED | (write && out.writable ? L_PTE_DIRTY : 0);
+    return L_WALK_OK;
   }
 
   /**
@@ -130,7 +142,7 @@ export class NestedMode extends ModeBase {
     const offset = guestFrame - hostPage * this.hostPageFrames;
     const ntlb = this.ntlb;
     if (ntlb !== null) {
-      const slot = ntlb.lookup(VPID, hostPage);
+      const slot = ntlb.lookupForFill(VPID, hostPage);
       if (slot >= 0) {
         stats.nestedTlbHits++;
         stats.cyclesTranslation += costs.nestedTlbHitCycles;
@@ -142,6 +154,7 @@ export class NestedMode extends ModeBase {
     const pwc = this.pwc;
     const m = this.hostLevels;
     const leaf = this.hostLeafLevel;
+    const probe = this.pwcProbes;
     let level = m;
     let table = (this.vm.hostTable as NonNullable<typeof this.vm.hostTable>).root;
     let machine = pool.tableFrame[table];
@@ -157,13 +170,13 @@ export class NestedMode extends ModeBase {
       }
     }
     for (;;) {
-      const idx = levelIndex(guestFrame, level);
+      const idx = L_levelIndex(guestFrame, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
       const child = pool.child[e];
       const key = machine * 512 + idx;
-      if ((flags & PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
-      if (pwc.probeEntry(key, child < 0)) {
+      if ((flags & L_PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
+      if (probe && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
         stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 1, level, 1, row, m - level, `host L${level} entry at hPA ${hex(key * 8)} is cached`);
@@ -174,7 +187,7 @@ export class NestedMode extends ModeBase {
       }
       if (child < 0) {
         const hostBase = pool.frames[e];
-        if (ntlb !== null) ntlb.insert(VPID, hostPage, hostBase, 0, 0);
+        if (ntlb !== null) ntlb.fillMissed(VPID, hostPage, hostBase, 0, 0);
         return hostBase + offset;
       }
       level--;

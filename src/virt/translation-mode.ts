@@ -30,6 +30,15 @@ import type { ModeName } from "./mode-name";
 import type { TranslationStats } from "./translation-stats";
 import type { VmMemory } from "./vm-memory";
 
+// Module-local copies: imported bindings compile to property (or getter) loads, which are
+// measurably slower on the per-access path than local constants.
+const L_PTE_PRESENT = PTE_PRESENT;
+const L_PTE_WRITABLE = PTE_WRITABLE;
+const L_PTE_ACCESSED = PTE_ACCESSED;
+const L_PTE_DIRTY = PTE_DIRTY;
+const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
+const L_levelIndex = levelIndex;
+
 /** Walk statuses. */
 export const WALK_OK = 0;
 /** The walk met a not-present entry (guest fault, or a shadow entry not yet filled). */
@@ -99,6 +108,8 @@ export abstract class ModeBase implements TranslationMode {
   protected readonly costs: CostModel;
   protected readonly stats: TranslationStats;
   protected readonly pwcIsStc: boolean;
+  /** The page-walk cache answers per-entry probes (UPTC); other designs never do. */
+  protected readonly pwcProbes: boolean;
   protected readonly guestLeafLevel: number;
   /** The running address space and its guest root table id. */
   protected asid = 0;
@@ -113,6 +124,7 @@ export abstract class ModeBase implements TranslationMode {
     this.costs = ctx.costs;
     this.stats = ctx.stats;
     this.pwcIsStc = ctx.pwc.design === "stc";
+    this.pwcProbes = ctx.pwc.design === "uptc";
     this.guestLeafLevel = leafLevelOf(ctx.guestPageSize);
     this.tlbLeafLevel = tlbLeafLevel;
   }
@@ -188,15 +200,15 @@ export abstract class ModeBase implements TranslationMode {
 
   /** Hardware caches after a guest entry changed (native, protected and nested walk guest tables). */
   protected invalidateGuestEntry(asid: number, table: number, index: number, level: number, oldFlags: number): void {
-    if (!(oldFlags & PTE_PRESENT)) return;
+    if (!(oldFlags & L_PTE_PRESENT)) return;
     this.pwc.invalidateEntry(this.guestTableMachineFrame(table) * 512 + index);
     if (level > this.guestLeafLevel) this.pwc.flushTag(0, asid);
   }
 
   /** Drop TLB entries for the guest page at `page` (a leaf of `level`), splinters included. */
   protected flushTlbRange(asid: number, page: number, level: number): void {
-    const tlbSpan = LEVEL_SPAN_PAGES[this.tlbLeafLevel - 1];
-    const span = LEVEL_SPAN_PAGES[level - 1];
+    const tlbSpan = L_LEVEL_SPAN_PAGES[this.tlbLeafLevel - 1];
+    const span = L_LEVEL_SPAN_PAGES[level - 1];
     if (span <= tlbSpan) {
       this.tlb.flushPage(asid, Math.floor(page / tlbSpan));
       return;
@@ -220,6 +232,7 @@ export abstract class ModeBase implements TranslationMode {
     const pwc = this.pwc;
     const vm = this.vm;
     const asid = this.asid;
+    const probe = this.pwcProbes;
     let level = levels;
     let table = root;
     let machine = p2m ? vm.p2m(pool.tableFrame[root]) : pool.tableFrame[root];
@@ -235,12 +248,12 @@ export abstract class ModeBase implements TranslationMode {
       }
     }
     for (;;) {
-      const idx = levelIndex(page, level);
+      const idx = L_levelIndex(page, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
       const child = pool.child[e];
       const key = machine * 512 + idx;
-      if ((flags & PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
+      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
         stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, levels - level, 0, `L${level} entry at ${hex(key * 8)} is cached`);
@@ -248,18 +261,18 @@ export abstract class ModeBase implements TranslationMode {
         stats.memoryReferences++;
         stats.cyclesTranslation += costs.memoryReferenceCycles;
         if (rec !== null) {
-          const entry = (flags & PTE_PRESENT) === 0 ? 0 : (p2m ? vm.p2m(pool.frames[e]) : pool.frames[e]) * 4096 + flags;
+          const entry = (flags & L_PTE_PRESENT) === 0 ? 0 : (p2m ? vm.p2m(pool.frames[e]) : pool.frames[e]) * 4096 + flags;
           rec.reference(0, level, machine * 4096, idx, entry, key * 8, -1, -1, levels - level, 0);
         }
       }
-      if ((flags & PTE_PRESENT) === 0) return WALK_NOT_PRESENT;
+      if ((flags & L_PTE_PRESENT) === 0) return WALK_NOT_PRESENT;
       if (child < 0) {
-        const frame = pool.frames[e] + (level === 1 ? 0 : page % LEVEL_SPAN_PAGES[level - 1]);
+        const frame = pool.frames[e] + (level === 1 ? 0 : page % L_LEVEL_SPAN_PAGES[level - 1]);
         const out = this.out;
         out.guestFrame = frame;
         out.frame = p2m ? vm.p2m(frame) : frame;
-        out.writable = (flags & PTE_WRITABLE) !== 0;
-        pool.flags[e] = flags | PTE_ACCESSED | (write && out.writable ? PTE_DIRTY : 0);
+        out.writable = (flags & L_PTE_WRITABLE) !== 0;
+        pool.flags[e] = flags | L_PTE_ACCESSED | (write && out.writable ? L_PTE_DIRTY : 0);
         return WALK_OK;
       }
       level--;
