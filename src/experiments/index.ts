@@ -1,2 +1,3 @@
 export * from "./experiment-file";
 export * from "./ballooning";
+export * from "./overcommit";
