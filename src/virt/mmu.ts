@@ -305,7 +305,7 @@ export class Mmu {
   }
 
   /**
-   * Zero the counters (tables and caches keep their state).
+   * Zero the counters, the guest kernel's included (tables and caches keep their state).
    *
    * @example
    * mmu.resetStats();
@@ -314,6 +314,8 @@ export class Mmu {
     for (const key of Object.keys(this.stats) as Array<keyof TranslationStats>) {
       if (typeof this.stats[key] === "number") (this.stats as unknown as Record<string, number>)[key] = 0;
     }
+    const counts = this.guest.counts as unknown as Record<string, number>;
+    for (const key of Object.keys(counts)) counts[key] = 0;
   }
 
   /** Counters so far. */

@@ -1,0 +1,458 @@
+/**
+ * `simulateTranslation`: run a workload or a Lackey trace through an Mmu in one mode, with a
+ * guest OS that also switches processes, forks and unmaps, and report totals plus a table per
+ * interval.
+ *
+ *   workload / trace ──batches──▶ TranslationRun.feed ──▶ mmu.run(batch slice)
+ *                                      │ every switchEvery / forkEvery / unmapEvery accesses
+ *                                      ▼
+ *                               guest kernel: MOV CR3, fork+exec+exit burst, munmap
+ *                                      │ every intervalAccesses
+ *                                      ▼
+ *                               one row of the interval table
+ *
+ * Guest activity (all optional, all counted in workload accesses):
+ * - `processes`: P address spaces time-share the CPU, each running the workload in its own
+ *   address space (same virtual pages, different frames), switching every `switchEvery`.
+ * - `forkEvery`: the running process forks; the child execs (its copy is torn down), maps
+ *   `forkTouchPages` pages of its new image, and exits. The classic page-table-update burst.
+ * - `unmapEvery`: the guest unmaps one random mapped page (freeing memory); touching it again
+ *   demand-pages it back.
+ *
+ * Invariants: memory is flat in trace length (batches are streamed; one interval row per
+ * `intervalAccesses`); the same options and seed give the same numbers.
+ */
+import * as aq from "arquero";
+import { MemvirtError, pathJoin } from "../util/errors";
+import { formatBytes, formatCount } from "../util/units";
+import { Rng, type Seed } from "../util/rng";
+import { createWorkload, type WorkloadSpec } from "../workloads/create-workload";
+import type { Workload } from "../workloads/workload";
+import { WRITE } from "../workloads/workload";
+import { loadLackeyTraceSync, type LackeyTrace } from "../trace/load-lackey";
+import { readLackey, type TraceSource } from "../trace/read-lackey";
+import { replayWorkload } from "../trace/replay";
+import { Mmu, type MmuOptions, type MmuSettings } from "../virt/mmu";
+import type { TranslationCounts, TrapCounts } from "../virt/translation-stats";
+import type { GuestKernelCounts } from "../virt/guest-kernel";
+
+/** What the guest OS does besides running the workload. */
+export interface GuestActivityOptions {
+  /** Processes time-sharing the CPU, each running the workload in its own address space (default 1). */
+  processes?: number;
+  /** Switch to the next process every this many accesses (default 10,000 when processes > 1). */
+  switchEvery?: number;
+  /** A fork + exec + exit burst every this many accesses (default: never). */
+  forkEvery?: number;
+  /** Pages the exec'd child maps before it exits (default 16). */
+  forkTouchPages?: number;
+  /** Unmap one random mapped page every this many accesses (default: never). */
+  unmapEvery?: number;
+}
+
+/** Options of `simulateTranslation`: the Mmu's options plus the input and the guest's activity. */
+export interface SimulateTranslationOptions extends MmuOptions {
+  /** A workload object or spec (e.g. `{ kind: "zipf", pages: 4096, exponent: 1 }`). */
+  workload?: Workload | WorkloadSpec;
+  /** A Lackey trace: a loaded trace, or a file path (read whole; see simulateTranslationStream for streaming). */
+  trace?: LackeyTrace | string;
+  /** Stop after this many workload accesses (default: the whole trace; 1,000,000 for endless workloads). */
+  accesses?: number;
+  /**
+   * Accesses run first and not measured (default 0): lets first-touch demand paging settle, so
+   * the totals describe the steady state. They do not count toward `accesses`.
+   */
+  warmupAccesses?: number;
+  /** Accesses per row of the interval table (default: accesses / 50, at least 1,000; 100,000 for streams). */
+  intervalAccesses?: number;
+  /** What the guest OS does besides running the workload. */
+  guest?: GuestActivityOptions;
+  /** Progress callback: workload accesses done, out of the total (NaN when unknown). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Totals of a run. */
+export interface TranslationTotals {
+  /** All translated accesses (the workload's, plus those of fork children). */
+  accesses: number;
+  /** Accesses that came from the workload or trace. */
+  workloadAccesses: number;
+  tlbHits: number;
+  tlbMisses: number;
+  tlbMissRate: number;
+  /** Page-walk memory references, both dimensions. */
+  memoryReferences: number;
+  /** memoryReferences / tlbMisses. */
+  referencesPerMiss: number;
+  walkCacheHits: number;
+  nestedTlbHits: number;
+  traps: TrapCounts;
+  hiddenFaults: number;
+  guestPageFaults: number;
+  ptReads: number;
+  ptWrites: number;
+  cr3Switches: number;
+  cycles: number;
+  cyclesPerAccess: number;
+  cyclesTranslation: number;
+  cyclesGuest: number;
+  cyclesVmm: number;
+  guestPageTableBytes: number;
+  hostPageTableBytes: number;
+  shadowBytes: number;
+  peakShadowBytes: number;
+  /** What the guest kernel did: faults, forks, unmaps, switches... */
+  guest: GuestKernelCounts;
+}
+
+const INTERVAL_COLUMNS = ["interval", "accessesEnd", "accesses", "tlbMisses", "memoryReferences", "referencesPerMiss", "traps", "hiddenFaults", "ptWrites", "cycles", "cyclesPerAccess", "shadowBytes"] as const;
+
+/**
+ * The outcome of a translation run: totals, the interval table, explain().
+ *
+ * @example
+ * const r = simulateTranslation({ mode: "shadow", workload: { kind: "uniform", pages: 4096 }, accesses: 100000 });
+ * r.totals.cyclesPerAccess; r.toTable(); console.log(r.explain());
+ */
+export class TranslationResult {
+  readonly settings: MmuSettings;
+  readonly inputName: string;
+  readonly guestActivity: Required<GuestActivityOptions>;
+  readonly totals: TranslationTotals;
+  /** One row per interval: see INTERVAL_COLUMNS. */
+  readonly intervals: aq.ColumnTable;
+
+  constructor(settings: MmuSettings, inputName: string, guestActivity: Required<GuestActivityOptions>, totals: TranslationTotals, intervals: aq.ColumnTable) {
+    this.settings = settings;
+    this.inputName = inputName;
+    this.guestActivity = guestActivity;
+    this.totals = totals;
+    this.intervals = intervals;
+  }
+
+  /** The interval table (arquero). */
+  toTable(): aq.ColumnTable {
+    return this.intervals;
+  }
+
+  /**
+   * Settings, what happened, and a one-line summary.
+   *
+   * @example
+   * console.log(result.explain());
+   */
+  explain(): string {
+    const s = this.settings;
+    const t = this.totals;
+    const g = this.guestActivity;
+    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const lines: string[] = [];
+    const host = s.mode === "native" ? "" : `; host ${s.hostLevels}-level tables, ${s.hostPageSize} pages`;
+    lines.push(`Settings: ${s.mode} paging; guest ${s.guestLevels}-level tables, ${s.guestPageSize} pages${host}; TLB ${s.tlb ? `${s.tlb.entries} entries, ${s.tlb.ways}-way` : "off"}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}.`);
+    const activity: string[] = [`${g.processes} process${g.processes === 1 ? "" : "es"}`];
+    if (g.processes > 1) activity.push(`switching every ${formatCount(g.switchEvery)} accesses`);
+    if (g.forkEvery > 0) activity.push(`a fork+exec burst every ${formatCount(g.forkEvery)} accesses`);
+    if (g.unmapEvery > 0) activity.push(`an unmap every ${formatCount(g.unmapEvery)} accesses`);
+    lines.push(`Input: ${this.inputName}; guest: ${activity.join(", ")}.`);
+    lines.push(`  ${formatCount(t.accesses)} accesses: ${formatCount(t.tlbHits)} TLB hits, ${formatCount(t.tlbMisses)} misses (${pct(t.tlbMissRate)}).`);
+    lines.push(`  Walks made ${formatCount(t.memoryReferences)} memory references, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${formatCount(t.walkCacheHits)} lookups${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
+    lines.push(`  The guest OS took ${formatCount(t.guestPageFaults)} page faults and made ${formatCount(t.ptWrites)} page-table writes, ${formatCount(t.ptReads)} reads and ${formatCount(t.cr3Switches)} CR3 switches (${formatCount(t.guest.forks)} forks, ${formatCount(t.guest.unmaps)} unmaps).`);
+    const tr = t.traps;
+    lines.push(`  Traps to the VMM: ${formatCount(tr.total)} (page-table writes ${formatCount(tr.ptWrite)}, reads ${formatCount(tr.ptRead)}, page faults ${formatCount(tr.pageFault)}, hidden faults ${formatCount(tr.hiddenFault)}, CR3 ${formatCount(tr.cr3Switch)}, TLB flushes ${formatCount(tr.tlbFlush)}).`);
+    lines.push(`  Cycles: ${formatCount(t.cycles)} = translation ${formatCount(t.cyclesTranslation)} + guest kernel ${formatCount(t.cyclesGuest)} + VMM ${formatCount(t.cyclesVmm)}.`);
+    lines.push(`  Memory: guest page tables ${formatBytes(t.guestPageTableBytes)}${s.mode === "nested" ? `, host page tables ${formatBytes(t.hostPageTableBytes)}` : ""}${s.mode === "shadow" ? `, shadow tables ${formatBytes(t.shadowBytes)} (peak ${formatBytes(t.peakShadowBytes)})` : ""}.`);
+    lines.push(`Summary: ${s.mode} paging costs ${t.cyclesPerAccess.toFixed(2)} cycles per access: ${pct(t.tlbMissRate)} TLB misses at ${t.referencesPerMiss.toFixed(1)} references each, ${formatCount(tr.total)} traps.`);
+    return lines.join("\n");
+  }
+}
+
+/**
+ * A run in progress: feed it batches, then `finish()`. Used by both entry points.
+ *
+ * @example
+ * const run = new TranslationRun({ mode: "nested" }, "my trace", NaN);
+ * run.feed(pages, kinds, n);
+ * const result = run.finish();
+ */
+export class TranslationRun {
+  readonly mmu: Mmu;
+  private readonly activity: Required<GuestActivityOptions>;
+  private readonly limit: number;
+  private readonly intervalAccesses: number;
+  private readonly inputName: string;
+  private readonly total: number;
+  private readonly onProgress?: (done: number, total: number) => void;
+  private readonly rng: Rng;
+  private readonly processes: number[] = [];
+  private current = 0;
+  private done = 0;
+  /** Unmeasured accesses still to run before measuring starts. */
+  private warmup: number;
+  private nextInterval: number;
+  private nextSwitch: number;
+  private nextFork: number;
+  private nextUnmap: number;
+  private intervalStart: TranslationCounts;
+  private readonly columns: Record<(typeof INTERVAL_COLUMNS)[number], number[]>;
+  private childBase = 0x7e0000000;
+
+  constructor(options: SimulateTranslationOptions, inputName: string, limit: number, where = "") {
+    const { workload: _w, trace: _t, accesses: _a, intervalAccesses, warmupAccesses, guest, onProgress, ...mmuOptions } = options;
+    void _w; void _t; void _a;
+    this.mmu = new Mmu(mmuOptions, where);
+    this.activity = resolveActivity(guest, pathJoin(where, "guest"));
+    const warmup = warmupAccesses ?? 0;
+    if (!Number.isInteger(warmup) || warmup < 0) throw new MemvirtError("must be a whole number of accesses", { where: pathJoin(where, "warmupAccesses"), value: warmupAccesses });
+    this.warmup = warmup;
+    this.limit = limit;
+    this.total = limit;
+    this.inputName = inputName;
+    this.onProgress = onProgress;
+    const interval = intervalAccesses ?? (Number.isFinite(limit) ? Math.max(1000, Math.ceil(limit / 50)) : 100_000);
+    if (!Number.isInteger(interval) || interval < 1) throw new MemvirtError("must be a positive whole number", { where: pathJoin(where, "intervalAccesses"), value: intervalAccesses });
+    this.intervalAccesses = interval;
+    this.rng = new Rng(options.seed ?? 1).split("guest:activity");
+    const g = this.mmu.guest;
+    this.processes.push(g.current);
+    for (let i = 1; i < this.activity.processes; i++) this.processes.push(g.createProcess());
+    this.mmu.resetStats();
+    this.nextInterval = interval;
+    this.nextSwitch = this.activity.processes > 1 ? this.activity.switchEvery : Infinity;
+    this.nextFork = this.activity.forkEvery > 0 ? this.activity.forkEvery : Infinity;
+    this.nextUnmap = this.activity.unmapEvery > 0 ? this.activity.unmapEvery : Infinity;
+    this.intervalStart = this.mmu.counts();
+    this.columns = Object.fromEntries(INTERVAL_COLUMNS.map((c) => [c, [] as number[]])) as unknown as Record<(typeof INTERVAL_COLUMNS)[number], number[]>;
+  }
+
+  /** Workload accesses fed so far. */
+  get accessesDone(): number {
+    return this.done;
+  }
+
+  /** True once the access limit is reached. */
+  get full(): boolean {
+    return this.done >= this.limit;
+  }
+
+  /** Total accesses wanted from the input: warm-up plus measured. */
+  get wanted(): number {
+    return this.warmup + this.limit - this.done;
+  }
+
+  /**
+   * Translate `count` accesses from the batch, with guest activity at its due points. Returns
+   * how many were used (fewer when the limit is reached).
+   */
+  feed(pages: Float64Array, kinds: Uint8Array, count: number): number {
+    let i = 0;
+    if (this.warmup > 0) {
+      i = Math.min(count, this.warmup);
+      this.mmu.run(pages, kinds, 0, i);
+      this.warmup -= i;
+      if (this.warmup === 0) this.startMeasuring();
+      if (i === count) return count;
+    }
+    const n = i + Math.min(count - i, this.limit - this.done);
+    while (i < n) {
+      const next = Math.min(this.nextInterval, this.nextSwitch, this.nextFork, this.nextUnmap, this.limit);
+      const j = Math.min(n, i + (next - this.done));
+      this.mmu.run(pages, kinds, i, j);
+      this.done += j - i;
+      i = j;
+      this.dueEvents();
+    }
+    if (this.onProgress) this.onProgress(this.done, this.total);
+    return n;
+  }
+
+  /** Forget the warm-up: zero the counters (tables and caches stay warm). */
+  private startMeasuring(): void {
+    this.mmu.resetStats();
+    this.intervalStart = this.mmu.counts();
+  }
+
+  /** Close the last interval and build the result. */
+  finish(): TranslationResult {
+    if (this.done > 0 && (this.columns.accessesEnd.length === 0 || this.columns.accessesEnd[this.columns.accessesEnd.length - 1] !== this.done)) this.closeInterval();
+    const c = this.mmu.counts();
+    const mem = this.mmu.memory();
+    const totals: TranslationTotals = {
+      accesses: c.accesses,
+      workloadAccesses: this.done,
+      tlbHits: c.tlbHits,
+      tlbMisses: c.tlbMisses,
+      tlbMissRate: c.accesses ? c.tlbMisses / c.accesses : 0,
+      memoryReferences: c.memoryReferences,
+      referencesPerMiss: c.tlbMisses ? c.memoryReferences / c.tlbMisses : 0,
+      walkCacheHits: c.walkCacheHits,
+      nestedTlbHits: c.nestedTlbHits,
+      traps: c.traps,
+      hiddenFaults: c.hiddenFaults,
+      guestPageFaults: c.guestPageFaults,
+      ptReads: c.ptReads,
+      ptWrites: c.ptWrites,
+      cr3Switches: c.cr3Switches,
+      cycles: c.cycles,
+      cyclesPerAccess: c.accesses ? c.cycles / c.accesses : 0,
+      cyclesTranslation: c.cyclesTranslation,
+      cyclesGuest: c.cyclesGuest,
+      cyclesVmm: c.cyclesVmm,
+      guestPageTableBytes: mem.guestPageTableBytes,
+      hostPageTableBytes: mem.hostPageTableBytes,
+      shadowBytes: mem.shadowBytes,
+      peakShadowBytes: mem.peakShadowBytes,
+      guest: { ...this.mmu.guest.counts },
+    };
+    const cols: Record<string, unknown[]> = { mode: this.columns.interval.map(() => this.mmu.settings.mode) };
+    for (const name of INTERVAL_COLUMNS) cols[name] = this.columns[name];
+    return new TranslationResult(this.mmu.settings, this.inputName, this.activity, totals, aq.table(cols));
+  }
+
+  private dueEvents(): void {
+    const done = this.done;
+    if (done >= this.limit) {
+      // The run is over: close the last interval, start no more guest activity.
+      if (done >= this.nextInterval) this.closeInterval();
+      return;
+    }
+    if (done >= this.nextSwitch) {
+      this.current = (this.current + 1) % this.processes.length;
+      this.mmu.guest.switchTo(this.processes[this.current]);
+      this.nextSwitch += this.activity.switchEvery;
+    }
+    if (done >= this.nextFork) {
+      this.forkBurst();
+      this.nextFork += this.activity.forkEvery;
+    }
+    if (done >= this.nextUnmap) {
+      this.mmu.guest.unmapRandom(this.rng);
+      this.nextUnmap += this.activity.unmapEvery;
+    }
+    if (done >= this.nextInterval) {
+      this.closeInterval();
+      this.nextInterval += this.intervalAccesses;
+    }
+  }
+
+  /** fork; the child execs, maps a few pages of its new image, exits. */
+  private forkBurst(): void {
+    const g = this.mmu.guest;
+    const parent = g.current;
+    const child = g.fork(parent);
+    g.switchTo(child);
+    g.exec(child);
+    for (let p = 0; p < this.activity.forkTouchPages; p++) this.mmu.accessPage(this.childBase + p, WRITE);
+    g.switchTo(parent);
+    g.exit(child);
+  }
+
+  private closeInterval(): void {
+    const now = this.mmu.counts();
+    const s = this.intervalStart;
+    const accesses = now.accesses - s.accesses;
+    const misses = now.tlbMisses - s.tlbMisses;
+    const refs = now.memoryReferences - s.memoryReferences;
+    const cycles = now.cycles - s.cycles;
+    const c = this.columns;
+    c.interval.push(c.interval.length);
+    c.accessesEnd.push(this.done);
+    c.accesses.push(accesses);
+    c.tlbMisses.push(misses);
+    c.memoryReferences.push(refs);
+    c.referencesPerMiss.push(misses ? refs / misses : 0);
+    c.traps.push(now.traps.total - s.traps.total);
+    c.hiddenFaults.push(now.hiddenFaults - s.hiddenFaults);
+    c.ptWrites.push(now.ptWrites - s.ptWrites);
+    c.cycles.push(cycles);
+    c.cyclesPerAccess.push(accesses ? cycles / accesses : 0);
+    c.shadowBytes.push(this.mmu.memory().shadowBytes);
+    this.intervalStart = now;
+  }
+}
+
+/**
+ * Run a workload or a (small, loaded) Lackey trace through one translation mode.
+ *
+ * @example
+ * const r = simulateTranslation({
+ *   mode: "nested", pwc: "uptc", nestedTlb: true,
+ *   workload: { kind: "zipf", pages: 65536, exponent: 0.9 }, accesses: 200000,
+ *   guest: { processes: 2, switchEvery: 5000, forkEvery: 50000 },
+ * });
+ * r.totals.referencesPerMiss
+ */
+export function simulateTranslation(options: SimulateTranslationOptions): TranslationResult {
+  if (typeof options !== "object" || options === null) throw new MemvirtError("expected an options object", { where: "simulateTranslation", value: options });
+  if ((options.workload === undefined) === (options.trace === undefined)) {
+    throw new MemvirtError("give exactly one of workload or trace", { where: "simulateTranslation", value: Object.keys(options) });
+  }
+  let workload: Workload;
+  let inputName: string;
+  let limit = options.accesses ?? NaN;
+  if (options.trace !== undefined) {
+    const trace = typeof options.trace === "string" ? loadLackeyTraceSync(options.trace) : options.trace;
+    if (typeof trace !== "object" || trace === null || !(trace.pages instanceof Float64Array)) throw new MemvirtError("expected a trace path or a loaded trace", { where: "trace", value: options.trace });
+    workload = replayWorkload(trace);
+    inputName = `Lackey trace ${trace.fileName} (${formatCount(trace.stats.records)} records)`;
+    if (Number.isNaN(limit)) limit = trace.stats.records;
+  } else {
+    const w = options.workload as Workload | WorkloadSpec;
+    workload = typeof (w as Workload).fill === "function" ? (w as Workload) : createWorkload(w, new Rng(options.seed ?? 1).split("workload"), "workload");
+    inputName = `workload ${workload.name}`;
+    if (Number.isNaN(limit)) limit = 1_000_000;
+  }
+  checkLimit(limit);
+  const run = new TranslationRun(options, inputName, limit);
+  const pages = new Float64Array(4096);
+  const kinds = new Uint8Array(4096);
+  while (!run.full) {
+    const n = workload.fill(pages, kinds);
+    if (n === 0) break;
+    run.feed(pages, kinds, n);
+  }
+  return run.finish();
+}
+
+/**
+ * Stream a Lackey trace (file, `-` for stdin, gzip or plain) through one translation mode,
+ * without holding it in memory. The CLI's `memvirt translate` uses this.
+ *
+ * @example
+ * const r = await simulateTranslationStream({ mode: "nested", trace: "data/traces/sort.lackey.gz" });
+ */
+export async function simulateTranslationStream(options: Omit<SimulateTranslationOptions, "trace" | "workload"> & { trace: TraceSource; traceName?: string }): Promise<TranslationResult> {
+  const { trace, traceName, ...rest } = options;
+  const limit = rest.accesses ?? Infinity;
+  if (Number.isFinite(limit)) checkLimit(limit);
+  const name = traceName ?? (typeof trace === "string" ? (trace === "-" ? "<stdin>" : trace) : "<stream>");
+  const run = new TranslationRun(rest, `Lackey trace ${name}`, limit);
+  await readLackey(trace, {
+    fileName: name,
+    maxRecords: Number.isFinite(limit) ? limit + (rest.warmupAccesses ?? 0) : undefined,
+    onBatch: (pages, kinds, n) => { run.feed(pages, kinds, n); },
+  });
+  return run.finish();
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new MemvirtError("must be a positive whole number of accesses", { where: "accesses", value: limit });
+}
+
+function resolveActivity(options: GuestActivityOptions | undefined, where: string): Required<GuestActivityOptions> {
+  const o = options ?? {};
+  if (typeof o !== "object" || o === null) throw new MemvirtError("expected an object", { where, value: options });
+  const known = ["processes", "switchEvery", "forkEvery", "forkTouchPages", "unmapEvery"];
+  for (const k of Object.keys(o)) if (!known.includes(k)) throw new MemvirtError(`unknown option (known: ${known.join(", ")})`, { where: pathJoin(where, k), value: k });
+  const count = (name: keyof GuestActivityOptions, value: number | undefined, fallback: number, min: number) => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < min) throw new MemvirtError(`must be a whole number ≥ ${min}`, { where: pathJoin(where, name), value: v });
+    return v;
+  };
+  return {
+    processes: count("processes", o.processes, 1, 1),
+    switchEvery: count("switchEvery", o.switchEvery, 10_000, 1),
+    forkEvery: count("forkEvery", o.forkEvery, 0, 0),
+    forkTouchPages: count("forkTouchPages", o.forkTouchPages, 16, 0),
+    unmapEvery: count("unmapEvery", o.unmapEvery, 0, 0),
+  };
+}

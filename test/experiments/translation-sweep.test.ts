@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import * as aq from "arquero";
+import { compareTranslationModes, findCrossover, sweepTranslation } from "../../src/experiments/translation-sweep";
+
+const base = { tlb: { entries: 64, ways: 4 }, pwc: "uptc" as const, nestedTlb: true, workload: { kind: "uniform" as const, pages: 2048 }, accesses: 40_000, warmupAccesses: 20_000 };
+
+describe("comparing and sweeping modes", () => {
+  it("compares modes on the same input: same guest work, different costs", () => {
+    const { table, results } = compareTranslationModes({ ...base, modes: ["shadow", "nested"] });
+    expect(table.numRows()).toBe(2);
+    expect(results.shadow?.totals.ptWrites).toBe(results.nested?.totals.ptWrites);
+    expect(results.shadow?.totals.cycles).not.toBe(results.nested?.totals.cycles);
+  });
+
+  it("finds the page-table-update rate where nested paging starts to beat shadow paging", () => {
+    const table = sweepTranslation({ base, modes: ["shadow", "nested"], values: [0, 400, 100, 40, 20], set: (v) => ({ guest: { unmapEvery: v } }) });
+    expect(table.numRows()).toBe(10);
+    const x = findCrossover(table.derive({ x: (d: { ptWritesPer1k: number }) => d.ptWritesPer1k }), { x: "ptWritesPer1k", y: "cyclesPerAccess", a: "shadow", b: "nested" });
+    expect(x).not.toBeNull();
+    expect(x as number).toBeGreaterThan(0);
+    expect(x as number).toBeLessThan(60);
+  });
+
+  it("interpolates a crossing exactly on a synthetic table, and reports none when lines never cross", () => {
+    const t = aq.from([
+      { x: 0, mode: "a", cost: 1 }, { x: 10, mode: "a", cost: 3 },
+      { x: 0, mode: "b", cost: 2 }, { x: 10, mode: "b", cost: 2 },
+    ]);
+    expect(findCrossover(t, { x: "x", y: "cost", a: "a", b: "b" })).toBeCloseTo(5);
+    expect(findCrossover(t, { x: "x", y: "cost", a: "a", b: "a" })).toBe(0);
+    const apart = aq.from([{ x: 0, mode: "a", cost: 1 }, { x: 1, mode: "a", cost: 1 }, { x: 0, mode: "b", cost: 2 }, { x: 1, mode: "b", cost: 2 }]);
+    expect(findCrossover(apart, { x: "x", y: "cost", a: "a", b: "b" })).toBeNull();
+    expect(() => compareTranslationModes({ ...base, modes: ["hybrid" as never] })).toThrow(/modes: expected a non-empty list/);
+  });
+});
