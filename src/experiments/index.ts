@@ -1,3 +1,5 @@
 export * from "./experiment-file";
 export * from "./ballooning";
 export * from "./overcommit";
+export * from "./translation";
+export * from "./translation-sweep";
