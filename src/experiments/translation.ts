@@ -415,13 +415,14 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
 
 /**
  * Stream a Lackey trace (file, `-` for stdin, gzip or plain) through one translation mode,
- * without holding it in memory. The CLI's `memvirt translate` uses this.
+ * without holding it in memory. The CLI's `memvirt translate` uses this; `onBytes` reports
+ * progress in (compressed) bytes read, with a NaN total for stdin.
  *
  * @example
  * const r = await simulateTranslationStream({ mode: "nested", trace: "data/traces/sort.lackey.gz" });
  */
-export async function simulateTranslationStream(options: Omit<SimulateTranslationOptions, "trace" | "workload"> & { trace: TraceSource; traceName?: string }): Promise<TranslationResult> {
-  const { trace, traceName, ...rest } = options;
+export async function simulateTranslationStream(options: Omit<SimulateTranslationOptions, "trace" | "workload"> & { trace: TraceSource; traceName?: string; onBytes?: (doneBytes: number, totalBytes: number) => void }): Promise<TranslationResult> {
+  const { trace, traceName, onBytes, ...rest } = options;
   const limit = rest.accesses ?? Infinity;
   if (Number.isFinite(limit)) checkLimit(limit);
   const name = traceName ?? (typeof trace === "string" ? (trace === "-" ? "<stdin>" : trace) : "<stream>");
@@ -430,6 +431,7 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
     fileName: name,
     maxRecords: Number.isFinite(limit) ? limit + (rest.warmupAccesses ?? 0) : undefined,
     onBatch: (pages, kinds, n) => { run.feed(pages, kinds, n); },
+    onProgress: onBytes,
   });
   return run.finish();
 }

@@ -1,0 +1,160 @@
+/**
+ * `memvirt translate --trace FILE|- --mode M`: stream a Valgrind Lackey trace through one
+ * translation mode and report the totals.
+ *
+ *   valgrind --tool=lackey --trace-mem=yes --log-fd=9 PROGRAM 9>&1 >/dev/null \
+ *     | memvirt translate --trace - --mode nested --json
+ *
+ * The trace may be plain or gzip, from a file or stdin; it is streamed (memory does not grow
+ * with its length). A malformed record stops the run with FILE:LINE and the offending text.
+ */
+import * as path from "node:path";
+import type { Command } from "commander";
+import { MemvirtError } from "../../util/errors";
+import { writeFileAtomic } from "../../util/fs";
+import { parsePages } from "../../util/units";
+import { parseLevels, parsePageSize } from "../../mmu/page-size";
+import type { WalkCacheDesign } from "../../mmu/walk-cache";
+import { resolveTranslationCosts, type CostModel } from "../../mmu/cost-model";
+import { MODE_NAMES } from "../../virt/mode-name";
+import { simulateTranslationStream, type TranslationResult } from "../../experiments/translation";
+import { action, emit, parseChoice, parseIntFlag, progressBar } from "../io";
+
+interface TranslateFlags {
+  trace?: string;
+  mode: string;
+  guestLevels: string;
+  hostLevels: string;
+  guestPageSize: string;
+  hostPageSize: string;
+  guestMemory: string;
+  tlbEntries?: string;
+  tlbWays?: string;
+  tlb: boolean;
+  pwc: string;
+  nestedTlb?: boolean;
+  trapReads: boolean;
+  processes: string;
+  switchEvery: string;
+  forkEvery: string;
+  unmapEvery: string;
+  accesses?: string;
+  warmup: string;
+  interval: string;
+  cost: string[];
+  out?: string;
+  json?: boolean;
+}
+
+/**
+ * Register `memvirt translate`.
+ *
+ * @example
+ * registerTranslate(program);
+ */
+export function registerTranslate(program: Command): void {
+  program
+    .command("translate")
+    .description("stream a Valgrind Lackey trace through native, protected, shadow or nested paging and report TLB misses, walk references, traps and cycles")
+    .option("--trace <file>", "Lackey trace (plain or gzip); - reads stdin")
+    .option("--mode <mode>", `translation mode: ${MODE_NAMES.join(", ")}`, "nested")
+    .option("--guest-levels <n>", "guest page-table levels: 4 or 5", "4")
+    .option("--host-levels <n>", "host page-table levels: 4 or 5", "4")
+    .option("--guest-page-size <size>", "guest page size: 4K, 2M or 1G", "4K")
+    .option("--host-page-size <size>", "host page size: 4K, 2M or 1G", "4K")
+    .option("--guest-memory <size>", "guest-physical memory, e.g. 1GiB (raise it for 1G pages)", "1GiB")
+    .option("--tlb-entries <n>", "TLB entries (default 1536, Skylake STLB)")
+    .option("--tlb-ways <n>", "TLB ways (default 12)")
+    .option("--no-tlb", "no TLB at all: every access walks")
+    .option("--pwc <design>", "page-walk cache: none, uptc or stc", "none")
+    .option("--nested-tlb", "add a nested TLB (nested mode)")
+    .option("--no-trap-reads", "protected mode: the guest reads the M→P table instead of trapping on page-table reads")
+    .option("--processes <n>", "guest processes time-sharing the CPU, each with its own address space", "1")
+    .option("--switch-every <n>", "accesses between process switches", "10000")
+    .option("--fork-every <n>", "accesses between fork+exec bursts (0 = none)", "0")
+    .option("--unmap-every <n>", "accesses between unmaps of a random page (0 = none)", "0")
+    .option("--accesses <n>", "stop after this many records")
+    .option("--warmup <n>", "records run before measuring starts", "0")
+    .option("--interval <n>", "accesses per row of the --out table", "100000")
+    .option("--cost <name=cycles>", "override a cycle cost, e.g. trapCycles=2000 (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--out <file>", "write the per-interval table: .csv or .json (atomically)")
+    .option("--json", "machine-readable totals on stdout")
+    .action(action(async (opts: TranslateFlags) => {
+      if (opts.trace === undefined) throw new MemvirtError("a trace is required: --trace FILE, or --trace - for stdin", { where: "--trace" });
+      let format: "csv" | "json" | undefined;
+      if (opts.out !== undefined) {
+        const ext = path.extname(opts.out).toLowerCase();
+        if (ext !== ".csv" && ext !== ".json") throw new MemvirtError("must end in .csv or .json", { where: "--out", value: opts.out });
+        format = ext === ".csv" ? "csv" : "json";
+      }
+      const count = (flag: string, text: string, min: number) => {
+        const n = parseIntFlag(flag, text);
+        if (n < min) throw new MemvirtError(`must be at least ${min}`, { where: flag, value: text });
+        return n;
+      };
+      const costs: Partial<CostModel> = {};
+      for (const c of opts.cost) {
+        const m = /^([A-Za-z]+)=([0-9]+(?:\.[0-9]+)?)$/.exec(c);
+        if (!m) throw new MemvirtError("expected name=cycles, e.g. trapCycles=2000", { where: "--cost", value: c });
+        (costs as Record<string, number>)[m[1]] = Number(m[2]);
+      }
+      resolveTranslationCosts(costs, "--cost");
+      const tlbEntries = opts.tlbEntries === undefined ? undefined : count("--tlb-entries", opts.tlbEntries, 1);
+      const tlbWays = opts.tlbWays === undefined ? undefined : count("--tlb-ways", opts.tlbWays, 1);
+      const bar = opts.trace === "-" ? { update: () => {}, stop: () => {} } : progressBar(`translating ${opts.trace}`);
+      let result: TranslationResult;
+      try {
+        result = await simulateTranslationStream({
+          trace: opts.trace,
+          mode: parseChoice("--mode", opts.mode, MODE_NAMES),
+          guestLevels: parseLevels(opts.guestLevels, "--guest-levels"),
+          hostLevels: parseLevels(opts.hostLevels, "--host-levels"),
+          guestPageSize: parsePageSize(opts.guestPageSize, "--guest-page-size"),
+          hostPageSize: parsePageSize(opts.hostPageSize, "--host-page-size"),
+          guestMemory: parsePages(opts.guestMemory, "--guest-memory"),
+          tlb: opts.tlb === false ? false : { entries: tlbEntries, ways: tlbWays },
+          pwc: parseChoice<WalkCacheDesign>("--pwc", opts.pwc, ["none", "uptc", "stc"]),
+          nestedTlb: opts.nestedTlb === true,
+          trapReads: opts.trapReads,
+          costs,
+          accesses: opts.accesses === undefined ? undefined : count("--accesses", opts.accesses, 1),
+          warmupAccesses: count("--warmup", opts.warmup, 0),
+          intervalAccesses: count("--interval", opts.interval, 1),
+          guest: {
+            processes: count("--processes", opts.processes, 1),
+            switchEvery: count("--switch-every", opts.switchEvery, 1),
+            forkEvery: count("--fork-every", opts.forkEvery, 0),
+            unmapEvery: count("--unmap-every", opts.unmapEvery, 0),
+          },
+          onBytes: bar.update,
+        });
+      } finally {
+        bar.stop();
+      }
+      if (format !== undefined && opts.out !== undefined) {
+        const t = result.toTable();
+        writeFileAtomic(opts.out, format === "csv" ? t.toCSV() : `${JSON.stringify(t.objects())}\n`);
+      }
+      emit(opts, jsonData(result, opts.trace), () => humanText(result, opts.out));
+    }));
+}
+
+function jsonData(result: TranslationResult, trace: string) {
+  const t = result.totals;
+  const { traps, guest, ...rest } = t;
+  return {
+    trace,
+    mode: result.settings.mode,
+    ...rest,
+    traps: traps.total,
+    trapsByKind: traps,
+    guest,
+    settings: { ...result.settings },
+  };
+}
+
+function humanText(result: TranslationResult, out: string | undefined): string {
+  const lines = result.explain().split("\n");
+  if (out) lines.push(`interval table written to ${out}`);
+  return lines.join("\n");
+}
