@@ -6,6 +6,8 @@ import { Command, CommanderError } from "commander";
 import { EXIT_USAGE } from "../util/errors";
 import { registerInfo } from "./commands/info";
 import { registerRun } from "./commands/run";
+import { registerWalk } from "./commands/walk";
+import { registerTranslate } from "./commands/translate";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -33,5 +35,7 @@ export function buildProgram(): Command {
     });
   registerInfo(program);
   registerRun(program);
+  registerWalk(program);
+  registerTranslate(program);
   return program;
 }
