@@ -19,6 +19,7 @@ import { Rng } from "../util/rng";
 import { parsePages } from "../util/units";
 import { Host } from "../host/host";
 import { AccessCosts } from "../host/costs";
+import { BalloonOptions } from "../host/host-config";
 import { Run } from "../host/run";
 import { ToucherWorkload } from "../workloads/toucher";
 import { FREE_MEMORY_STATE_NAMES } from "../policy/free-memory-state";
@@ -40,6 +41,10 @@ export interface OvercommitOptions {
   growthPagesPerSecond?: number;
   /** Seconds the working sets keep growing (default 40). */
   growSeconds?: number;
+  /** Balloon driver settings for every VM (default: the driver's defaults). */
+  balloon?: BalloonOptions | boolean;
+  /** Shares per VM, in VM order (default: ESX "normal" shares for every VM). */
+  shares?: number[];
   /** Reclamation policy parameters (default: Waldspurger's thresholds, 1 s period). */
   reclamation?: ReclamationParams;
   /** Costs (default hitNs 10 µs: an operation is 10 µs of work plus one page access). */
@@ -65,6 +70,9 @@ export function overcommitScenario(options: OvercommitOptions = {}): OvercommitS
   const seed = options.seed ?? 1;
   const vmCount = options.vmCount ?? 4;
   if (!Number.isInteger(vmCount) || vmCount < 1 || vmCount > 256) throw new MemvirtError("must be a whole number from 1 to 256", { where: "vmCount", value: vmCount });
+  if (options.shares !== undefined && (!Array.isArray(options.shares) || options.shares.length !== vmCount)) {
+    throw new MemvirtError(`must be an array of ${vmCount} share values, one per VM`, { where: "shares", value: options.shares });
+  }
   const start = parsePages(options.startWorkingSet ?? "24 MiB", "startWorkingSet");
   const growth = options.growthPagesPerSecond ?? 384;
   if (typeof growth !== "number" || !Number.isFinite(growth) || growth < 0) throw new MemvirtError("must be a number of pages per second, at least 0", { where: "growthPagesPerSecond", value: growth });
@@ -82,7 +90,7 @@ export function overcommitScenario(options: OvercommitOptions = {}): OvercommitS
   for (let i = 0; i < vmCount; i++) {
     const w = new ToucherWorkload({ workingSetPages: Math.max(1, start), writeFraction: 0.3 }, rng.split(`vm${i}`), `vms[${i}].workload`);
     touchers.push(w);
-    host.addVm({ name: `vm${i}`, memory: vmMemory, workload: w });
+    host.addVm({ name: `vm${i}`, memory: vmMemory, workload: w, balloon: options.balloon, shares: options.shares?.[i] });
   }
   const limit = vmMemory - Math.round(vmMemory / 64) - 1; // what the guest can hold beside its kernel
   for (let t = 1; t <= growSeconds; t++) {
