@@ -136,7 +136,12 @@ export class BallooningResult {
     });
   }
 
-  /** The runs (for display helpers that look for `toTable`). */
+  /**
+   * The runs (for display helpers that look for `toTable`).
+   *
+   * @example
+   * result.toTable().numRows() // sizes × 3
+   */
   toTable(): Table {
     return this.table;
   }

@@ -305,7 +305,12 @@ export class GuestOs implements GuestCounters {
     return ns + this.costs.hitNs;
   }
 
-  /** Whether a virtual page belongs to the page cache (a stable hash, so the same every run). */
+  /**
+   * Whether a virtual page belongs to the page cache (a stable hash, so the same every run).
+   *
+   * @example
+   * guest.isFileBacked(42) // false unless fileBackedFraction > 0
+   */
   isFileBacked(vpn: number): boolean {
     if (this.fileThreshold === 0) return false;
     return mix32((vpn >>> 0) ^ Math.imul((vpn / 4294967296) >>> 0, 0x9e3779b1)) < this.fileThreshold;
@@ -334,7 +339,12 @@ export class GuestOs implements GuestCounters {
     this.freeStack[this.freeTop++] = ppn;
   }
 
-  /** Take simulated time spent outside an access (balloon inflation evicting pages). */
+  /**
+   * Take simulated time spent outside an access (balloon inflation evicting pages).
+   *
+   * @example
+   * driverClockNs += guest.takePendingNs();
+   */
   takePendingNs(): number {
     const ns = this.pendingNs;
     this.pendingNs = 0;

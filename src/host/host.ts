@@ -359,7 +359,7 @@ export class Host implements HostControl, VmBackend {
     }
   }
 
-  // ---- HostControl: what policies may read and do ----
+  // ---- HostControl: what policies may read and do (documented in host-policy.ts) ----
 
   get machinePages(): number {
     return this.machine.totalPages;
