@@ -135,7 +135,7 @@ const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "ho
  */
 export class Mmu {
   readonly settings: MmuSettings;
-  readonly stats = new TranslationStats();
+  readonly stats: TranslationStats;
   readonly guest: GuestKernel;
   readonly vm: VmMemory;
   readonly tlb: Tlb;
@@ -145,7 +145,6 @@ export class Mmu {
   private readonly tlbEnabled: boolean;
   /** 4 KiB pages per TLB entry. */
   private readonly tlbSpan: number;
-  private readonly tlbHitCycles: number;
   private readonly maxPage: number;
 
   constructor(options: MmuOptions = {}, where = "") {
@@ -172,6 +171,7 @@ export class Mmu {
     const p2m = options.p2m ?? "scattered";
     if (p2m !== "scattered" && p2m !== "identity") throw new MemvirtError("expected scattered or identity", { where: at("p2m"), value: p2m });
     const costs = resolveTranslationCosts(options.costs, at("costs"));
+    this.stats = new TranslationStats(costs);
     const seed = new Rng(options.seed ?? 1).seed;
 
     this.tlbEnabled = options.tlb !== false;
@@ -193,7 +193,6 @@ export class Mmu {
           : new NestedMode(ctx);
     this.guest.hooks = this.mode;
     this.tlbSpan = L_LEVEL_SPAN_PAGES[this.mode.tlbLeafLevel - 1];
-    this.tlbHitCycles = costs.tlbHitCycles;
     this.maxPage = 2 ** (addressBitsOf(guestLevels) - 12);
     this.settings = {
       mode, guestLevels, hostLevels, guestPageSize, hostPageSize, guestMemoryBytes: guestFrames * 4096,
@@ -268,7 +267,6 @@ export class Mmu {
     const stats = this.stats;
     const tlb = this.tlb;
     const span = this.tlbSpan;
-    const hitCycles = this.tlbHitCycles;
     const enabled = this.tlbEnabled;
     const guest = this.guest;
     const flags = tlb.flags;
@@ -278,7 +276,6 @@ export class Mmu {
       const kind = kinds[i];
       if (!(page < maxPage)) this.checkPage(page);
       stats.accesses++;
-      stats.cyclesTranslation += hitCycles;
       const key = span === 1 ? page : Math.floor(page / span);
       if (enabled) {
         const slot = tlb.lookup(guest.current, key);
@@ -375,7 +372,6 @@ export class Mmu {
     if (!(page < this.maxPage) || page < 0) this.checkPage(page);
     const stats = this.stats;
     stats.accesses++;
-    stats.cyclesTranslation += this.tlbHitCycles;
     const span = this.tlbSpan;
     const key = span === 1 ? page : Math.floor(page / span);
     const write = kind === L_WRITE;

@@ -64,7 +64,6 @@ export class NestedMode extends ModeBase {
 
   walk(page: number, write: boolean, rec: WalkRecorder | null): number {
     const stats = this.stats;
-    const costs = this.costs;
     const pwc = this.pwc;
     const pool = this.guest.pool;
     const n: number = this.ctx.guestLevels;
@@ -78,7 +77,6 @@ export class NestedMode extends ModeBase {
       const start = pwc.skipTo(0, asid, page, n, guestLeaf);
       if (start < n) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("stc", 0, start, (n - start) * (this.hostSteps + 1), 0, 0, `the guest L${start} table for this gVA prefix is cached with its hPA; skip guest L${n}..L${start + 1} and their host walks`);
         level = start;
         table = pwc.outTable;
@@ -102,11 +100,9 @@ export class NestedMode extends ModeBase {
       const key = hostFrame * 512 + idx;
       if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, row, this.hostSteps, `guest L${level} entry at hPA ${hex(key * 8)} is cached`);
       } else {
         stats.memoryReferences++;
-        stats.cyclesTranslation += costs.memoryReferenceCycles;
         if (rec !== null) {
           const entry = (flags & L_PTE_PRESENT) === 0 ? 0 : pool.frames[e] * 4096 + flags;
           rec.reference(0, level, tableGuestFrame * 4096, idx, entry, key * 8, -1, -1, row, this.hostSteps);
@@ -137,7 +133,6 @@ export class NestedMode extends ModeBase {
    */
   private hostTranslate(guestFrame: number, rec: WalkRecorder | null, row: number, target: number): number {
     const stats = this.stats;
-    const costs = this.costs;
     const hostPage = guestFrame >>> this.hostShift;
     const offset = guestFrame - hostPage * this.hostPageFrames;
     const ntlb = this.ntlb;
@@ -145,7 +140,6 @@ export class NestedMode extends ModeBase {
       const slot = ntlb.lookupForFill(VPID, hostPage);
       if (slot >= 0) {
         stats.nestedTlbHits++;
-        stats.cyclesTranslation += costs.nestedTlbHitCycles;
         if (rec !== null) rec.cacheHit("nested-tlb", 1, this.hostLevels, this.hostSteps, row, 0, `gPA ${hex(guestFrame * 4096)} (${target === 0 ? "data page" : `guest L${target} table`}) → hPA from the nested TLB`);
         return ntlb.values[slot] + offset;
       }
@@ -162,7 +156,6 @@ export class NestedMode extends ModeBase {
       const start = pwc.skipTo(1, VPID, guestFrame, m, leaf);
       if (start < m) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("stc", 1, start, m - start, row, 0, `the host L${start} table for this gPA prefix is cached; skip host L${m}..L${start + 1}`);
         level = start;
         table = pwc.outTable;
@@ -178,11 +171,9 @@ export class NestedMode extends ModeBase {
       if ((flags & L_PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
       if (probe && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 1, level, 1, row, m - level, `host L${level} entry at hPA ${hex(key * 8)} is cached`);
       } else {
         stats.memoryReferences++;
-        stats.cyclesTranslation += costs.memoryReferenceCycles;
         if (rec !== null) rec.reference(1, level, machine * 4096, idx, pool.frames[e] * 4096 + flags, key * 8, guestFrame * 4096 + (target === 0 ? rec.address % 4096 : 0), target, row, m - level);
       }
       if (child < 0) {

@@ -228,7 +228,6 @@ export abstract class ModeBase implements TranslationMode {
    */
   protected walk1d(pool: PageTablePool, root: number, levels: number, leafLevel: number, page: number, write: boolean, p2m: boolean, rec: WalkRecorder | null): number {
     const stats = this.stats;
-    const costs = this.costs;
     const pwc = this.pwc;
     const vm = this.vm;
     const asid = this.asid;
@@ -240,7 +239,6 @@ export abstract class ModeBase implements TranslationMode {
       const start = pwc.skipTo(0, asid, page, levels, leafLevel);
       if (start < levels) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("stc", 0, start, levels - start, 0, 0, `the L${start} table for this address prefix is cached; skip L${levels}..L${start + 1}`);
         level = start;
         table = pwc.outTable;
@@ -255,11 +253,9 @@ export abstract class ModeBase implements TranslationMode {
       const key = machine * 512 + idx;
       if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
         stats.walkCacheHits++;
-        stats.cyclesTranslation += costs.walkCacheHitCycles;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, levels - level, 0, `L${level} entry at ${hex(key * 8)} is cached`);
       } else {
         stats.memoryReferences++;
-        stats.cyclesTranslation += costs.memoryReferenceCycles;
         if (rec !== null) {
           const entry = (flags & L_PTE_PRESENT) === 0 ? 0 : (p2m ? vm.p2m(pool.frames[e]) : pool.frames[e]) * 4096 + flags;
           rec.reference(0, level, machine * 4096, idx, entry, key * 8, -1, -1, levels - level, 0);

@@ -4,10 +4,13 @@
  * `diffCounts` subtracts two snapshots (e.g. for one access, or one interval).
  *
  * Cycles are kept in three buckets, whose sum is `cycles`:
- *   translation  TLB lookups, walk references, walk-cache and nested-TLB hits
+ *   translation  TLB lookups, walk references, walk-cache and nested-TLB hits: computed from
+ *                the counts and the prices at snapshot time (the per-access path only counts)
  *   guest        the guest kernel's own work: fault handler, PTE loads/stores, INVLPG, CR3
  *   vmm          traps, hypercalls and the VMM's work behind them
  */
+
+import type { CostModel } from "../mmu/cost-model";
 
 /** Traps to the VMM by cause. */
 export interface TrapCounts {
@@ -54,11 +57,14 @@ export interface TranslationCounts {
 
 /**
  * @example
- * const stats = new TranslationStats();
+ * const stats = new TranslationStats(DEFAULT_TRANSLATION_COSTS);
  * stats.accesses++;
  * stats.snapshot().accesses // 1
  */
 export class TranslationStats {
+  /** Prices of the per-access events (translation cycles are counts × these). */
+  private readonly prices: Pick<CostModel, "tlbHitCycles" | "memoryReferenceCycles" | "walkCacheHitCycles" | "nestedTlbHitCycles">;
+
   accesses = 0;
   tlbHits = 0;
   tlbMisses = 0;
@@ -77,9 +83,18 @@ export class TranslationStats {
   ptReads = 0;
   ptWrites = 0;
   cr3Switches = 0;
-  cyclesTranslation = 0;
   cyclesGuest = 0;
   cyclesVmm = 0;
+
+  constructor(prices: Pick<CostModel, "tlbHitCycles" | "memoryReferenceCycles" | "walkCacheHitCycles" | "nestedTlbHitCycles">) {
+    this.prices = prices;
+  }
+
+  /** Cycles spent translating: every access's TLB lookup, walk references, cache hits. */
+  get cyclesTranslation(): number {
+    const p = this.prices;
+    return this.accesses * p.tlbHitCycles + this.memoryReferences * p.memoryReferenceCycles + this.walkCacheHits * p.walkCacheHitCycles + this.nestedTlbHits * p.nestedTlbHitCycles;
+  }
 
   /**
    * A plain copy of the counters.
