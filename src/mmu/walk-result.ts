@@ -78,6 +78,44 @@ export class Walk {
   }
 
   /**
+   * The walk laid out as its grid (see walk-recorder.ts): one row per thing located (each guest
+   * table, then the data page), one column per host level plus a last column for the guest
+   * entry. `steps[r][c]` is the reference's step number, or null where no reference was made
+   * (a cache answered, or the cell does not exist). A 1-D walk is one column.
+   *
+   * @example
+   * const g = walk({ mode: "nested" }).grid();
+   * g.steps[0] // [1, 2, 3, 4, 5]
+   */
+  grid(): { rows: string[]; columns: string[]; steps: Array<Array<number | null>>; dimensions: Array<Array<string | null>> } {
+    const s = this.settings;
+    const refs = this.references;
+    const nRows = Math.max(0, ...refs.map((r) => r.row + 1), ...this.events.filter((e) => e.kind === "cache-hit").map((e) => (e.row ?? 0) + 1));
+    const nCols = Math.max(1, ...refs.map((r) => r.column + 1));
+    const nested = s.mode === "nested";
+    const hostSteps = nCols - 1;
+    const columns = nested
+      ? [...Array.from({ length: hostSteps }, (_, i) => `host L${s.hostLevels - i}`), "guest entry"]
+      : [s.mode === "shadow" ? "shadow entry" : "entry"];
+    const firstGuestLevel = s.guestLevels;
+    const rows = Array.from({ length: nRows }, (_, r) => {
+      const level = firstGuestLevel - r;
+      const lastRow = nested && r === nRows - 1;
+      if (lastRow) return "data page";
+      return `${nested ? "guest " : s.mode === "shadow" ? "shadow " : ""}L${level} table`;
+    });
+    const steps = Array.from({ length: nRows }, () => new Array<number | null>(columns.length).fill(null));
+    const dimensions = Array.from({ length: nRows }, () => new Array<string | null>(columns.length).fill(null));
+    for (const r of refs) {
+      if (r.row < nRows && r.column < columns.length) {
+        steps[r.row][r.column] = r.step;
+        dimensions[r.row][r.column] = r.dimension;
+      }
+    }
+    return { rows, columns, steps, dimensions };
+  }
+
+  /**
    * The walk as a story: settings, then each reference, then a one-line summary.
    *
    * @example

@@ -97,6 +97,26 @@ describe("walk(): the 24 references of a 4/4 nested walk", () => {
   });
 });
 
+describe("walk().grid(): the picture of a walk", () => {
+  it("lays the 24 references of a 4/4 nested walk on a 5 × 5 grid with one empty corner", () => {
+    const g = walk({ mode: "nested" }).grid();
+    expect(g.rows).toEqual(["guest L4 table", "guest L3 table", "guest L2 table", "guest L1 table", "data page"]);
+    expect(g.columns).toEqual(["host L4", "host L3", "host L2", "host L1", "guest entry"]);
+    expect(g.steps[0]).toEqual([1, 2, 3, 4, 5]);
+    expect(g.steps[4]).toEqual([21, 22, 23, 24, null]);
+    expect(g.dimensions[2]).toEqual(["host", "host", "host", "host", "guest"]);
+  });
+
+  it("shrinks with large pages and is one column for 1-D walks", () => {
+    const g = walk({ mode: "nested", hostPageSize: "2M" }).grid();
+    expect(g.columns).toEqual(["host L4", "host L3", "host L2", "guest entry"]);
+    expect(g.steps.flat().filter((x) => x !== null)).toHaveLength(19);
+    const n = walk({ mode: "native" }).grid();
+    expect(n.steps).toEqual([[1], [2], [3], [4]]);
+    expect(n.rows[0]).toBe("L4 table");
+  });
+});
+
 describe("walk(): options", () => {
   it("a page-walk cache and nested TLB already save references inside one cold walk", () => {
     const plain = walk({ mode: "nested" }).memoryReferences;
