@@ -122,6 +122,7 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
 
   const traces: Trace[] = [];
   const annotations: Record<string, unknown>[] = [];
+  const inLegend = new Set<string>();
   facets.forEach((facet, f) => {
     const axis = f === 0 ? "" : String(f + 1);
     colors.forEach((color, c) => {
@@ -143,7 +144,8 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
           y: ty,
           name: series,
           legendgroup: series,
-          showlegend: f === 0 && (colors.length > 1 || ys.length > 1),
+          // One legend entry per series, at its first appearance in any facet.
+          showlegend: (colors.length > 1 || ys.length > 1) && !inLegend.has(series),
           xaxis: `x${axis}`,
           yaxis: `y${axis}`,
         };
@@ -153,6 +155,7 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
           mode: kind === "scatter" ? "markers" : "lines",
           ...(kind === "scatter" ? { marker: { color: paint } } : { line: { color: paint, ...(kind === "step" ? { shape: "hv" } : {}) } }),
         });
+        inLegend.add(series);
         traces.push(trace);
       });
     });

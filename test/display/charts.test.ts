@@ -45,3 +45,10 @@ describe("chart helpers", () => {
     expect(() => lineChart(timeline, { x: "time", y: "residentPages" })).toThrow(/chart x: no column "time".*columns: t, vm/);
   });
 });
+
+describe("chart legends", () => {
+  it("lists a colour that appears only in a later facet", () => {
+    const fig = lineChart(timeline, { x: "t", y: "residentPages", color: "vm", facet: "vm" });
+    expect(fig.data.filter((d) => d.showlegend).map((d) => d.name)).toEqual(["a", "b"]);
+  });
+});
