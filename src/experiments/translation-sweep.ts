@@ -52,6 +52,29 @@ export function compareTranslationModes(options: Omit<SimulateTranslationOptions
   return { results, table: aq.from(rows) };
 }
 
+/**
+ * Run named setups (each a set of option overrides on a shared base) on the same input.
+ * Returns each result and a table with one row per setup: setup, mode, cyclesPerAccess, ...
+ *
+ * @example
+ * const { table } = compareTranslation({ trace, mode: "nested", tlb: { entries: 16, ways: 16 } }, {
+ *   "no caches": {}, "UPTC": { pwc: "uptc" }, "STC + nested TLB": { pwc: "stc", nestedTlb: true },
+ * });
+ */
+export function compareTranslation(base: SimulateTranslationOptions, setups: Record<string, Partial<SimulateTranslationOptions>>, onProgress?: (done: number, total: number) => void): { results: Record<string, TranslationResult>; table: aq.ColumnTable } {
+  const names = Object.keys(setups);
+  if (names.length === 0) throw new MemvirtError("expected at least one setup", { where: "setups", value: setups });
+  const results: Record<string, TranslationResult> = {};
+  const rows = names.map((name, i) => {
+    const o = setups[name];
+    const r = simulateTranslation({ ...base, ...o, guest: { ...base.guest, ...o.guest } });
+    results[name] = r;
+    onProgress?.(i + 1, names.length);
+    return { setup: name, ...row(0, r) };
+  });
+  return { results, table: aq.from(rows).select(aq.not("x")) };
+}
+
 /** Options of `sweepTranslation`. */
 export interface TranslationSweepOptions {
   /** Options shared by every run (mode excluded). */

@@ -11,3 +11,4 @@ export * from "./shadow-mode";
 export * from "./nested-mode";
 export * from "./mmu";
 export * from "./walk";
+export * from "./walk-count-table";

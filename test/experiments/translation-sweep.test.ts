@@ -33,3 +33,13 @@ describe("comparing and sweeping modes", () => {
     expect(() => compareTranslationModes({ ...base, modes: ["hybrid" as never] })).toThrow(/modes: expected a non-empty list/);
   });
 });
+
+describe("compareTranslation", () => {
+  it("runs named setups on one input and tabulates them", async () => {
+    const { compareTranslation } = await import("../../src/experiments/translation-sweep");
+    const { table, results } = compareTranslation({ ...base, mode: "nested" }, { "no caches": {}, "STC + nested TLB": { pwc: "stc", nestedTlb: true } });
+    expect(table.array("setup")).toEqual(["no caches", "STC + nested TLB"]);
+    expect(results["STC + nested TLB"].totals.referencesPerMiss).toBeLessThan(results["no caches"].totals.referencesPerMiss);
+    expect(table.columnNames()).not.toContain("x");
+  });
+});
