@@ -131,7 +131,7 @@ export class Walk {
       if (e.kind === "reference" && e.reference) {
         const r = e.reference;
         const space = r.dimension === "guest" && s.mode === "nested" ? "gPA" : s.mode === "native" ? "PA" : "hPA";
-        const dim = s.mode === "shadow" ? "shadow" : r.dimension;
+        const dim = s.mode === "shadow" ? "shadow" : s.mode === "native" ? "native" : r.dimension;
         lines.push(`  ${String(r.step).padStart(2)}. ${dim.padEnd(6)} L${r.level} table ${space} ${hex(r.tableAddress)} [${String(r.index).padStart(3)}] = ${hex(r.entry)}   for ${r.translates}`);
       } else if (e.kind === "cache-hit") {
         lines.push(`   ·  ${e.cache} hit: ${e.text} (saves ${e.savedReferences} reference${e.savedReferences === 1 ? "" : "s"})`);
