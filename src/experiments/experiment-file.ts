@@ -71,7 +71,11 @@ const EVENT_KEYS = ["at", "vm", "max", "workingSet"];
  * @example
  * const exp = parseExperiment(JSON.parse(text), { baseDir: "data/experiments" });
  */
-export function parseExperiment(json: unknown, options: { baseDir?: string } = {}): Experiment {
+export function parseExperiment(json: unknown, options: { baseDir?: string; file?: string } = {}): Experiment {
+  // The top level has no JSON path of its own: name the file (or say "experiment").
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new MemvirtError("must be a JSON object {\"host\": ..., \"vms\": [...], \"run\": ...}", { where: options.file ?? "experiment", value: json });
+  }
   const o = checkObject(json, TOP_KEYS, "");
   const name = optionalString(o.name, "name") ?? "experiment";
   const description = optionalString(o.description, "description") ?? "";
@@ -82,7 +86,13 @@ export function parseExperiment(json: unknown, options: { baseDir?: string } = {
   const host = checkObject(o.host, HOST_KEYS, "host");
   let reclamation: ReclamationParams | false = {};
   if (o.reclamation === false) reclamation = false;
-  else if (o.reclamation !== undefined) reclamation = checkObject(o.reclamation, Object.keys(o.reclamation as object), "reclamation") as ReclamationParams;
+  else if (o.reclamation !== undefined) {
+    // Only the shape here; ReclamationPolicy names unknown keys and bad values.
+    if (typeof o.reclamation !== "object" || o.reclamation === null || Array.isArray(o.reclamation)) {
+      throw new MemvirtError("must be an object of policy parameters, or false for no reclamation policy", { where: "reclamation", value: o.reclamation });
+    }
+    reclamation = o.reclamation as ReclamationParams;
+  }
   if (!Array.isArray(o.vms) || o.vms.length === 0) throw new MemvirtError("must be a non-empty array of VMs", { where: "vms", value: o.vms });
   const runRaw = o.run === undefined ? {} : checkObject(o.run, RUN_KEYS, "run");
   if (runRaw.seconds === undefined) throw new MemvirtError("is required (simulated seconds to run)", { where: "run.seconds" });
@@ -198,5 +208,5 @@ export function loadExperimentFile(file: string): Experiment {
   } catch (err) {
     throw new MemvirtError(`is not valid JSON: ${(err as Error).message}`, { where: file });
   }
-  return parseExperiment(json, { baseDir: path.dirname(path.resolve(file)) });
+  return parseExperiment(json, { baseDir: path.dirname(path.resolve(file)), file });
 }

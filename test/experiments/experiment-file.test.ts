@@ -64,11 +64,20 @@ describe("experiment files", () => {
     ["an event with no change", (s: any) => { s.events = [{ at: 1, vm: "a" }]; }, "events[0]", /exactly one change/],
     ["an event with a bad size", (s: any) => { s.events = [{ at: 1, vm: "a", max: "huge" }]; }, "events[0].max", /expected a size/],
     ["a limit above the VM's memory", (s: any) => { s.events = [{ at: 1, vm: "a", max: 9000 }]; }, "events[0].max", /between the VM's min and memory/],
+    ["a null reclamation", (s: any) => { s.reclamation = null; }, "reclamation", /must be an object/],
+    ["a reclamation list", (s: any) => { s.reclamation = [1]; }, "reclamation", /must be an object/],
+    ["a negative reservation", (s: any) => { s.vms[0].min = -1; }, "vms[0].min", /must not be negative/],
+    ["a null workload", (s: any) => { s.vms[0].workload = null; }, "vms[0].workload", /workload object/],
     ["a working-set change for a VM that is not a toucher", (s: any) => { s.events = [{ at: 1, vm: "b", workingSet: 10 }]; }, "events[0].workingSet", /toucher/],
   ])("rejects %s, naming its JSON path", (_what, change, where, message) => {
     const e = errorOf(edit(change));
     expect(e.where).toBe(where);
     expect(e.message).toMatch(message);
+  });
+
+  it("rejects a top level that is not an object, naming the file", () => {
+    expect(() => parseExperiment([1, 2], { file: "exp.json" })).toThrow(/^exp\.json: must be a JSON object/);
+    expect(() => parseExperiment(null)).toThrow(/^experiment: must be a JSON object/);
   });
 
   it("rejects run lengths that are not whole quanta before simulating", () => {
