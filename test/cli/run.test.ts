@@ -65,6 +65,32 @@ describe("memvirt run", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it("leaves an existing output file alone when the run fails part-way", () => {
+    const dir = tempDir();
+    const out = path.join(dir, "results.csv");
+    fs.writeFileSync(out, "old results\n");
+    // The guest's swap is far too small for its workload: it runs out of memory mid-run.
+    const failing = { ...experiment, vms: [{ name: "a", memory: "4 MiB", guest: { swap: 16 }, workload: { kind: "uniform", pages: "8 MiB", writeFraction: 1 } }] };
+    const r = runCli(["run", writeExperiment(dir, failing), "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memvirt: error: vms\[0\]\.guest\.swap: guest ran out of memory/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(fs.readFileSync(out, "utf8")).toBe("old results\n");
+    expect(fs.readdirSync(dir).sort()).toEqual(["exp.json", "results.csv"]);
+  });
+
+  it("rejects an --out in a missing directory before simulating anything", () => {
+    const dir = tempDir();
+    // A run of a simulated day: were it started, the child would hit the test's timeout.
+    const long = { ...experiment, run: { seconds: 86_400, sampleEvery: 1 } };
+    const r = runCli(["run", writeExperiment(dir, long), "--out", path.join(dir, "missing", "r.csv")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memvirt: error: --out: output directory .*missing does not exist/);
+    const intoDir = runCli(["run", writeExperiment(dir, long), "--out", dir + path.sep + "sub.csv" + path.sep]);
+    expect(intoDir.code).toBe(2);
+    expect(intoDir.stderr).toMatch(/--out: is a directory/);
+  });
+
   it("rejects an output file that is neither .csv nor .json, and a missing experiment file", () => {
     const dir = tempDir();
     const r = runCli(["run", writeExperiment(dir, experiment), "--out", path.join(dir, "r.xlsx")]);

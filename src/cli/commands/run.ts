@@ -5,6 +5,7 @@
  * README): a progress bar on stderr, a summary on stdout (JSON with --json), and the timeline
  * written atomically to --out (CSV: the per-VM timeline; JSON: summary + both timelines).
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { MemvirtError } from "../../util/errors";
@@ -39,6 +40,7 @@ export function registerRun(program: Command): void {
         const ext = path.extname(opts.out).toLowerCase();
         if (ext !== ".csv" && ext !== ".json") throw new MemvirtError("must end in .csv or .json", { where: "--out", value: opts.out });
         format = ext === ".csv" ? "csv" : "json";
+        checkOutDir(opts.out); // before the run, which may take minutes
       }
       const experiment = loadExperimentFile(file);
       if (opts.seed !== undefined) experiment.seed = /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed;
@@ -59,6 +61,17 @@ export function registerRun(program: Command): void {
       }
       emit(opts, summary, () => summaryText(result, opts.out));
     }));
+}
+
+/** The directory of --out must exist now, so a long run does not end in "cannot write". */
+function checkOutDir(out: string): void {
+  const dir = path.dirname(path.resolve(out));
+  let ok = false;
+  try {
+    ok = fs.statSync(dir).isDirectory();
+  } catch { /* missing */ }
+  if (!ok) throw new MemvirtError(`output directory ${dir} does not exist`, { where: "--out", value: out });
+  if (/[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory())) throw new MemvirtError("is a directory; give a file name ending in .csv or .json", { where: "--out", value: out });
 }
 
 function summaryData(result: ExperimentResult) {
