@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as fc from "fast-check";
 import { Host } from "../../src/host/host";
 import { RESIDENT } from "../../src/host/page-state";
+import { WRITE } from "../../src/workloads/workload";
 
 describe("Host", () => {
   it("conserves memory at every step: frames = free + resident, swap slots = host-swapped pages (any seed, any mix)", () => {
@@ -116,5 +117,42 @@ describe("Host", () => {
     const run = host.run({ seconds: 0.5, sampleEvery: 0.25 });
     expect(run.timeline.array("t")).toEqual([0.75, 1]);
     expect(run.summary.startSeconds).toBe(0.5);
+  });
+});
+
+describe("double paging, step by step", () => {
+  /** A 4-page guest holding virtual pages 0..3 in guest pages 0..3, all dirty. */
+  function fullGuest() {
+    const host = new Host({ memory: 1000, seed: 1 });
+    const vm = host.addVm({ name: "a", memory: 4, balloon: false, guest: { kernelOverhead: 0 } });
+    for (let v = 0; v < 4; v++) vm.guest.access(v, WRITE);
+    expect(Array.from({ length: 4 }, (_, v) => vm.guest.vspace.get(v))).toEqual([0, 1, 2, 3]);
+    return { host, vm };
+  }
+
+  it("a guest page-out of a host-swapped page costs a host swap-in first, and is counted", () => {
+    const { host, vm } = fullGuest();
+    expect(vm.swapOut(0)).toBe(true); // the host swaps guest page 0 (virtual page 0) at random
+    const reads = host.swap.reads;
+    // A fifth page: the guest's CLOCK clears every referenced bit, then evicts guest page 0.
+    const ns = vm.guest.access(4, WRITE);
+    expect(vm.doublePagingEvents).toBe(1);
+    expect(host.swap.reads).toBe(reads + 1);
+    expect(vm.hostSwapFaults).toBe(0); // not a guest access: the guest's own page-out read it
+    expect(vm.guest.guestPageOuts).toBe(1);
+    expect(ns).toBe(5_000_000 + 1_000 + 100); // the host swap-in + zero-fill + hit
+    expect(vm.guest.vspace.get(4)).toBe(0);
+    expect(vm.hstate[0]).toBe(RESIDENT);
+    expect(vm.hostSwappedPages).toBe(0);
+    host.checkInvariants();
+  });
+
+  it("a page-out of a page the host left resident is no double paging", () => {
+    const { host, vm } = fullGuest();
+    expect(vm.swapOut(3)).toBe(true); // not the page CLOCK will pick
+    expect(vm.guest.access(4, WRITE)).toBe(1_000 + 100);
+    expect(vm.doublePagingEvents).toBe(0);
+    expect(vm.hostSwappedPages).toBe(1);
+    host.checkInvariants();
   });
 });
