@@ -110,10 +110,12 @@ export class ReclamationPolicy implements HostPolicy {
     const T = this.targets;
     for (let i = 0; i < n; i++) if (T[i] > vms[i].maxPages) T[i] = vms[i].maxPages;
 
-    // A VM's footprint as the host sees it: pages it holds a frame or a swap slot for.
-    // The target caps it, and the balloon enforces the cap: balloon = memory − target.
-    const footprint = vms.map((v) => v.residentPages + v.hostSwappedPages);
     const balloonOn = vms.map((v) => this.useBalloon && v.balloonMaxPages > 0);
+    // What the target caps. With a balloon: the VM's footprint, the pages it holds a frame or a
+    // swap slot for; balloon = memory − target enforces it. Without one: its frames, which only
+    // host swapping can take (swapping moves a page from frame to slot, so a footprint target
+    // would never be met, and pages already swapped would pass for reclamation in flight).
+    const footprint = vms.map((v, i) => v.residentPages + (balloonOn[i] ? v.hostSwappedPages : 0));
 
     if (pressure) {
       // Bring free memory back to the high threshold: lower the targets of the lowest-ρ VMs,
@@ -137,6 +139,9 @@ export class ReclamationPolicy implements HostPolicy {
       }
     }
 
+    // "Above target" is judged before this tick's swap-outs: they complete at once here, where in
+    // ESX they are disk writes still in flight, so judging after them would never block a VM.
+    const residentBefore = vms.map((v) => v.residentPages);
     const swapPlan = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) {
       const v = vms[i];
@@ -172,7 +177,7 @@ export class ReclamationPolicy implements HostPolicy {
 
     for (let i = 0; i < n; i++) {
       host.setTarget(i, T[i]);
-      const block = this.useBlock && this.state === LOW && vms[i].residentPages > T[i];
+      const block = this.useBlock && this.state === LOW && residentBefore[i] > T[i];
       if (block !== vms[i].blocked) host.setBlocked(i, block);
     }
   }

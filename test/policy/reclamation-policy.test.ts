@@ -110,12 +110,79 @@ describe("ReclamationPolicy on a running host", () => {
     }), { numRuns: 4 });
   });
 
+  it("conserves memory at every step for any mix of VMs, limits, policy settings and seeds", () => {
+    const vmArb = fc.record({
+      memory: fc.integer({ min: 300, max: 1500 }),
+      minFraction: fc.constantFrom(0, 0, 0.1),
+      shares: fc.integer({ min: 1, max: 1000 }),
+      balloon: fc.option(fc.record({ maxFraction: fc.double({ min: 0.05, max: 0.9, noNaN: true }), inflatePagesPerSecond: fc.integer({ min: 100, max: 100_000 }) }), { nil: undefined }),
+      kind: fc.constantFrom("uniform", "zipf", "hot-cold", "toucher", "scan"),
+      pagesFraction: fc.double({ min: 0.2, max: 1.9, noNaN: true }),
+      writeFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      limitAt: fc.option(fc.double({ min: 0.3, max: 1, noNaN: true }), { nil: undefined }),
+    });
+    const policyArb = fc.record({
+      periodSeconds: fc.constantFrom(0.01, 0.05, 0.1),
+      high: fc.double({ min: 0.03, max: 0.3, noNaN: true }),
+      balloon: fc.boolean(),
+      swap: fc.boolean(),
+      block: fc.boolean(),
+      deflate: fc.boolean(),
+    });
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1e9 }), fc.double({ min: 0.3, max: 1.2, noNaN: true }), fc.array(vmArb, { minLength: 1, maxLength: 4 }), policyArb, (seed, overcommit, vms, p) => {
+      // Machine memory as a fraction of the VMs' total, so most cases are under pressure.
+      const memory = Math.max(400, Math.floor(overcommit * vms.reduce((a, v) => a + v.memory, 0)));
+      const policy = new ReclamationPolicy({
+        periodSeconds: p.periodSeconds, balloon: p.balloon, swap: p.swap, block: p.block, deflate: p.deflate,
+        thresholds: { high: p.high, soft: (p.high * 2) / 3, hard: p.high / 3, low: p.high / 6 },
+      });
+      const host = new Host({ memory, seed, quantumSeconds: 0.005, costs: { hitNs: 1000 }, policies: [policy] });
+      vms.forEach((v, i) => {
+        const pages = Math.max(1, Math.floor(v.memory * v.pagesFraction));
+        const workload = v.kind === "zipf" ? { kind: "zipf", pages, exponent: 0.9, writeFraction: v.writeFraction }
+          : v.kind === "hot-cold" ? { kind: "hot-cold", pages, hotFraction: 0.2, hotAccessFraction: 0.9, writeFraction: v.writeFraction }
+          : v.kind === "toucher" ? { kind: "toucher", workingSetPages: pages, writeFraction: v.writeFraction }
+          : { kind: v.kind, pages, writeFraction: v.writeFraction };
+        host.addVm({ name: `vm${i}`, memory: v.memory, min: Math.floor(v.minFraction * v.memory), shares: v.shares, balloon: v.balloon ?? false, workload });
+        if (v.limitAt !== undefined) {
+          const vm = host.vms[i];
+          const max = Math.max(vm.minPages, vm.guest.settings.kernelPages + 1, Math.floor(v.limitAt * v.memory));
+          host.at(0.1, "", () => host.setMax(`vm${i}`, max));
+        }
+      });
+      const run = host.run({ seconds: 0.25, sampleEvery: 0.05, checkInvariants: true });
+      // checkInvariants ran after every quantum: frames = free + resident, swap = host-swapped,
+      // per-state counts, balloons within their caps, no virtual page on a pinned guest page.
+      const rows = run.timeline.objects() as Array<Record<string, number | string>>;
+      for (const r of rows) {
+        const vm = host.vm(r.vm as string);
+        expect(r.balloonedPages as number).toBeLessThanOrEqual(vm.balloonMaxPages);
+      }
+      for (const h of run.hostTimeline.objects() as Array<Record<string, number>>) {
+        const inVms = rows.filter((r) => r.t === h.t).reduce((a, r) => a + (r.residentPages as number), 0);
+        expect(inVms + h.freePages).toBe(memory);
+      }
+    }), { numRuns: 25 });
+  });
+
   it("moves an overcommitted host out of the high state and balloons memory back", () => {
     const host = overcommitted(7);
     const run = host.run({ seconds: 3, sampleEvery: 0.1 });
     expect(run.summary.stateChanges.length).toBeGreaterThan(0);
     expect(host.vms.reduce((a, v) => a + v.balloonedPages, 0)).toBeGreaterThan(1000);
     expect(run.summary.minFreePages).toBeLessThan(0.04 * 6000);
+  });
+
+  it("blocks VMs without balloons in the low state on a real host, though its swap-outs complete at once", () => {
+    const host = new Host({ memory: 1200, seed: 3, quantumSeconds: 0.005, costs: { hitNs: 1000 }, policies: [new ReclamationPolicy({ periodSeconds: 0.05 })] });
+    for (const name of ["a", "b"]) host.addVm({ name, memory: 1000, balloon: false, guest: { kernelOverhead: 0 }, workload: { kind: "uniform", pages: 1000 } });
+    const run = host.run({ seconds: 0.5, sampleEvery: 0.05, checkInvariants: true });
+    expect(run.summary.secondsInState.low).toBeGreaterThan(0);
+    expect(run.summary.vms.every((v) => v.blockedSeconds > 0)).toBe(true);
+    const rows = run.timeline.objects() as Array<Record<string, number | string>>;
+    // Blocked only for periods that began in the low state; targets are in frames (no balloon).
+    for (const r of rows) if ((r.blockedFraction as number) > 0) expect(r.targetPages as number).toBeLessThan(1000);
+    expect(run.events.map((e) => e.text).join("\n")).toMatch(/a is blocked \(above its target while free memory is low\)/);
   });
 
   it("deflates a balloon when the limit is raised and memory is free", () => {
