@@ -114,6 +114,14 @@ describe("experiment files", () => {
     expect(() => loadExperimentFile(file + ".missing")).toThrow(/cannot read the experiment file: ENOENT/);
   });
 
+  it("data/experiments/overcommit.json does what its description says: high, then soft, then hard", () => {
+    const { run } = runExperiment(loadExperimentFile(path.resolve(__dirname, "..", "..", "data", "experiments", "overcommit.json")));
+    const order = run.summary.stateChanges.map((c) => c.to);
+    expect(order.slice(0, 2)).toEqual(["soft", "hard"]);
+    expect(order[order.length - 1]).toBe("high");
+    expect(run.summary.vms.every((v) => v.finalBalloonedPages > 0 && v.hostSwapOuts > 0)).toBe(true);
+  });
+
   it("accepts every example in data/experiments", () => {
     const dir = path.resolve(__dirname, "..", "..", "data", "experiments");
     const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
