@@ -3,14 +3,17 @@
 // playwright-core) and assert that every memvirt figure really drew: an SVG exists and plotly
 // holds the expected number of traces. Saves a screenshot under reports/.
 //
-//   browser-check.mjs [NAME ...]     default: 00-tour (exported by run-notebooks.mjs --html)
+//   browser-check.mjs [NAME ...]     default: every notebook in notebooks/ (exported to reports/
+//                                    by run-notebooks.mjs --html)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const names = process.argv.slice(2).length ? process.argv.slice(2) : ["00-tour"];
+const names = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort().map((f) => f.replace(/\.ipynb$/, ""));
 const executablePath = process.env.MEMVIRT_CHROMIUM ?? "/usr/bin/chromium";
 
 const browser = await chromium.launch({
@@ -62,6 +65,7 @@ try {
       // Rendered trace groups in the plot layers (scatter, bars, heatmaps...).
       rendered: el.querySelectorAll(".cartesianlayer .trace, .heatmaplayer .hm, .imagelayer image").length,
     })));
+    const failedBefore = failed;
     for (let i = 0; i < expected.length; i++) {
       const e = expected[i];
       const d = drawn[i];
@@ -75,7 +79,7 @@ try {
     await page.screenshot({ path: shot, fullPage: true });
     const problems = pageErrors.filter((m) => !/require|MathJax|define/.test(m));
     if (problems.length) console.error(`note ${name}: page errors: ${problems.join(" | ")}`);
-    console.log(`${failed ? "FAIL" : "ok  "} ${name}: ${expected.length} figures drew (${expected.map((e) => e.traces).join("+")} traces); screenshot ${path.relative(root, shot)}`);
+    console.log(`${failed > failedBefore ? "FAIL" : "ok  "} ${name}: ${expected.length} figures drew (${expected.map((e) => e.traces).join("+")} traces); screenshot ${path.relative(root, shot)}`);
     await page.close();
   }
 } finally {
