@@ -3,12 +3,13 @@
  * TLB and the page-walk caches.
  *
  *   key ──(low bits)──▶ set s ──▶ its `ways` slots, each with an LRU stamp
- *   (tag, key) ──hash──▶ index table ──▶ slot    (lookup of highly associative shapes)
+ *   (tag, key) ──hash──▶ index table ──▶ slot    (highly associative shapes, which keep
+ *                                                 LRU order in a list per set instead)
  *
  * The set is chosen by the low bits of the key (`(key >>> 0) & (sets - 1)`), as hardware indexes
  * a TLB by low VPN bits; a hit needs both the tag (ASID/VPID) and the full key to match. A miss
  * that inserts takes an invalid slot of the set if there is one, else the least recently used
- * (smallest stamp). Up to 32 ways a lookup scans the set (cheaper than hashing at that size);
+ * (smallest stamp). Up to 16 ways a lookup scans the set (cheaper than hashing at that size);
  * beyond that it goes through a hash index, so a large fully associative cache stays O(1).
  *
  * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; stamps
@@ -41,16 +42,25 @@ export class SetAssociativeCache {
   readonly values: Float64Array;
   readonly values2: Float64Array;
   readonly flags: Uint8Array;
-  private readonly stamps: Float64Array;
+  /** LRU stamps: larger = more recent (int32; renumbered before the clock overflows). */
+  private readonly stamps: Int32Array;
   /** Open-addressing hash index (slot + 1, 0 = empty); only used when `indexed`. */
   private readonly index: Int32Array;
   private readonly indexMask: number;
   private readonly setMask: number;
-  /** Lookups use the hash index (more than 32 ways) instead of scanning the set. */
+  /** Lookups use the hash index (more than 16 ways) instead of scanning the set. */
   private readonly indexed: boolean;
+  /** Indexed shapes keep LRU order in a list per set (head = most recent; invalid slots at the tail). */
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private readonly head: Int32Array;
+  private readonly tail: Int32Array;
   private clock = 0;
-  /** Slot chosen by the last missing `lookupForFill`, or -1. */
+  /** Slot chosen by the last missing `lookupForFill`, or -1, and the mutation count then. */
   private pending = -1;
+  private pendingAt = -1;
+  /** Bumped by every insert and invalidation, so `fillMissed` knows whether its pick is stale. */
+  private mutations = 0;
   /** Lookups that hit / missed since creation (or `resetCounters`). */
   hits = 0;
   misses = 0;
@@ -72,12 +82,18 @@ export class SetAssociativeCache {
     this.values = new Float64Array(entries);
     this.values2 = new Float64Array(entries);
     this.flags = new Uint8Array(entries);
-    this.stamps = new Float64Array(entries);
-    this.indexed = ways > 32;
+    this.stamps = new Int32Array(entries);
+    this.indexed = ways > 16;
     let size = 8;
     while (this.indexed && size < entries * 4) size *= 2;
     this.index = new Int32Array(size);
     this.indexMask = size - 1;
+    const listed = this.indexed ? entries : 0;
+    this.prev = new Int32Array(listed);
+    this.next = new Int32Array(listed);
+    this.head = new Int32Array(this.indexed ? sets : 0);
+    this.tail = new Int32Array(this.indexed ? sets : 0);
+    if (this.indexed) this.resetLists();
   }
 
   /**
@@ -104,46 +120,48 @@ export class SetAssociativeCache {
       return -1;
     }
     this.hits++;
-    this.stamps[slot] = ++this.clock;
+    this.use(slot);
     return slot;
   }
 
   /**
    * `lookup`, which on a miss also picks the slot a following `fillMissed` will use (the set's
-   * first invalid slot, else its LRU one), in the same pass over the set. Nothing may change
-   * this cache between the two calls.
+   * first invalid slot, else its LRU one). If the cache changed in between, `fillMissed` falls
+   * back to `insert`, so the pair always behaves exactly like lookup + insert.
    *
    * @example
    * if (ntlb.lookupForFill(vpid, page) < 0) ntlb.fillMissed(vpid, page, frame, 0, 0);
    */
   lookupForFill(tag: number, key: number): number {
-    if (this.indexed) {
-      this.pending = -1;
-      return this.lookup(tag, key);
-    }
     const ways = this.ways;
     const base = ((key >>> 0) & this.setMask) * ways;
+    if (this.indexed) {
+      const slot = this.findIndexed(tag, key);
+      if (slot >= 0) {
+        this.hits++;
+        this.pending = -1;
+        this.use(slot);
+        return slot;
+      }
+      this.misses++;
+      this.pending = this.victim(base, ways);
+      this.pendingAt = this.mutations;
+      return -1;
+    }
     const keys = this.keys;
     const tags = this.tags;
     const stamps = this.stamps;
-    let invalid = -1;
-    let lru = base;
-    let oldest = Infinity;
     for (let i = base; i < base + ways; i++) {
-      const t = tags[i];
-      if (t === -1) {
-        if (invalid < 0) invalid = i;
-      } else if (keys[i] === key && t === tag) {
+      if (keys[i] === key && tags[i] === tag) {
         this.hits++;
-        stamps[i] = ++this.clock;
+        this.pending = -1;
+        this.use(i);
         return i;
-      } else if (stamps[i] < oldest) {
-        oldest = stamps[i];
-        lru = i;
       }
     }
     this.misses++;
-    this.pending = invalid >= 0 ? invalid : lru;
+    this.pending = this.victim(base, ways);
+    this.pendingAt = this.mutations;
     return -1;
   }
 
@@ -155,14 +173,17 @@ export class SetAssociativeCache {
    */
   fillMissed(tag: number, key: number, value: number, value2: number, flags: number): number {
     const slot = this.pending;
-    if (slot < 0) return this.insert(tag, key, value, value2, flags);
+    if (slot < 0 || this.pendingAt !== this.mutations) return this.insert(tag, key, value, value2, flags);
     this.pending = -1;
+    this.mutations++;
+    if (this.indexed && this.tags[slot] !== -1) this.unindex(slot);
     this.tags[slot] = tag;
     this.keys[slot] = key;
+    if (this.indexed) this.addIndex(slot, tag, key);
     this.values[slot] = value;
     this.values2[slot] = value2;
     this.flags[slot] = flags;
-    this.stamps[slot] = ++this.clock;
+    this.use(slot);
     return slot;
   }
 
@@ -189,36 +210,27 @@ export class SetAssociativeCache {
     const tags = this.tags;
     const keys = this.keys;
     const stamps = this.stamps;
+    this.mutations++;
     let slot = this.indexed ? this.findIndexed(tag, key) : -1;
-    if (slot < 0) {
-      // One pass: a matching slot wins, then the first invalid one, then the LRU one.
-      let invalid = -1;
-      let lru = base;
-      let oldest = Infinity;
+    if (slot < 0 && !this.indexed) {
       for (let i = base; i < base + ways; i++) {
-        const t = tags[i];
-        if (t === -1) {
-          if (invalid < 0) invalid = i;
-        } else if (keys[i] === key && t === tag) {
+        if (keys[i] === key && tags[i] === tag) {
           slot = i;
           break;
-        } else if (stamps[i] < oldest) {
-          oldest = stamps[i];
-          lru = i;
         }
       }
-      if (slot < 0) {
-        slot = invalid >= 0 ? invalid : lru;
-        if (this.indexed && tags[slot] !== -1) this.unindex(slot);
-        tags[slot] = tag;
-        keys[slot] = key;
-        if (this.indexed) this.addIndex(slot, tag, key);
-      }
+    }
+    if (slot < 0) {
+      slot = this.victim(base, ways);
+      if (this.indexed && tags[slot] !== -1) this.unindex(slot);
+      tags[slot] = tag;
+      keys[slot] = key;
+      if (this.indexed) this.addIndex(slot, tag, key);
     }
     this.values[slot] = value;
     this.values2[slot] = value2;
     this.flags[slot] = flags;
-    stamps[slot] = ++this.clock;
+    this.use(slot);
     return slot;
   }
 
@@ -253,8 +265,12 @@ export class SetAssociativeCache {
    * cache.flushAll();
    */
   flushAll(): void {
+    this.mutations++;
     this.tags.fill(-1);
-    if (this.indexed) this.index.fill(0);
+    if (this.indexed) {
+      this.index.fill(0);
+      this.resetLists();
+    }
   }
 
   /** Valid entries now. */
@@ -268,6 +284,80 @@ export class SetAssociativeCache {
   resetCounters(): void {
     this.hits = 0;
     this.misses = 0;
+  }
+
+  /** Mark a slot most recently used. */
+  private use(slot: number): void {
+    if (this.indexed) this.toFront(slot, (slot / this.ways) | 0);
+    else this.stamps[slot] = this.tick();
+  }
+
+  /** The slot to fill in a set: an invalid one if any, else the least recently used. */
+  private victim(base: number, ways: number): number {
+    if (this.indexed) return this.tail[(base / ways) | 0];
+    const tags = this.tags;
+    const stamps = this.stamps;
+    let lru = base;
+    let oldest = 0x7fffffff;
+    for (let i = base; i < base + ways; i++) {
+      if (tags[i] === -1) return i;
+      const s = stamps[i];
+      // Select without a branch on the (unpredictable) comparison.
+      const older = s < oldest;
+      oldest = older ? s : oldest;
+      lru = older ? i : lru;
+    }
+    return lru;
+  }
+
+  private unlink(slot: number, set: number): void {
+    const p = this.prev[slot];
+    const n = this.next[slot];
+    if (p >= 0) this.next[p] = n; else this.head[set] = n;
+    if (n >= 0) this.prev[n] = p; else this.tail[set] = p;
+  }
+
+  private toFront(slot: number, set: number): void {
+    if (this.head[set] === slot) return;
+    this.unlink(slot, set);
+    const h = this.head[set];
+    this.prev[slot] = -1;
+    this.next[slot] = h;
+    this.prev[h] = slot;
+    this.head[set] = slot;
+  }
+
+  private toBack(slot: number, set: number): void {
+    if (this.tail[set] === slot) return;
+    this.unlink(slot, set);
+    const t = this.tail[set];
+    this.next[slot] = -1;
+    this.prev[slot] = t;
+    this.next[t] = slot;
+    this.tail[set] = slot;
+  }
+
+  private resetLists(): void {
+    const ways = this.ways;
+    for (let set = 0; set < this.sets; set++) {
+      const base = set * ways;
+      for (let w = 0; w < ways; w++) {
+        this.prev[base + w] = w === 0 ? -1 : base + w - 1;
+        this.next[base + w] = w === ways - 1 ? -1 : base + w + 1;
+      }
+      this.head[set] = base;
+      this.tail[set] = base + ways - 1;
+    }
+  }
+
+  /** The next LRU stamp; renumbers every stamp (keeping their order) before int32 overflow. */
+  private tick(): number {
+    if (this.clock >= 0x3fffffff) {
+      const order = Array.from(this.stamps.keys()).sort((a, b) => this.stamps[a] - this.stamps[b]);
+      order.forEach((slot, rank) => { this.stamps[slot] = rank; });
+      this.clock = order.length;
+    }
+    return ++this.clock;
   }
 
   private findScan(tag: number, key: number): number {
@@ -334,7 +424,11 @@ export class SetAssociativeCache {
 
   /** Invalidate a valid slot. */
   private drop(slot: number): void {
-    if (this.indexed) this.unindex(slot);
+    this.mutations++;
+    if (this.indexed) {
+      this.unindex(slot);
+      this.toBack(slot, (slot / this.ways) | 0);
+    }
     this.tags[slot] = -1;
   }
 }

@@ -49,8 +49,8 @@ export class Uptc implements WalkCache {
 
   probeEntry(entryKey: number, isLeaf: boolean): boolean {
     if (isLeaf && !this.cacheLeaves) return false;
-    if (this.cache.lookup(0, entryKey) >= 0) return true;
-    this.cache.insert(0, entryKey, 0, 0, 0);
+    if (this.cache.lookupForFill(0, entryKey) >= 0) return true;
+    this.cache.fillMissed(0, entryKey, 0, 0, 0);
     return false;
   }
 

@@ -278,7 +278,7 @@ export class Mmu {
       stats.accesses++;
       const key = span === 1 ? page : Math.floor(page / span);
       if (enabled) {
-        const slot = tlb.lookup(guest.current, key);
+        const slot = tlb.lookupForFill(guest.current, key);
         if (slot >= 0 && (kind !== L_WRITE || (flags[slot] & L_TLB_WRITABLE) !== 0)) {
           stats.tlbHits++;
           continue;
@@ -376,7 +376,7 @@ export class Mmu {
     const key = span === 1 ? page : Math.floor(page / span);
     const write = kind === L_WRITE;
     if (this.tlbEnabled) {
-      const slot = this.tlb.lookup(this.guest.current, key);
+      const slot = this.tlb.lookupForFill(this.guest.current, key);
       if (slot >= 0 && (!write || (this.tlb.flags[slot] & L_TLB_WRITABLE) !== 0)) {
         stats.tlbHits++;
         return this.tlb.values[slot] + (page - key * span);
@@ -396,7 +396,7 @@ export class Mmu {
       if (status === L_WALK_OK && write && !out.writable) status = L_WALK_PROTECTION;
       if (status === L_WALK_OK) {
         const frame = out.frame;
-        if (this.tlbEnabled) this.tlb.insert(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? L_TLB_WRITABLE : 0);
+        if (this.tlbEnabled) this.tlb.fillMissed(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? L_TLB_WRITABLE : 0);
         return frame;
       }
       mode.handleFault(status, page, write, rec);

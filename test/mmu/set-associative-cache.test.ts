@@ -76,6 +76,30 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
     });
   }
 
+  it("keeps LRU order when its stamp clock is renumbered before overflow", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 50, maxLength: 200 }), (keys) => {
+      const cache = new SetAssociativeCache({ entries: 8, ways: 4 });
+      (cache as unknown as { clock: number }).clock = 0x3fffffff - 20;
+      const model = new ReferenceLru(8, 4);
+      for (const k of keys) {
+        const hit = cache.lookup(0, k) >= 0;
+        if (hit !== model.lookup(0, k)) return false;
+        if (!hit) { cache.insert(0, k, 0, 0, 0); model.insert(0, k); }
+      }
+      return true;
+    }));
+  });
+
+  it("a lookupForFill / fillMissed pair stays exact when the cache changes in between", () => {
+    const cache = new SetAssociativeCache({ entries: 2, ways: 2 });
+    const model = new ReferenceLru(2, 2);
+    for (const k of [1, 2]) { cache.insert(0, k, 0, 0, 0); model.insert(0, k); }
+    expect(cache.lookupForFill(0, 3)).toBe(-1); // picks key 1's slot (LRU)
+    cache.invalidate(0, 2); model.invalidate(0, 2); // now an invalid slot exists
+    cache.fillMissed(0, 3, 0, 0, 0); model.insert(0, 3);
+    for (const k of [1, 3, 2]) expect(cache.lookup(0, k) >= 0).toBe(model.lookup(0, k));
+  });
+
   it("rejects shapes whose set count is not a power of two, naming the structure", () => {
     expect(() => new SetAssociativeCache({ entries: 24, ways: 4 }, "tlb")).toThrow(/tlb: entries \/ ways must be a power of two/);
     expect(() => new Tlb({ entries: 0 })).toThrow(/tlb\.entries/);
