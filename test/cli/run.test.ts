@@ -89,6 +89,10 @@ describe("memvirt run", () => {
     const intoDir = runCli(["run", writeExperiment(dir, long), "--out", dir + path.sep + "sub.csv" + path.sep]);
     expect(intoDir.code).toBe(2);
     expect(intoDir.stderr).toMatch(/--out: is a directory/);
+    const self = writeExperiment(dir, long);
+    const overwrite = runCli(["run", self, "--out", self]);
+    expect(overwrite.stderr).toMatch(/--out: is the experiment file itself/);
+    expect(JSON.parse(fs.readFileSync(self, "utf8"))).toEqual(long);
   });
 
   it("rejects an output file that is neither .csv nor .json, and a missing experiment file", () => {

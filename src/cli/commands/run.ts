@@ -41,6 +41,7 @@ export function registerRun(program: Command): void {
         if (ext !== ".csv" && ext !== ".json") throw new MemvirtError("must end in .csv or .json", { where: "--out", value: opts.out });
         format = ext === ".csv" ? "csv" : "json";
         checkOutDir(opts.out); // before the run, which may take minutes
+        if (path.resolve(opts.out) === path.resolve(file)) throw new MemvirtError("is the experiment file itself; results would overwrite it", { where: "--out", value: opts.out });
       }
       const experiment = loadExperimentFile(file);
       if (opts.seed !== undefined) experiment.seed = /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed;
