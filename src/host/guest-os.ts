@@ -381,7 +381,7 @@ export class GuestOs implements GuestCounters {
     }
     this.clockHand = hand;
     throw new MemvirtError(
-      `guest ran out of memory: every page of ${formatCount(P)} is pinned by the balloon, wired, or anonymous with guest swap full (${formatCount(this.swap.capacityPages)} pages); give the guest more swap or memory`,
+      `guest ran out of memory at t ≈ ${+(this.timeNs / 1e9).toFixed(2)} s: every page of ${formatCount(P)} is pinned by the balloon, wired, or anonymous with guest swap full (${formatCount(this.swap.capacityPages)} pages); give the guest more swap or memory`,
       { where: `${this.settings.where}.guest.swap`, value: this.swap.capacityPages },
     );
   }

@@ -73,7 +73,7 @@ describe("memvirt run", () => {
     const failing = { ...experiment, vms: [{ name: "a", memory: "4 MiB", guest: { swap: 16 }, workload: { kind: "uniform", pages: "8 MiB", writeFraction: 1 } }] };
     const r = runCli(["run", writeExperiment(dir, failing), "--out", out]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^memvirt: error: vms\[0\]\.guest\.swap: guest ran out of memory/);
+    expect(r.stderr).toMatch(/^memvirt: error: vms\[0\]\.guest\.swap: guest ran out of memory at t ≈ [\d.]+ s: every page/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(fs.readFileSync(out, "utf8")).toBe("old results\n");
     expect(fs.readdirSync(dir).sort()).toEqual(["exp.json", "results.csv"]);

@@ -91,7 +91,7 @@ describe("GuestOs", () => {
 
   it("reports running out of memory with the path of the guest swap setting", () => {
     const { guest } = oneGuest(10, { swap: 0 });
-    expect(() => { for (const v of range(20)) guest.access(v, WRITE); }).toThrow(/vms\[0\]\.guest\.swap: guest ran out of memory/);
+    expect(() => { for (const v of range(20)) guest.access(v, WRITE); }).toThrow(/vms\[0\]\.guest\.swap: guest ran out of memory at t ≈ [\d.]+ s: every page/);
   });
 
   it("rejects an invalid page number from a workload, naming the workload", () => {
