@@ -2,7 +2,7 @@
  * Seeded random numbers.
  *
  * Invariants:
- * - Nothing in `src/` uses `Math.random`; every random choice comes from an `Rng`.
+ * - Nothing in `src/` uses the unseeded global generator; every random choice comes from an `Rng`.
  * - Streams are split by label (`rng.split("vm:web")`), so adding a VM or a policy does not
  *   shift the numbers any other component sees. The same seed gives the same tables.
  * - The generator is xoshiro128** on 32-bit integers: no BigInt and no allocation per draw,
