@@ -12,7 +12,8 @@
  * | guestDiskWriteNs   | 0       | write-back of an evicted page: asynchronous, off the path |
  * | hostAllocNs        | 2 µs    | hidden fault: the host allocates and zeroes a frame       |
  * | hostSwapReadNs     | 5 ms    | host swap-in: the same kind of disk read                  |
- * | hostSwapWriteNs    | 0       | host swap-out: asynchronous                               |
+ * | hostSwapWriteNs    | 0       | host swap-out; a fault waits for it only when the host    |
+ * |                    |         | must swap to free a frame (asynchronous by default)       |
  * | trapNs             | 2 µs    | hidden fault on an invalidated page (a VM exit, ~1–2 µs)  |
  */
 import { MemvirtError, pathJoin } from "../util/errors";

@@ -142,14 +142,14 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
       return this.backend.costs.trapNs;
     }
     if (s === UNBACKED) {
-      this.map(ppn, UNBACKED);
+      const stallNs = this.map(ppn, UNBACKED);
       this.hostAllocFaults++;
-      return this.backend.costs.hostAllocNs;
+      return this.backend.costs.hostAllocNs + stallNs;
     }
     if (s === HOST_SWAPPED) {
-      this.swapIn(ppn);
+      const stallNs = this.swapIn(ppn);
       this.hostSwapFaults++;
-      return this.backend.costs.hostSwapReadNs;
+      return this.backend.costs.hostSwapReadNs + stallNs;
     }
     throw new Error(`internal: VM ${this.name} touched guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
   }
@@ -158,9 +158,9 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     const s = this.hstate[ppn];
     if (s === HOST_SWAPPED) {
       // Double paging: the host must read the page back only for the guest to write it out.
-      this.swapIn(ppn);
+      const stallNs = this.swapIn(ppn);
       this.doublePagingEvents++;
-      return this.backend.costs.hostSwapReadNs;
+      return this.backend.costs.hostSwapReadNs + stallNs;
     }
     if (s === RESIDENT || s === TRAPPED) return 0; // device I/O reads through P→M, no trap
     throw new Error(`internal: VM ${this.name} paged out guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
@@ -245,17 +245,25 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     return -1;
   }
 
-  private map(ppn: number, from: number): void {
+  /**
+   * Back `ppn` with a frame. Returns the time the guest waits for it: when the host has to swap
+   * a page out first (the VM is at its limit, or no frame is free), the faulting access waits
+   * for that write (`hostSwapWriteNs` each; swap-outs a policy starts are asynchronous).
+   */
+  private map(ppn: number, from: number): number {
+    const swap = this.backend.swap;
+    const writesBefore = swap.writes;
     const frame = this.backend.allocateFrameFor(this);
     this.p2m[ppn] = frame;
     this.setState(ppn, from, RESIDENT);
+    return swap.writes === writesBefore ? 0 : (swap.writes - writesBefore) * this.backend.costs.hostSwapWriteNs;
   }
 
-  private swapIn(ppn: number): void {
+  private swapIn(ppn: number): number {
     // Free the slot first: with swap exactly full, the frame allocation may need to swap out.
     this.backend.swap.free();
     this.backend.swap.reads++;
-    this.map(ppn, HOST_SWAPPED);
+    return this.map(ppn, HOST_SWAPPED);
   }
 
   private setState(ppn: number, from: number, to: number): void {

@@ -58,6 +58,17 @@ describe("Host", () => {
     expect(host.freePages).toBe(9500);
   });
 
+  it("makes a fault wait for hostSwapWriteNs only when the host must swap to free a frame", () => {
+    const host = new Host({ memory: 10_000, seed: 3, costs: { hostSwapWriteNs: 1_000_000 } });
+    const vm = host.addVm({ name: "a", memory: 2000, max: 500, balloon: false, guest: { kernelOverhead: 0 } });
+    for (let v = 0; v < 500; v++) expect(vm.guest.access(v, WRITE)).toBe(2_000 + 1_000 + 100); // frames to spare
+    expect(vm.guest.access(500, WRITE)).toBe(1_000_000 + 2_000 + 1_000 + 100); // at its limit: one swap-out first
+    expect(host.swap.writes).toBe(1);
+    expect(host.swapOut(0, 10)).toBe(10); // a policy's swap-outs are asynchronous: nobody waits
+    expect(vm.guest.access(501, WRITE)).toBe(2_000 + 1_000 + 100);
+    host.checkInvariants();
+  });
+
   it("never swaps when every VM fits", () => {
     const host = new Host({ memory: 5000, seed: 2 });
     host.addVm({ name: "a", memory: 2000, workload: { kind: "uniform", pages: 1500 } });
