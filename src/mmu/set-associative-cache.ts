@@ -2,19 +2,24 @@
  * A set-associative cache with true LRU replacement, the building block of the TLB, the nested
  * TLB and the page-walk caches.
  *
- *   key ──(low bits)──▶ set s ──▶ its `ways` slots, each with an LRU stamp
- *   (tag, key) ──hash──▶ index table ──▶ slot    (highly associative shapes, which keep
- *                                                 LRU order in a list per set instead)
+ *   key ──(low bits)──▶ set s ──▶ its `ways` slots, kept in LRU order by a list per set
+ *   (tag, key) ──hash──▶ bucket b: count[b] valid slots hash here, hint[b] = the last one filled
  *
  * The set is chosen by the low bits of the key (`(key >>> 0) & (sets - 1)`), as hardware indexes
  * a TLB by low VPN bits; a hit needs both the tag (ASID/VPID) and the full key to match. A miss
  * that inserts takes an invalid slot of the set if there is one, else the least recently used
- * (smallest stamp). Up to 16 ways a lookup scans the set (cheaper than hashing at that size);
- * beyond that it goes through a hash index, so a large fully associative cache stays O(1).
+ * (the tail of the set's list).
  *
- * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; stamps
- * grow with every use, so the smallest stamp in a set is its least recently used slot; when
- * indexed, the index holds exactly the valid slots; lookups and inserts allocate nothing.
+ * Lookups cost O(1) at any associativity, which matters because simulated keys are random and a
+ * scan over 16 ways mispredicts: the bucket table is ≥ 8× larger than the cache, so a missing
+ * key's bucket is usually empty (count 0: a certain miss, no scan), and a present key is usually
+ * where its bucket's hint points. Only when the hint is stale and the bucket holds two or more
+ * entries does a lookup scan the set.
+ *
+ * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; tags are
+ * ≥ 0 (-1 marks an invalid slot); count[b] = number of valid slots whose (tag, key) hashes to b
+ * (slotHash remembers each slot's bucket); each set's list holds its slots, most recent first,
+ * invalid slots behind valid ones; lookups and inserts allocate nothing.
  */
 import { MemvirtError } from "../util/errors";
 
@@ -42,24 +47,23 @@ export class SetAssociativeCache {
   readonly values: Float64Array;
   readonly values2: Float64Array;
   readonly flags: Uint8Array;
-  /** LRU stamps: larger = more recent (int32; renumbered before the clock overflows). */
-  private readonly stamps: Int32Array;
-  /** Open-addressing hash index (slot + 1, 0 = empty); only used when `indexed`. */
-  private readonly index: Int32Array;
-  private readonly indexMask: number;
   private readonly setMask: number;
-  /** Lookups use the hash index (more than 16 ways) instead of scanning the set. */
-  private readonly indexed: boolean;
-  /** Indexed shapes keep LRU order in a list per set (head = most recent; invalid slots at the tail). */
+  /** Bucket table: valid slots per bucket, and the slot last filled in each bucket (may be stale). */
+  private readonly count: Int32Array;
+  private readonly hint: Int32Array;
+  /** The bucket of each valid slot's (tag, key). */
+  private readonly slotHash: Int32Array;
+  /** 32 − log2(buckets): multiplicative hashing keeps the top bits. */
+  private readonly hashShift: number;
+  /** LRU order per set: head = most recent; invalid slots at the tail. */
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
   private readonly head: Int32Array;
   private readonly tail: Int32Array;
-  private clock = 0;
-  /** Slot chosen by the last missing `lookupForFill`, or -1, and the mutation count then. */
+  /** Bucket of the last missing `lookupForFill` (or -1), and the mutation count then. */
   private pending = -1;
   private pendingAt = -1;
-  /** Bumped by every insert and invalidation, so `fillMissed` knows whether its pick is stale. */
+  /** Bumped by every insert and invalidation, so `fillMissed` knows whether its lookup is stale. */
   private mutations = 0;
   /** Lookups that hit / missed since creation (or `resetCounters`). */
   hits = 0;
@@ -82,18 +86,17 @@ export class SetAssociativeCache {
     this.values = new Float64Array(entries);
     this.values2 = new Float64Array(entries);
     this.flags = new Uint8Array(entries);
-    this.stamps = new Int32Array(entries);
-    this.indexed = ways > 16;
-    let size = 8;
-    while (this.indexed && size < entries * 4) size *= 2;
-    this.index = new Int32Array(size);
-    this.indexMask = size - 1;
-    const listed = this.indexed ? entries : 0;
-    this.prev = new Int32Array(listed);
-    this.next = new Int32Array(listed);
-    this.head = new Int32Array(this.indexed ? sets : 0);
-    this.tail = new Int32Array(this.indexed ? sets : 0);
-    if (this.indexed) this.resetLists();
+    let bits = 8;
+    while (bits < 30 && 2 ** bits < entries * 8) bits++;
+    this.hashShift = 32 - bits;
+    this.count = new Int32Array(2 ** bits);
+    this.hint = new Int32Array(2 ** bits);
+    this.slotHash = new Int32Array(entries);
+    this.prev = new Int32Array(entries);
+    this.next = new Int32Array(entries);
+    this.head = new Int32Array(sets);
+    this.tail = new Int32Array(sets);
+    this.resetLists();
   }
 
   /**
@@ -114,53 +117,35 @@ export class SetAssociativeCache {
    * const slot = cache.lookup(asid, vpn);
    */
   lookup(tag: number, key: number): number {
-    const slot = this.indexed ? this.findIndexed(tag, key) : this.findScan(tag, key);
+    const slot = this.find(tag, key, this.hash(tag, key));
     if (slot < 0) {
       this.misses++;
       return -1;
     }
     this.hits++;
-    this.use(slot);
+    this.toFront(slot, (key >>> 0) & this.setMask);
     return slot;
   }
 
   /**
-   * `lookup`, which on a miss also picks the slot a following `fillMissed` will use (the set's
-   * first invalid slot, else its LRU one). If the cache changed in between, `fillMissed` falls
-   * back to `insert`, so the pair always behaves exactly like lookup + insert.
+   * `lookup`, which on a miss also remembers what a following `fillMissed` needs. If the cache
+   * changed in between, `fillMissed` falls back to `insert`, so the pair always behaves exactly
+   * like lookup + insert.
    *
    * @example
    * if (ntlb.lookupForFill(vpid, page) < 0) ntlb.fillMissed(vpid, page, frame, 0, 0);
    */
   lookupForFill(tag: number, key: number): number {
-    const ways = this.ways;
-    const base = ((key >>> 0) & this.setMask) * ways;
-    if (this.indexed) {
-      const slot = this.findIndexed(tag, key);
-      if (slot >= 0) {
-        this.hits++;
-        this.pending = -1;
-        this.use(slot);
-        return slot;
-      }
-      this.misses++;
-      this.pending = this.victim(base, ways);
-      this.pendingAt = this.mutations;
-      return -1;
-    }
-    const keys = this.keys;
-    const tags = this.tags;
-    const stamps = this.stamps;
-    for (let i = base; i < base + ways; i++) {
-      if (keys[i] === key && tags[i] === tag) {
-        this.hits++;
-        this.pending = -1;
-        this.use(i);
-        return i;
-      }
+    const h = this.hash(tag, key);
+    const slot = this.find(tag, key, h);
+    if (slot >= 0) {
+      this.hits++;
+      this.pending = -1;
+      this.toFront(slot, (key >>> 0) & this.setMask);
+      return slot;
     }
     this.misses++;
-    this.pending = this.victim(base, ways);
+    this.pending = h;
     this.pendingAt = this.mutations;
     return -1;
   }
@@ -172,19 +157,10 @@ export class SetAssociativeCache {
    * ntlb.fillMissed(vpid, page, frame, 0, 0);
    */
   fillMissed(tag: number, key: number, value: number, value2: number, flags: number): number {
-    const slot = this.pending;
-    if (slot < 0 || this.pendingAt !== this.mutations) return this.insert(tag, key, value, value2, flags);
+    const h = this.pending;
+    if (h < 0 || this.pendingAt !== this.mutations) return this.insert(tag, key, value, value2, flags);
     this.pending = -1;
-    this.mutations++;
-    if (this.indexed && this.tags[slot] !== -1) this.unindex(slot);
-    this.tags[slot] = tag;
-    this.keys[slot] = key;
-    if (this.indexed) this.addIndex(slot, tag, key);
-    this.values[slot] = value;
-    this.values2[slot] = value2;
-    this.flags[slot] = flags;
-    this.use(slot);
-    return slot;
+    return this.fill(tag, key, h, value, value2, flags);
   }
 
   /**
@@ -194,7 +170,7 @@ export class SetAssociativeCache {
    * cache.peek(asid, vpn) >= 0
    */
   peek(tag: number, key: number): number {
-    return this.indexed ? this.findIndexed(tag, key) : this.findScan(tag, key);
+    return this.find(tag, key, this.hash(tag, key));
   }
 
   /**
@@ -205,32 +181,14 @@ export class SetAssociativeCache {
    * cache.insert(asid, vpn, frame, 0, flags);
    */
   insert(tag: number, key: number, value: number, value2: number, flags: number): number {
-    const ways = this.ways;
-    const base = ((key >>> 0) & this.setMask) * ways;
-    const tags = this.tags;
-    const keys = this.keys;
-    const stamps = this.stamps;
+    const h = this.hash(tag, key);
+    const slot = this.find(tag, key, h);
+    if (slot < 0) return this.fill(tag, key, h, value, value2, flags);
     this.mutations++;
-    let slot = this.indexed ? this.findIndexed(tag, key) : -1;
-    if (slot < 0 && !this.indexed) {
-      for (let i = base; i < base + ways; i++) {
-        if (keys[i] === key && tags[i] === tag) {
-          slot = i;
-          break;
-        }
-      }
-    }
-    if (slot < 0) {
-      slot = this.victim(base, ways);
-      if (this.indexed && tags[slot] !== -1) this.unindex(slot);
-      tags[slot] = tag;
-      keys[slot] = key;
-      if (this.indexed) this.addIndex(slot, tag, key);
-    }
     this.values[slot] = value;
     this.values2[slot] = value2;
     this.flags[slot] = flags;
-    this.use(slot);
+    this.toFront(slot, (key >>> 0) & this.setMask);
     return slot;
   }
 
@@ -266,11 +224,16 @@ export class SetAssociativeCache {
    */
   flushAll(): void {
     this.mutations++;
-    this.tags.fill(-1);
-    if (this.indexed) {
-      this.index.fill(0);
-      this.resetLists();
+    const tags = this.tags;
+    const count = this.count;
+    const slotHash = this.slotHash;
+    for (let i = 0; i < tags.length; i++) {
+      if (tags[i] !== -1) {
+        count[slotHash[i]] = 0;
+        tags[i] = -1;
+      }
     }
+    this.resetLists();
   }
 
   /** Valid entries now. */
@@ -286,54 +249,77 @@ export class SetAssociativeCache {
     this.misses = 0;
   }
 
-  /** Mark a slot most recently used. */
-  private use(slot: number): void {
-    if (this.indexed) this.toFront(slot, (slot / this.ways) | 0);
-    else this.stamps[slot] = this.tick();
+  /** The bucket of (tag, key): mixes both 32-bit halves of the key and the tag, no division. */
+  private hash(tag: number, key: number): number {
+    const lo = key >>> 0;
+    const hi = (key * 2.3283064365386963e-10) | 0; // key / 2^32, exact (power of two)
+    return Math.imul(lo ^ Math.imul(hi ^ tag, 0x85ebca6b), 0x9e3779b1) >>> this.hashShift;
   }
 
-  /** The slot to fill in a set: an invalid one if any, else the least recently used. */
-  private victim(base: number, ways: number): number {
-    if (this.indexed) return this.tail[(base / ways) | 0];
+  /** The slot holding (tag, key), whose bucket is `h`, or -1. */
+  private find(tag: number, key: number, h: number): number {
+    const c = this.count[h];
+    if (c === 0) return -1;
+    const keys = this.keys;
     const tags = this.tags;
-    const stamps = this.stamps;
-    let lru = base;
-    let oldest = 0x7fffffff;
-    for (let i = base; i < base + ways; i++) {
-      if (tags[i] === -1) return i;
-      const s = stamps[i];
-      // Select without a branch on the (unpredictable) comparison.
-      const older = s < oldest;
-      oldest = older ? s : oldest;
-      lru = older ? i : lru;
-    }
-    return lru;
+    const s = this.hint[h];
+    if (keys[s] === key && tags[s] === tag) return s;
+    // The hint names another valid entry of this bucket and it is the only one: a miss.
+    if (c === 1 && tags[s] !== -1 && this.slotHash[s] === h) return -1;
+    const ways = this.ways;
+    const base = ((key >>> 0) & this.setMask) * ways;
+    for (let i = base; i < base + ways; i++) if (keys[i] === key && tags[i] === tag) return i;
+    return -1;
   }
 
-  private unlink(slot: number, set: number): void {
-    const p = this.prev[slot];
-    const n = this.next[slot];
-    if (p >= 0) this.next[p] = n; else this.head[set] = n;
-    if (n >= 0) this.prev[n] = p; else this.tail[set] = p;
+  /** Put (tag, key) (absent, bucket `h`) in its set's LRU or invalid slot. */
+  private fill(tag: number, key: number, h: number, value: number, value2: number, flags: number): number {
+    this.mutations++;
+    const set = (key >>> 0) & this.setMask;
+    const slot = this.tail[set];
+    const tags = this.tags;
+    if (tags[slot] !== -1) this.count[this.slotHash[slot]]--;
+    tags[slot] = tag;
+    this.keys[slot] = key;
+    this.slotHash[slot] = h;
+    this.count[h]++;
+    this.hint[h] = slot;
+    this.values[slot] = value;
+    this.values2[slot] = value2;
+    this.flags[slot] = flags;
+    this.toFront(slot, set);
+    return slot;
   }
 
+  /** Mark a slot most recently used. */
   private toFront(slot: number, set: number): void {
-    if (this.head[set] === slot) return;
-    this.unlink(slot, set);
     const h = this.head[set];
-    this.prev[slot] = -1;
-    this.next[slot] = h;
-    this.prev[h] = slot;
+    if (h === slot) return;
+    const prev = this.prev;
+    const next = this.next;
+    const p = prev[slot];
+    const n = next[slot];
+    next[p] = n; // p >= 0: slot is not the head
+    if (n >= 0) prev[n] = p; else this.tail[set] = p;
+    prev[slot] = -1;
+    next[slot] = h;
+    prev[h] = slot;
     this.head[set] = slot;
   }
 
+  /** Move a slot to the back of its set's list (it became invalid). */
   private toBack(slot: number, set: number): void {
-    if (this.tail[set] === slot) return;
-    this.unlink(slot, set);
     const t = this.tail[set];
-    this.next[slot] = -1;
-    this.prev[slot] = t;
-    this.next[t] = slot;
+    if (t === slot) return;
+    const prev = this.prev;
+    const next = this.next;
+    const p = prev[slot];
+    const n = next[slot]; // n >= 0: slot is not the tail
+    if (p >= 0) next[p] = n; else this.head[set] = n;
+    prev[n] = p;
+    next[slot] = -1;
+    prev[slot] = t;
+    next[t] = slot;
     this.tail[set] = slot;
   }
 
@@ -350,85 +336,11 @@ export class SetAssociativeCache {
     }
   }
 
-  /** The next LRU stamp; renumbers every stamp (keeping their order) before int32 overflow. */
-  private tick(): number {
-    if (this.clock >= 0x3fffffff) {
-      const order = Array.from(this.stamps.keys()).sort((a, b) => this.stamps[a] - this.stamps[b]);
-      order.forEach((slot, rank) => { this.stamps[slot] = rank; });
-      this.clock = order.length;
-    }
-    return ++this.clock;
-  }
-
-  private findScan(tag: number, key: number): number {
-    const ways = this.ways;
-    const base = ((key >>> 0) & this.setMask) * ways;
-    const keys = this.keys;
-    const tags = this.tags;
-    for (let i = base; i < base + ways; i++) if (keys[i] === key && tags[i] === tag) return i;
-    return -1;
-  }
-
-  private hash(tag: number, key: number): number {
-    const lo = key >>> 0;
-    const hi = (key / 4294967296) | 0;
-    let h = lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(tag + 1, 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
-    h ^= h >>> 15;
-    return h & this.indexMask;
-  }
-
-  private findIndexed(tag: number, key: number): number {
-    const index = this.index;
-    const mask = this.indexMask;
-    let i = this.hash(tag, key);
-    for (;;) {
-      const v = index[i];
-      if (v === 0) return -1;
-      const slot = v - 1;
-      if (this.keys[slot] === key && this.tags[slot] === tag) return slot;
-      i = (i + 1) & mask;
-    }
-  }
-
-  private addIndex(slot: number, tag: number, key: number): void {
-    const index = this.index;
-    const mask = this.indexMask;
-    let i = this.hash(tag, key);
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = slot + 1;
-  }
-
-  /** Remove a valid slot from the hash index (linear probing with backward-shift deletion). */
-  private unindex(slot: number): void {
-    const index = this.index;
-    const mask = this.indexMask;
-    let i = this.hash(this.tags[slot], this.keys[slot]);
-    while (index[i] !== slot + 1) i = (i + 1) & mask;
-    let hole = i;
-    let j = (i + 1) & mask;
-    for (;;) {
-      const v = index[j];
-      if (v === 0) break;
-      const home = this.hash(this.tags[v - 1], this.keys[v - 1]);
-      // Move the entry at j back into the hole unless its home lies cyclically in (hole, j].
-      const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!stays) {
-        index[hole] = v;
-        hole = j;
-      }
-      j = (j + 1) & mask;
-    }
-    index[hole] = 0;
-  }
-
   /** Invalidate a valid slot. */
   private drop(slot: number): void {
     this.mutations++;
-    if (this.indexed) {
-      this.unindex(slot);
-      this.toBack(slot, (slot / this.ways) | 0);
-    }
+    this.count[this.slotHash[slot]]--;
     this.tags[slot] = -1;
+    this.toBack(slot, (slot / this.ways) | 0);
   }
 }

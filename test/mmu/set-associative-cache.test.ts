@@ -90,6 +90,37 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
     }));
   });
 
+  it("stays exact when many resident entries share hash buckets (stale hints, multi-entry buckets)", () => {
+    // 128 entries over a 1024-bucket table and thousands of distinct keys: buckets with two or
+    // more entries and hints that point at since-evicted slots happen all the time.
+    const shapes = [{ entries: 128, ways: 128 }, { entries: 128, ways: 8 }, { entries: 16, ways: 16 }];
+    for (const shape of shapes) {
+      fc.assert(fc.property(fc.array(fc.record({ tag: fc.integer({ min: 0, max: 3 }), key: fc.integer({ min: 0, max: 3000 }), big: fc.boolean(), op: fc.integer({ min: 0, max: 19 }) }), { minLength: 200, maxLength: 1500 }), (ops) => {
+        const cache = new SetAssociativeCache(shape);
+        const model = new ReferenceLru(shape.entries, shape.ways);
+        let sharedBucket = false;
+        for (const o of ops) {
+          const key = o.big ? 2 ** 40 + o.key * 4096 : o.key;
+          if (o.op === 0) { cache.invalidate(o.tag, key); model.invalidate(o.tag, key); continue; }
+          if (o.op === 1 && o.key % 16 === 0) { cache.flushTag(o.tag); model.flushTag(o.tag); continue; }
+          const onePass = o.op % 2 === 0;
+          const hit = (onePass ? cache.lookupForFill(o.tag, key) : cache.lookup(o.tag, key)) >= 0;
+          if (hit !== model.lookup(o.tag, key)) return false;
+          if (!hit) {
+            if (onePass) cache.fillMissed(o.tag, key, key + 1, o.tag, 0);
+            else cache.insert(o.tag, key, key + 1, o.tag, 0);
+            model.insert(o.tag, key);
+          } else {
+            const slot = cache.peek(o.tag, key);
+            if (cache.values[slot] !== key + 1 || cache.values2[slot] !== o.tag) return false;
+          }
+          if (!sharedBucket) sharedBucket = (cache as unknown as { count: Int32Array }).count.some((c) => c >= 2);
+        }
+        return cache.occupancy() === model.size() && (ops.length < 1000 || shape.entries < 128 || sharedBucket);
+      }), { numRuns: 40 });
+    }
+  });
+
   it("a lookupForFill / fillMissed pair stays exact when the cache changes in between", () => {
     const cache = new SetAssociativeCache({ entries: 2, ways: 2 });
     const model = new ReferenceLru(2, 2);
