@@ -23,6 +23,8 @@ import type { WalkCache } from "./walk-cache";
 
 // A module-local copy: imported bindings compile to property loads on the hot path.
 const SPAN = LEVEL_SPAN_PAGES;
+/** 1 / SPAN[k], exact: every span is a power of two. */
+const INV_SPAN: readonly number[] = SPAN.map((span) => 1 / span);
 
 /** STC configuration per level cache, index 0 = tables at level 1 (the PDE cache). */
 export interface StcOptions {
@@ -45,6 +47,10 @@ export class Stc implements WalkCache {
   readonly design = "stc" as const;
   /** caches[dimension][level - 1] */
   readonly caches: SetAssociativeCache[][];
+  /** The same caches in one array: flat[dimension × 4 + level − 1] (padding beyond `depth`). */
+  private readonly flat: SetAssociativeCache[];
+  /** Levels with a cache (1..4). */
+  private readonly depth: number;
   outTable = -1;
   outFrame = -1;
   hits = 0;
@@ -60,14 +66,19 @@ export class Stc implements WalkCache {
       throw new MemvirtError("expected one ways value per level cache", { where: pathJoin(where, "ways"), value: ways });
     }
     this.caches = [0, 1].map(() => sizes.map((n, i) => new SetAssociativeCache({ entries: n, ways: ways[i] }, pathJoin(where, "entries", i))));
+    this.depth = sizes.length;
+    this.flat = [];
+    for (const dim of this.caches) for (let i = 0; i < 4; i++) this.flat.push(dim[i] ?? dim[0]);
   }
 
   skipTo(dimension: number, tag: number, page: number, topLevel: number, leafLevel: number): number {
-    const caches = this.caches[dimension];
-    const last = Math.min(topLevel - 1, caches.length);
+    const flat = this.flat;
+    const first = dimension * 4 - 1; // flat[first + level] = the cache of tables at `level`
+    const last = topLevel - 1 < this.depth ? topLevel - 1 : this.depth;
     for (let level = leafLevel; level <= last; level++) {
-      const cache = caches[level - 1];
-      const slot = cache.lookup(tag, Math.floor(page / SPAN[level]));
+      const cache = flat[first + level];
+      // page × 2^-(9·level) is exact (a power of two), so this equals ⌊page / 512^level⌋ without a division.
+      const slot = cache.lookup(tag, Math.floor(page * INV_SPAN[level]));
       if (slot >= 0) {
         this.outTable = cache.values[slot];
         this.outFrame = cache.values2[slot];
@@ -84,9 +95,8 @@ export class Stc implements WalkCache {
   }
 
   fillTable(dimension: number, tag: number, page: number, level: number, table: number, frame: number): void {
-    const caches = this.caches[dimension];
-    if (level < 1 || level > caches.length) return;
-    caches[level - 1].insert(tag, Math.floor(page / SPAN[level]), table, frame, 0);
+    if (level < 1 || level > this.depth) return;
+    this.flat[dimension * 4 - 1 + level].insert(tag, Math.floor(page * INV_SPAN[level]), table, frame, 0);
   }
 
   invalidateEntry(): void {}
