@@ -19,7 +19,7 @@
  * Guest page-table updates and CR3 switches cost what they cost natively: no VM exits.
  */
 import { leafLevelOf, LEVEL_SPAN_PAGES, levelIndex, smallerPageSize } from "../mmu/page-size";
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
+import { PTE_ACCESSED, PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
 import type { NestedTlb } from "../mmu/nested-tlb";
 import type { WalkRecorder } from "../mmu/walk-recorder";
 import { ModeBase, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
@@ -30,6 +30,7 @@ const L_PTE_PRESENT = PTE_PRESENT;
 const L_PTE_WRITABLE = PTE_WRITABLE;
 const L_PTE_ACCESSED = PTE_ACCESSED;
 const L_PTE_DIRTY = PTE_DIRTY;
+const L_PTE_LARGE = PTE_LARGE;
 const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
 const L_levelIndex = levelIndex;
 const L_WALK_OK = WALK_OK;
@@ -96,9 +97,11 @@ export class NestedMode extends ModeBase {
       const idx = L_levelIndex(page, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
-      const child = pool.child[e];
+      // A present entry is a leaf exactly at level 1 or with PS set (radix-page-table.ts), so a
+      // leaf needs no load of `child` (one cache line less per step).
+      const leaf = level === 1 || (flags & L_PTE_LARGE) !== 0;
       const key = hostFrame * 512 + idx;
-      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
+      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, leaf)) {
         stats.walkCacheHits++;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, row, this.hostSteps, `guest L${level} entry at hPA ${hex(key * 8)} is cached`);
       } else {
@@ -109,14 +112,14 @@ export class NestedMode extends ModeBase {
         }
       }
       if ((flags & L_PTE_PRESENT) === 0) return L_WALK_NOT_PRESENT;
-      if (child < 0) {
+      if (leaf) {
         guestFrame = pool.frames[e] + (level === 1 ? 0 : page % L_LEVEL_SPAN_PAGES[level - 1]);
         leafFlags = flags;
         leafSlot = e;
         break;
       }
       level--;
-      table = child;
+      table = pool.child[e];
       hostFrame = -1;
     }
     const out = this.out;
@@ -166,23 +169,23 @@ export class NestedMode extends ModeBase {
       const idx = L_levelIndex(guestFrame, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
-      const child = pool.child[e];
+      const leaf = level === 1 || (flags & L_PTE_LARGE) !== 0; // as in walk(): no `child` load at a leaf
       const key = machine * 512 + idx;
       if ((flags & L_PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
-      if (probe && pwc.probeEntry(key, child < 0)) {
+      if (probe && pwc.probeEntry(key, leaf)) {
         stats.walkCacheHits++;
         if (rec !== null) rec.cacheHit("pwc", 1, level, 1, row, m - level, `host L${level} entry at hPA ${hex(key * 8)} is cached`);
       } else {
         stats.memoryReferences++;
         if (rec !== null) rec.reference(1, level, machine * 4096, idx, pool.frames[e] * 4096 + flags, key * 8, guestFrame * 4096 + (target === 0 ? rec.address % 4096 : 0), target, row, m - level);
       }
-      if (child < 0) {
+      if (leaf) {
         const hostBase = pool.frames[e];
         if (ntlb !== null) ntlb.fillMissed(VPID, hostPage, hostBase, 0, 0);
         return hostBase + offset;
       }
       level--;
-      table = child;
+      table = pool.child[e];
       machine = pool.frames[e];
       if (this.pwcIsStc) pwc.fillTable(1, VPID, guestFrame, level, table, machine);
     }

@@ -18,7 +18,7 @@
  */
 import { LEVEL_SPAN_PAGES, leafLevelOf, levelIndex, type Levels, type PageSize } from "../mmu/page-size";
 import type { PageTablePool } from "../mmu/page-table-pool";
-import { PTE_ACCESSED, PTE_DIRTY, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
+import { PTE_ACCESSED, PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
 import type { CostModel } from "../mmu/cost-model";
 import type { NestedTlb } from "../mmu/nested-tlb";
 import type { Tlb } from "../mmu/tlb";
@@ -36,6 +36,7 @@ const L_PTE_PRESENT = PTE_PRESENT;
 const L_PTE_WRITABLE = PTE_WRITABLE;
 const L_PTE_ACCESSED = PTE_ACCESSED;
 const L_PTE_DIRTY = PTE_DIRTY;
+const L_PTE_LARGE = PTE_LARGE;
 const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
 const L_levelIndex = levelIndex;
 
@@ -249,9 +250,11 @@ export abstract class ModeBase implements TranslationMode {
       const idx = L_levelIndex(page, level);
       const e = table * 512 + idx;
       const flags = pool.flags[e];
-      const child = pool.child[e];
+      // A present entry is a leaf exactly at level 1 or with PS set (radix-page-table.ts), so a
+      // leaf needs no load of `child` (one cache line less per step).
+      const leaf = level === 1 || (flags & L_PTE_LARGE) !== 0;
       const key = machine * 512 + idx;
-      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, child < 0)) {
+      if (probe && (flags & L_PTE_PRESENT) !== 0 && pwc.probeEntry(key, leaf)) {
         stats.walkCacheHits++;
         if (rec !== null) rec.cacheHit("pwc", 0, level, 1, levels - level, 0, `L${level} entry at ${hex(key * 8)} is cached`);
       } else {
@@ -262,7 +265,7 @@ export abstract class ModeBase implements TranslationMode {
         }
       }
       if ((flags & L_PTE_PRESENT) === 0) return WALK_NOT_PRESENT;
-      if (child < 0) {
+      if (leaf) {
         const frame = pool.frames[e] + (level === 1 ? 0 : page % L_LEVEL_SPAN_PAGES[level - 1]);
         const out = this.out;
         out.guestFrame = frame;
@@ -272,7 +275,7 @@ export abstract class ModeBase implements TranslationMode {
         return WALK_OK;
       }
       level--;
-      table = child;
+      table = pool.child[e];
       const tableFrame = pool.frames[e];
       machine = p2m ? vm.p2m(tableFrame) : tableFrame;
       if (this.pwcIsStc) pwc.fillTable(0, asid, page, level, table, machine);

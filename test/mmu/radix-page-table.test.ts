@@ -98,4 +98,31 @@ describe("RadixPageTable", () => {
     for (let i = 0; i < 300; i++) pt.map(i * 512, 1, i, PTE_PRESENT);
     for (let i = 0; i < 300; i++) expect(pt.lookup(i * 512)).toBe(i);
   });
+  it("a present entry is a leaf exactly at level 1 or with PS set (the walkers rely on it)", () => {
+    const op = fc.record({ op: fc.integer({ min: 0, max: 5 }), page: fc.integer({ min: 0, max: 2 ** 21 - 1 }), level: fc.integer({ min: 1, max: 3 }), flags: fc.integer({ min: 0, max: 255 }) });
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
+      const { pt, pool } = makeTable();
+      for (const o of ops) {
+        // Large pages need aligned, otherwise-unmapped ranges: skip operations the table rejects.
+        try {
+          if (o.op <= 1) pt.map(o.page, o.level, o.page - (o.page % (o.level === 1 ? 1 : o.level === 2 ? 512 : 262144)), o.flags);
+          else if (o.op === 2) pt.unmap(o.page);
+          else if (o.op === 3) pt.setLeaf(o.page, o.flags);
+          else if (o.op === 4) pt.removeAt(o.page, o.level + 1);
+          else pt.forEachLeaf((page, level, _frame, flags, table, index) => pt.writeLeafFlags(table, index, level, page, flags ^ o.flags));
+        } catch { /* a MemvirtError for a conflicting large page */ }
+      }
+      const check = (table: number, level: number): boolean => {
+        for (let i = 0; i < 512; i++) {
+          const e = table * 512 + i;
+          if (!(pool.flags[e] & PTE_PRESENT)) continue;
+          const leaf = pool.child[e] < 0;
+          if (leaf !== (level === 1 || (pool.flags[e] & PTE_LARGE) !== 0)) return false;
+          if (!leaf && !check(pool.child[e], level - 1)) return false;
+        }
+        return true;
+      };
+      return check(pt.root, 4);
+    }), { numRuns: 300 });
+  });
 });
