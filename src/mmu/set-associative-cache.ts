@@ -16,10 +16,20 @@
  * where its bucket's hint points. Only when the hint is stale and the bucket holds two or more
  * entries does a lookup scan the set.
  *
+ * Layout: few arrays, interleaved, so one operation touches few cache lines (the simulator's
+ * own page tables compete for the same L1):
+ *
+ *   data[2s], data[2s+1]            key and tag of slot s (tag -1: invalid)
+ *   links[4n .. 4n+2]               bucket, prev, next of node n: n < entries is a slot, node
+ *                                   entries + set is that set's sentinel (prev = LRU, next = MRU)
+ *   buckets[2b], buckets[2b+1]      count and hint of bucket b
+ *
+ * Each set's list is circular through its sentinel, so moving a slot to the front needs no branch.
+ *
  * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; tags are
- * ≥ 0 (-1 marks an invalid slot); count[b] = number of valid slots whose (tag, key) hashes to b
- * (slotHash remembers each slot's bucket); each set's list holds its slots, most recent first,
- * invalid slots behind valid ones; lookups and inserts allocate nothing.
+ * ≥ 0; count[b] = number of valid slots whose (tag, key) hashes to b (links[4s] remembers each
+ * slot's bucket); each set's list holds its slots, most recent first, invalid slots behind valid
+ * ones; lookups and inserts allocate nothing.
  */
 import { MemvirtError } from "../util/errors";
 
@@ -41,25 +51,19 @@ export class SetAssociativeCache {
   readonly entries: number;
   readonly ways: number;
   readonly sets: number;
-  /** Address-space tag per slot; -1 marks an invalid slot. */
-  readonly tags: Int32Array;
-  readonly keys: Float64Array;
+  /** What a hit returns, by slot. */
   readonly values: Float64Array;
   readonly values2: Float64Array;
   readonly flags: Uint8Array;
   private readonly setMask: number;
-  /** Bucket table: valid slots per bucket, and the slot last filled in each bucket (may be stale). */
-  private readonly count: Int32Array;
-  private readonly hint: Int32Array;
-  /** The bucket of each valid slot's (tag, key). */
-  private readonly slotHash: Int32Array;
+  /** Key and tag per slot (see the layout above). */
+  private readonly data: Float64Array;
+  /** Bucket, prev, next per slot and per set sentinel. */
+  private readonly links: Int32Array;
+  /** Count and hint per bucket. */
+  private readonly buckets: Int32Array;
   /** 32 − log2(buckets): multiplicative hashing keeps the top bits. */
   private readonly hashShift: number;
-  /** LRU order per set: head = most recent; invalid slots at the tail. */
-  private readonly prev: Int32Array;
-  private readonly next: Int32Array;
-  private readonly head: Int32Array;
-  private readonly tail: Int32Array;
   /** Bucket of the last missing `lookupForFill` (or -1), and the mutation count then. */
   private pending = -1;
   private pendingAt = -1;
@@ -81,21 +85,16 @@ export class SetAssociativeCache {
     this.ways = ways;
     this.sets = sets;
     this.setMask = sets - 1;
-    this.tags = new Int32Array(entries).fill(-1);
-    this.keys = new Float64Array(entries);
     this.values = new Float64Array(entries);
     this.values2 = new Float64Array(entries);
     this.flags = new Uint8Array(entries);
+    this.data = new Float64Array(2 * entries);
+    for (let slot = 0; slot < entries; slot++) this.data[2 * slot + 1] = -1;
     let bits = 8;
     while (bits < 30 && 2 ** bits < entries * 8) bits++;
     this.hashShift = 32 - bits;
-    this.count = new Int32Array(2 ** bits);
-    this.hint = new Int32Array(2 ** bits);
-    this.slotHash = new Int32Array(entries);
-    this.prev = new Int32Array(entries);
-    this.next = new Int32Array(entries);
-    this.head = new Int32Array(sets);
-    this.tail = new Int32Array(sets);
+    this.buckets = new Int32Array(2 * 2 ** bits);
+    this.links = new Int32Array(4 * (entries + sets));
     this.resetLists();
   }
 
@@ -212,8 +211,8 @@ export class SetAssociativeCache {
    * tlb.flushTag(asid);
    */
   flushTag(tag: number): void {
-    const tags = this.tags;
-    for (let i = 0; i < tags.length; i++) if (tags[i] === tag) this.drop(i);
+    const data = this.data;
+    for (let slot = 0; slot < this.entries; slot++) if (data[2 * slot + 1] === tag) this.drop(slot);
   }
 
   /**
@@ -224,13 +223,11 @@ export class SetAssociativeCache {
    */
   flushAll(): void {
     this.mutations++;
-    const tags = this.tags;
-    const count = this.count;
-    const slotHash = this.slotHash;
-    for (let i = 0; i < tags.length; i++) {
-      if (tags[i] !== -1) {
-        count[slotHash[i]] = 0;
-        tags[i] = -1;
+    const data = this.data;
+    for (let slot = 0; slot < this.entries; slot++) {
+      if (data[2 * slot + 1] !== -1) {
+        this.buckets[2 * this.links[4 * slot]] = 0;
+        data[2 * slot + 1] = -1;
       }
     }
     this.resetLists();
@@ -239,7 +236,7 @@ export class SetAssociativeCache {
   /** Valid entries now. */
   occupancy(): number {
     let n = 0;
-    for (let i = 0; i < this.tags.length; i++) if (this.tags[i] !== -1) n++;
+    for (let slot = 0; slot < this.entries; slot++) if (this.data[2 * slot + 1] !== -1) n++;
     return n;
   }
 
@@ -258,17 +255,17 @@ export class SetAssociativeCache {
 
   /** The slot holding (tag, key), whose bucket is `h`, or -1. */
   private find(tag: number, key: number, h: number): number {
-    const c = this.count[h];
+    const buckets = this.buckets;
+    const c = buckets[2 * h];
     if (c === 0) return -1;
-    const keys = this.keys;
-    const tags = this.tags;
-    const s = this.hint[h];
-    if (keys[s] === key && tags[s] === tag) return s;
+    const data = this.data;
+    const s = buckets[2 * h + 1];
+    if (data[2 * s] === key && data[2 * s + 1] === tag) return s;
     // The hint names another valid entry of this bucket and it is the only one: a miss.
-    if (c === 1 && tags[s] !== -1 && this.slotHash[s] === h) return -1;
+    if (c === 1 && data[2 * s + 1] !== -1 && this.links[4 * s] === h) return -1;
     const ways = this.ways;
     const base = ((key >>> 0) & this.setMask) * ways;
-    for (let i = base; i < base + ways; i++) if (keys[i] === key && tags[i] === tag) return i;
+    for (let i = base; i < base + ways; i++) if (data[2 * i] === key && data[2 * i + 1] === tag) return i;
     return -1;
   }
 
@@ -276,14 +273,16 @@ export class SetAssociativeCache {
   private fill(tag: number, key: number, h: number, value: number, value2: number, flags: number): number {
     this.mutations++;
     const set = (key >>> 0) & this.setMask;
-    const slot = this.tail[set];
-    const tags = this.tags;
-    if (tags[slot] !== -1) this.count[this.slotHash[slot]]--;
-    tags[slot] = tag;
-    this.keys[slot] = key;
-    this.slotHash[slot] = h;
-    this.count[h]++;
-    this.hint[h] = slot;
+    const links = this.links;
+    const slot = links[4 * (this.entries + set) + 1];
+    const data = this.data;
+    const buckets = this.buckets;
+    if (data[2 * slot + 1] !== -1) buckets[2 * links[4 * slot]]--;
+    data[2 * slot] = key;
+    data[2 * slot + 1] = tag;
+    links[4 * slot] = h;
+    buckets[2 * h]++;
+    buckets[2 * h + 1] = slot;
     this.values[slot] = value;
     this.values2[slot] = value2;
     this.flags[slot] = flags;
@@ -291,56 +290,60 @@ export class SetAssociativeCache {
     return slot;
   }
 
-  /** Mark a slot most recently used. */
+  /** Mark a slot most recently used: unlink it and relink it after its set's sentinel. */
   private toFront(slot: number, set: number): void {
-    const h = this.head[set];
-    if (h === slot) return;
-    const prev = this.prev;
-    const next = this.next;
-    const p = prev[slot];
-    const n = next[slot];
-    next[p] = n; // p >= 0: slot is not the head
-    if (n >= 0) prev[n] = p; else this.tail[set] = p;
-    prev[slot] = -1;
-    next[slot] = h;
-    prev[h] = slot;
-    this.head[set] = slot;
+    const links = this.links;
+    const i = 4 * slot;
+    const p = links[i + 1];
+    const n = links[i + 2];
+    links[4 * p + 2] = n;
+    links[4 * n + 1] = p;
+    const sentinel = this.entries + set;
+    const first = links[4 * sentinel + 2];
+    links[i + 1] = sentinel;
+    links[i + 2] = first;
+    links[4 * first + 1] = slot;
+    links[4 * sentinel + 2] = slot;
   }
 
   /** Move a slot to the back of its set's list (it became invalid). */
   private toBack(slot: number, set: number): void {
-    const t = this.tail[set];
-    if (t === slot) return;
-    const prev = this.prev;
-    const next = this.next;
-    const p = prev[slot];
-    const n = next[slot]; // n >= 0: slot is not the tail
-    if (p >= 0) next[p] = n; else this.head[set] = n;
-    prev[n] = p;
-    next[slot] = -1;
-    prev[slot] = t;
-    next[t] = slot;
-    this.tail[set] = slot;
+    const links = this.links;
+    const i = 4 * slot;
+    const p = links[i + 1];
+    const n = links[i + 2];
+    links[4 * p + 2] = n;
+    links[4 * n + 1] = p;
+    const sentinel = this.entries + set;
+    const last = links[4 * sentinel + 1];
+    links[i + 1] = last;
+    links[i + 2] = sentinel;
+    links[4 * last + 2] = slot;
+    links[4 * sentinel + 1] = slot;
   }
 
   private resetLists(): void {
     const ways = this.ways;
+    const links = this.links;
     for (let set = 0; set < this.sets; set++) {
-      const base = set * ways;
+      const sentinel = this.entries + set;
+      let prev = sentinel;
       for (let w = 0; w < ways; w++) {
-        this.prev[base + w] = w === 0 ? -1 : base + w - 1;
-        this.next[base + w] = w === ways - 1 ? -1 : base + w + 1;
+        const slot = set * ways + w;
+        links[4 * prev + 2] = slot;
+        links[4 * slot + 1] = prev;
+        prev = slot;
       }
-      this.head[set] = base;
-      this.tail[set] = base + ways - 1;
+      links[4 * prev + 2] = sentinel;
+      links[4 * sentinel + 1] = prev;
     }
   }
 
   /** Invalidate a valid slot. */
   private drop(slot: number): void {
     this.mutations++;
-    this.count[this.slotHash[slot]]--;
-    this.tags[slot] = -1;
+    this.buckets[2 * this.links[4 * slot]]--;
+    this.data[2 * slot + 1] = -1;
     this.toBack(slot, (slot / this.ways) | 0);
   }
 }
