@@ -90,6 +90,20 @@ export class Stc implements WalkCache {
     return topLevel;
   }
 
+  /**
+   * The level cache `skipTo(dimension, tag, page, topLevel, leafLevel)` probes first, or null
+   * when it probes none. A walker may probe it inline and, on a miss, continue with
+   * `skipTo(..., leafLevel + 1)`: the same probes and counters as one `skipTo` (only `hits`
+   * must then be counted by the caller on an inline hit).
+   *
+   * @example
+   * const pde = stc.firstProbe(0, 4, 1); // the PDE cache
+   */
+  firstProbe(dimension: number, topLevel: number, leafLevel: number): SetAssociativeCache | null {
+    const last = topLevel - 1 < this.depth ? topLevel - 1 : this.depth;
+    return leafLevel <= last ? this.flat[dimension * 4 - 1 + leafLevel] : null;
+  }
+
   probeEntry(): boolean {
     return false;
   }
