@@ -290,24 +290,18 @@ export class SetAssociativeCache {
     return slot;
   }
 
-  /** Mark a slot most recently used: unlink it and relink it after its set's sentinel. */
+  /** Mark a slot most recently used. */
   private toFront(slot: number, set: number): void {
-    const links = this.links;
-    const i = 4 * slot;
-    const p = links[i + 1];
-    const n = links[i + 2];
-    links[4 * p + 2] = n;
-    links[4 * n + 1] = p;
-    const sentinel = this.entries + set;
-    const first = links[4 * sentinel + 2];
-    links[i + 1] = sentinel;
-    links[i + 2] = first;
-    links[4 * first + 1] = slot;
-    links[4 * sentinel + 2] = slot;
+    this.relink(slot, set, true);
   }
 
   /** Move a slot to the back of its set's list (it became invalid). */
   private toBack(slot: number, set: number): void {
+    this.relink(slot, set, false);
+  }
+
+  /** Unlink a slot and relink it right after (front) or right before (back) its set's sentinel. */
+  private relink(slot: number, set: number, front: boolean): void {
     const links = this.links;
     const i = 4 * slot;
     const p = links[i + 1];
@@ -315,11 +309,12 @@ export class SetAssociativeCache {
     links[4 * p + 2] = n;
     links[4 * n + 1] = p;
     const sentinel = this.entries + set;
-    const last = links[4 * sentinel + 1];
-    links[i + 1] = last;
-    links[i + 2] = sentinel;
-    links[4 * last + 2] = slot;
-    links[4 * sentinel + 1] = slot;
+    const prev = front ? sentinel : links[4 * sentinel + 1];
+    const next = front ? links[4 * sentinel + 2] : sentinel;
+    links[i + 1] = prev;
+    links[i + 2] = next;
+    links[4 * prev + 2] = slot;
+    links[4 * next + 1] = slot;
   }
 
   private resetLists(): void {

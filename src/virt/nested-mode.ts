@@ -87,7 +87,7 @@ export class NestedMode extends ModeBase {
     const stats = this.stats;
     const pwc = this.pwc;
     const pool = this.guest.pool;
-    const n: number = this.ctx.guestLevels;
+    const n = this.guestLevels;
     const guestLeaf = this.guestLeafLevel;
     const asid = this.asid;
     const probe = this.pwcProbes;
@@ -275,7 +275,7 @@ export class NestedMode extends ModeBase {
     const leaf = this.hostLeafLevel;
     const probe = this.pwcProbes;
     let level = m;
-    let table = (this.vm.hostTable as NonNullable<typeof this.vm.hostTable>).root;
+    let table = this.hostRoot;
     let machine = pool.tableFrame[table];
     if (this.pwcIsStc) {
       const start = pwc.skipTo(1, VPID, guestFrame, m, leaf);
