@@ -7,14 +7,20 @@
  */
 import { Bench } from "tinybench";
 
-/** Print one figure: name, value, unit (tab-separated so it is easy to grep and paste). */
-export function report(name: string, value: number, unit: string, target?: string): void {
-  const shown = value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toPrecision(4);
-  process.stdout.write(`${name.padEnd(56)} ${shown.padStart(16)} ${unit}${target ? `   (target ${target})` : ""}\n`);
+/** Print one figure: name, value, unit, then the target and any note (space-aligned, easy to grep). */
+export function report(name: string, value: number, unit: string, target?: string, note?: string): void {
+  const extra = [target ? `target ${target}` : "", note ?? ""].filter((x) => x !== "").join("; ");
+  process.stdout.write(`${name.padEnd(56)} ${formatFigure(value).padStart(16)} ${unit}${extra ? `   (${extra})` : ""}\n`);
+}
+
+function formatFigure(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toPrecision(4);
 }
 
 /**
- * Measure `fn`, which performs `opsPerRun` operations per call, and report ops per second.
+ * Measure `fn`, which performs `opsPerRun` operations per call, and report ops per second: the
+ * mean, and the range over single runs (this shared 2-core VM drifts up to 2× between runs, so
+ * the range says how far to trust the mean).
  *
  * @example
  * await throughput("tlb hit path", 1_000_000, () => mmu.run(batch), "accesses/s", "≥ 20M");
@@ -24,12 +30,14 @@ export async function throughput(name: string, opsPerRun: number, fn: () => void
   bench.add(name, fn);
   await bench.run();
   const task = bench.tasks[0];
-  const result = task.result as unknown as { latency?: { mean: number }; mean?: number; error?: unknown; state?: string };
+  const result = task.result as unknown as { latency?: { mean: number; min: number; max: number }; mean?: number; error?: unknown; state?: string };
   if (result?.error) throw result.error;
   const meanMs = result?.latency?.mean ?? result?.mean;
   if (meanMs === undefined) throw new Error(`benchmark ${name} produced no timing`);
   const perSecond = opsPerRun / (meanMs / 1000);
-  report(name, perSecond, unit, target);
+  const latency = result?.latency;
+  const range = latency ? `runs ${formatFigure(opsPerRun / (latency.max / 1000))}–${formatFigure(opsPerRun / (latency.min / 1000))}` : undefined;
+  report(name, perSecond, unit, target, range);
   return perSecond;
 }
 
