@@ -21,13 +21,52 @@ export const DEFAULT_NESTED_TLB: Readonly<Required<NestedTlbOptions>> = { entrie
 
 /**
  * Keys are host-page numbers of guest-physical addresses; values the host frame of that page.
+ * Like `Tlb`, it holds its cache (one cache class for every structure; see tlb.ts); the 2-D
+ * walker uses `cache` directly.
  *
  * @example
  * const ntlb = new NestedTlb();
- * ntlb.insert(0, gpaPage, hpaFrame, 0, 0);
+ * ntlb.insert(0, gpaPage, hpaFrame);
+ * ntlb.lookup(0, gpaPage) >= 0 // true
  */
-export class NestedTlb extends SetAssociativeCache {
+export class NestedTlb {
+  readonly cache: SetAssociativeCache;
+  readonly entries: number;
+  readonly ways: number;
+
   constructor(options: NestedTlbOptions = {}, where = "nestedTlb") {
-    super(resolveShape(options, DEFAULT_NESTED_TLB, where), where);
+    this.cache = new SetAssociativeCache(resolveShape(options, DEFAULT_NESTED_TLB, where), where);
+    this.entries = this.cache.entries;
+    this.ways = this.cache.ways;
+  }
+
+  /**
+   * The slot caching (vpid, gPA page), marked most recently used, or -1.
+   *
+   * @example
+   * ntlb.lookup(0, gpaPage) >= 0
+   */
+  lookup(vpid: number, page: number): number {
+    return this.cache.lookup(vpid, page);
+  }
+
+  /**
+   * Cache a host translation (evicting the LRU entry when full). Returns the slot.
+   *
+   * @example
+   * ntlb.insert(0, gpaPage, hpaFrame);
+   */
+  insert(vpid: number, page: number, hostFrame: number): number {
+    return this.cache.insert(vpid, page, hostFrame, 0, 0);
+  }
+
+  /**
+   * Drop every entry.
+   *
+   * @example
+   * ntlb.flushAll();
+   */
+  flushAll(): void {
+    this.cache.flushAll();
   }
 }

@@ -173,6 +173,20 @@ export class SetAssociativeCache {
   }
 
   /**
+   * Finish a `peek` that found `slot` as `lookup` would have: count a hit and mark the slot
+   * most recently used. `peek` + `touch` is exactly `lookup`, for callers that must inspect an
+   * entry before they commit to using it.
+   *
+   * @example
+   * const slot = cache.peek(asid, vpn);
+   * if (slot >= 0 && usable(cache.values[slot])) cache.touch(slot);
+   */
+  touch(slot: number): void {
+    this.hits++;
+    this.toFront(slot, (slot / this.ways) | 0);
+  }
+
+  /**
    * Insert (or refresh) (tag, key) with its values; evicts the set's LRU slot when full.
    * Returns the slot.
    *

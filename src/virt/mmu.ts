@@ -145,6 +145,8 @@ export class Mmu {
   private readonly tlbEnabled: boolean;
   /** 4 KiB pages per TLB entry. */
   private readonly tlbSpan: number;
+  /** The nested-STC batch kernel `run` uses, or null (other modes and caches, or no TLB). */
+  private readonly kernel: NestedMode | null;
   private readonly maxPage: number;
 
   constructor(options: MmuOptions = {}, where = "") {
@@ -193,6 +195,7 @@ export class Mmu {
           : new NestedMode(ctx);
     this.guest.hooks = this.mode;
     this.tlbSpan = L_LEVEL_SPAN_PAGES[this.mode.tlbLeafLevel - 1];
+    this.kernel = this.mode instanceof NestedMode && this.mode.hasBatchKernel && this.tlbEnabled ? this.mode : null;
     this.maxPage = 2 ** (addressBitsOf(guestLevels) - 12);
     this.settings = {
       mode, guestLevels, hostLevels, guestPageSize, hostPageSize, guestMemoryBytes: guestFrames * 4096,
@@ -264,8 +267,29 @@ export class Mmu {
    * mmu.run(pages, kinds, 0, n);
    */
   run(pages: Float64Array, kinds: Uint8Array, start: number, end: number): void {
+    const kernel = this.kernel;
+    if (kernel === null) {
+      this.runEach(pages, kinds, start, end);
+      return;
+    }
+    // The kernel does the common accesses; each access it stops at is finished here, one by one.
+    for (let i = start; i < end; i++) {
+      i = kernel.runStc(pages, kinds, i, end, this.maxPage);
+      if (i === end) return;
+      if (kernel.stoppedAtMiss) {
+        const page = pages[i];
+        const span = this.tlbSpan;
+        this.miss(page, span === 1 ? page : Math.floor(page / span), kinds[i] === L_WRITE, null);
+      } else {
+        this.runEach(pages, kinds, i, i + 1);
+      }
+    }
+  }
+
+  /** `run` access by access, through `miss` (every mode). */
+  private runEach(pages: Float64Array, kinds: Uint8Array, start: number, end: number): void {
     const stats = this.stats;
-    const tlb = this.tlb;
+    const tlb = this.tlb.cache;
     const span = this.tlbSpan;
     const enabled = this.tlbEnabled;
     const guest = this.guest;
@@ -376,10 +400,11 @@ export class Mmu {
     const key = span === 1 ? page : Math.floor(page / span);
     const write = kind === L_WRITE;
     if (this.tlbEnabled) {
-      const slot = this.tlb.lookupForFill(this.guest.current, key);
-      if (slot >= 0 && (!write || (this.tlb.flags[slot] & L_TLB_WRITABLE) !== 0)) {
+      const tlb = this.tlb.cache;
+      const slot = tlb.lookupForFill(this.guest.current, key);
+      if (slot >= 0 && (!write || (tlb.flags[slot] & L_TLB_WRITABLE) !== 0)) {
         stats.tlbHits++;
-        return this.tlb.values[slot] + (page - key * span);
+        return tlb.values[slot] + (page - key * span);
       }
     }
     stats.tlbMisses++;
@@ -396,7 +421,7 @@ export class Mmu {
       if (status === L_WALK_OK && write && !out.writable) status = L_WALK_PROTECTION;
       if (status === L_WALK_OK) {
         const frame = out.frame;
-        if (this.tlbEnabled) this.tlb.fillMissed(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? L_TLB_WRITABLE : 0);
+        if (this.tlbEnabled) this.tlb.cache.fillMissed(this.guest.current, key, frame - (page - key * this.tlbSpan), 0, out.writable ? L_TLB_WRITABLE : 0);
         return frame;
       }
       mode.handleFault(status, page, write, rec);

@@ -20,10 +20,11 @@
  */
 import { leafLevelOf, LEVEL_SPAN_PAGES, levelIndex, smallerPageSize } from "../mmu/page-size";
 import { PTE_ACCESSED, PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
-import type { NestedTlb } from "../mmu/nested-tlb";
 import type { SetAssociativeCache } from "../mmu/set-associative-cache";
 import { Stc } from "../mmu/stc";
+import { TLB_WRITABLE } from "../mmu/tlb";
 import type { WalkRecorder } from "../mmu/walk-recorder";
+import { WRITE } from "../workloads/workload";
 import { ModeBase, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
 
 // Module-local copies: imported bindings compile to property (or getter) loads, which are
@@ -37,6 +38,8 @@ const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
 const L_levelIndex = levelIndex;
 const L_WALK_OK = WALK_OK;
 const L_WALK_NOT_PRESENT = WALK_NOT_PRESENT;
+const L_TLB_WRITABLE = TLB_WRITABLE;
+const L_WRITE = WRITE;
 
 /** The VPID the simulated VM's host-dimension caches are tagged with. */
 const VPID = 0;
@@ -47,7 +50,8 @@ const VPID = 0;
  */
 export class NestedMode extends ModeBase {
   readonly name = "nested" as const;
-  private readonly ntlb: NestedTlb | null;
+  /** The nested TLB's cache, or null. */
+  private readonly ntlb: SetAssociativeCache | null;
   private readonly hostLeafLevel: number;
   private readonly hostPageFrames: number;
   private readonly hostShift: number;
@@ -62,10 +66,14 @@ export class NestedMode extends ModeBase {
   private readonly stcHostInvSpan: number = 0;
   /** Host references per host walk (m'). */
   private readonly hostSteps: number;
+  /** `runStc` applies: an STC whose leaf-level cache exists (the TLB is the caller's to check). */
+  readonly hasBatchKernel: boolean;
+  /** Set by `runStc`: the access it stopped at already missed the TLB. */
+  stoppedAtMiss = false;
 
   constructor(ctx: ModeContext) {
     super(ctx, leafLevelOf(smallerPageSize(ctx.guestPageSize, ctx.hostPageSize)));
-    this.ntlb = ctx.nestedTlb;
+    this.ntlb = ctx.nestedTlb === null ? null : ctx.nestedTlb.cache;
     this.hostLeafLevel = ctx.vm.hostLeafLevel;
     this.hostPageFrames = ctx.vm.hostPageFrames;
     this.hostShift = Math.log2(this.hostPageFrames);
@@ -80,6 +88,7 @@ export class NestedMode extends ModeBase {
       this.stcGuestInvSpan = 1 / L_LEVEL_SPAN_PAGES[this.guestLeafLevel];
       this.stcHostInvSpan = 1 / L_LEVEL_SPAN_PAGES[this.hostLeafLevel];
     }
+    this.hasBatchKernel = this.stcGuestFirst !== null;
   }
 
   walk(page: number, write: boolean, rec: WalkRecorder | null): number {
@@ -151,6 +160,114 @@ export class NestedMode extends ModeBase {
   }
 
   /**
+   * The batch kernel of `Mmu.run` for the STC: TLB lookups and, on a TLB miss, the common 2-D
+   * walk, in one loop with the counters in locals. The common walk is the one a warm STC makes:
+   *
+   *   TLB miss ─▶ guest leaf-table STC hit (its hPA too) ─▶ guest leaf entry (1 reference)
+   *            ─▶ nested TLB ─(miss)▶ host leaf-table STC hit ─▶ host leaf entry (1 reference)
+   *            ─▶ fill the nested TLB and the TLB
+   *
+   * Anything else (an STC miss, a fault, a store to a read-only page, a page beyond the address
+   * space) stops the kernel *before* it changes any state for that access (`peek` then `touch`,
+   * never `lookup`), and the caller finishes that access on the general path. So a batch does
+   * exactly what `accessPage` does access by access (the tests compare counters and caches).
+   *
+   * Returns the index of the first access not done; `stoppedAtMiss` says whether its TLB lookup
+   * was already made and missed (then only `Mmu.miss` remains), else it was not started.
+   * Valid only when `hasBatchKernel`.
+   */
+  runStc(pages: Float64Array, kinds: Uint8Array, start: number, end: number, maxPage: number): number {
+    const stats = this.stats;
+    const tlb = this.tlb.cache;
+    const tlbFlags = tlb.flags;
+    const span = L_LEVEL_SPAN_PAGES[this.tlbLeafLevel - 1];
+    const tag = this.guest.current;
+    const asid = this.asid;
+    const gFirst = this.stcGuestFirst as SetAssociativeCache;
+    const gInv = this.stcGuestInvSpan;
+    const hFirst = this.stcHostFirst;
+    const hInv = this.stcHostInvSpan;
+    const ntlb = this.ntlb;
+    const leaf = this.guestLeafLevel;
+    const leafSpan = L_LEVEL_SPAN_PAGES[leaf - 1];
+    const hostLeaf = this.hostLeafLevel;
+    const hostShift = this.hostShift;
+    const hostPageFrames = this.hostPageFrames;
+    // The kernel never faults, so no table is allocated and no pool array is replaced meanwhile.
+    const gFlags = this.guest.pool.flags;
+    const gFrames = this.guest.pool.frames;
+    const hFlags = this.vm.hostPool.flags;
+    const hFrames = this.vm.hostPool.frames;
+    let accesses = 0;
+    let tlbHits = 0;
+    let tlbMisses = 0;
+    let walks = 0;
+    let references = 0;
+    let cacheHits = 0;
+    let ntlbHits = 0;
+    let stopped = false;
+    let i = start;
+    for (; i < end; i++) {
+      const page = pages[i];
+      if (!(page < maxPage)) break;
+      const write = kinds[i] === L_WRITE;
+      const key = span === 1 ? page : Math.floor(page / span);
+      accesses++;
+      const slot = tlb.lookupForFill(tag, key);
+      if (slot >= 0 && (!write || (tlbFlags[slot] & L_TLB_WRITABLE) !== 0)) {
+        tlbHits++;
+        continue;
+      }
+      tlbMisses++;
+      const gs = gFirst.peek(asid, Math.floor(page * gInv));
+      if (gs < 0) { stopped = true; break; }
+      const e = gFirst.values[gs] * 512 + L_levelIndex(page, leaf);
+      const flags = gFlags[e];
+      const writable = (flags & L_PTE_WRITABLE) !== 0;
+      if ((flags & L_PTE_PRESENT) === 0 || (leaf !== 1 && (flags & L_PTE_LARGE) === 0) || (write && !writable)) { stopped = true; break; }
+      gFirst.touch(gs);
+      walks++;
+      cacheHits++;
+      references++;
+      const guestFrame = gFrames[e] + (leaf === 1 ? 0 : page % leafSpan);
+      gFlags[e] = flags | L_PTE_ACCESSED | (write ? L_PTE_DIRTY : 0);
+      const hostPage = guestFrame >>> hostShift;
+      const offset = guestFrame - hostPage * hostPageFrames;
+      let frame: number;
+      const ns = ntlb === null ? -1 : ntlb.lookupForFill(VPID, hostPage);
+      if (ns >= 0) {
+        ntlbHits++;
+        frame = (ntlb as SetAssociativeCache).values[ns] + offset;
+      } else {
+        const hs = hFirst === null ? -1 : hFirst.peek(VPID, Math.floor(guestFrame * hInv));
+        const he = hs < 0 ? -1 : (hFirst as SetAssociativeCache).values[hs] * 512 + L_levelIndex(guestFrame, hostLeaf);
+        if (he >= 0 && (hFlags[he] & L_PTE_PRESENT) !== 0 && (hostLeaf === 1 || (hFlags[he] & L_PTE_LARGE) !== 0)) {
+          (hFirst as SetAssociativeCache).touch(hs);
+          cacheHits++;
+          references++;
+          const hostBase = hFrames[he];
+          if (ntlb !== null) ntlb.fillMissed(VPID, hostPage, hostBase, 0, 0);
+          frame = hostBase + offset;
+        } else {
+          frame = this.hostWalkStc(guestFrame, hostPage, offset);
+        }
+      }
+      tlb.fillMissed(tag, key, frame - (page - key * span), 0, writable ? L_TLB_WRITABLE : 0);
+    }
+    stats.accesses += accesses;
+    stats.tlbHits += tlbHits;
+    stats.tlbMisses += tlbMisses;
+    stats.walks += walks;
+    stats.memoryReferences += references;
+    stats.walkCacheHits += cacheHits;
+    stats.nestedTlbHits += ntlbHits;
+    // Every walk-cache hit of the kernel is an STC first-probe hit (Stc.hits counts those).
+    (this.pwc as Stc).hits += cacheHits;
+    this.stoppedAtMiss = stopped;
+    return i;
+  }
+
+  /**
    * `walk` for the STC without a recorder: the simulation hot path. The same probes, references,
    * fills and counters in the same order as `walk` (the tests compare both), minus the
    * recorder and per-entry-probe branches: a flat path is about 1.3× faster on TLB misses.
@@ -219,6 +336,13 @@ export class NestedMode extends ModeBase {
         return ntlb.values[slot] + offset;
       }
     }
+    return this.hostWalkStc(guestFrame, hostPage, offset);
+  }
+
+  /** The host walk of `hostTranslateStc` after a nested-TLB miss (fills the nested TLB). */
+  private hostWalkStc(guestFrame: number, hostPage: number, offset: number): number {
+    const stats = this.stats;
+    const ntlb = this.ntlb;
     const pool = this.vm.hostPool;
     const stc = this.pwc;
     const m = this.hostLevels;
