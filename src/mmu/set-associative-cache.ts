@@ -26,6 +26,10 @@
  *
  * Each set's list is circular through its sentinel, so moving a slot to the front needs no branch.
  *
+ * A batch kernel may inline lookups and fills on these arrays (nested-mode.ts `runStc` does, as
+ * V8 will not inline enough method calls into one loop): it must keep the invariants below, use
+ * `moveToFront`, and report its lookups with `credit` and a pending fill with `expectFill`.
+ *
  * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; tags are
  * ≥ 0; count[b] = number of valid slots whose (tag, key) hashes to b (links[4s] remembers each
  * slot's bucket); each set's list holds its slots, most recent first, invalid slots behind valid
@@ -55,15 +59,16 @@ export class SetAssociativeCache {
   readonly values: Float64Array;
   readonly values2: Float64Array;
   readonly flags: Uint8Array;
-  private readonly setMask: number;
-  /** Key and tag per slot (see the layout above). */
-  private readonly data: Float64Array;
+  /** sets − 1. The arrays below are for batch kernels only (see the layout above). */
+  readonly setMask: number;
+  /** Key and tag per slot. */
+  readonly data: Float64Array;
   /** Bucket, prev, next per slot and per set sentinel. */
-  private readonly links: Int32Array;
+  readonly links: Int32Array;
   /** Count and hint per bucket. */
-  private readonly buckets: Int32Array;
-  /** 32 − log2(buckets): multiplicative hashing keeps the top bits. */
-  private readonly hashShift: number;
+  readonly buckets: Int32Array;
+  /** 32 − log2(buckets): multiplicative hashing keeps the top bits (see `hashOf`). */
+  readonly hashShift: number;
   /** Bucket of the last missing `lookupForFill` (or -1), and the mutation count then. */
   private pending = -1;
   private pendingAt = -1;
@@ -160,6 +165,44 @@ export class SetAssociativeCache {
     if (h < 0 || this.pendingAt !== this.mutations) return this.insert(tag, key, value, value2, flags);
     this.pending = -1;
     return this.fill(tag, key, h, value, value2, flags);
+  }
+
+  /**
+   * Count lookups a batch kernel made on the arrays directly.
+   *
+   * @example
+   * tlb.credit(hits, misses);
+   */
+  credit(hits: number, misses: number): void {
+    this.hits += hits;
+    this.misses += misses;
+  }
+
+  /**
+   * Let the next `fillMissed` use bucket `h`, as after a `lookupForFill` miss (-1: none).
+   * For batch kernels that looked up a key inline and leave its fill to a method.
+   *
+   * @example
+   * ntlb.expectFill(hashOf(vpid, page, ntlb.hashShift));
+   */
+  expectFill(h: number): void {
+    this.pending = h;
+    this.pendingAt = this.mutations;
+  }
+
+  /**
+   * Find (tag, key) by scanning its set (no hash, no LRU update, no counters): what a batch
+   * kernel falls back to when a bucket's hint cannot decide.
+   *
+   * @example
+   * cache.findInSet(asid, vpn) // slot or -1
+   */
+  findInSet(tag: number, key: number): number {
+    const data = this.data;
+    const ways = this.ways;
+    const base = ((key >>> 0) & this.setMask) * ways;
+    for (let i = base; i < base + ways; i++) if (data[2 * i] === key && data[2 * i + 1] === tag) return i;
+    return -1;
   }
 
   /**
@@ -262,9 +305,7 @@ export class SetAssociativeCache {
 
   /** The bucket of (tag, key): mixes both 32-bit halves of the key and the tag, no division. */
   private hash(tag: number, key: number): number {
-    const lo = key >>> 0;
-    const hi = (key * 2.3283064365386963e-10) | 0; // key / 2^32, exact (power of two)
-    return Math.imul(lo ^ Math.imul(hi ^ tag, 0x85ebca6b), 0x9e3779b1) >>> this.hashShift;
+    return hashOf(tag, key, this.hashShift);
   }
 
   /** The slot holding (tag, key), whose bucket is `h`, or -1. */
@@ -277,45 +318,22 @@ export class SetAssociativeCache {
     if (data[2 * s] === key && data[2 * s + 1] === tag) return s;
     // The hint names another valid entry of this bucket and it is the only one: a miss.
     if (c === 1 && data[2 * s + 1] !== -1 && this.links[4 * s] === h) return -1;
-    const ways = this.ways;
-    const base = ((key >>> 0) & this.setMask) * ways;
-    for (let i = base; i < base + ways; i++) if (data[2 * i] === key && data[2 * i + 1] === tag) return i;
-    return -1;
+    return this.findInSet(tag, key);
   }
 
   /** Put (tag, key) (absent, bucket `h`) in its set's LRU or invalid slot. */
   private fill(tag: number, key: number, h: number, value: number, value2: number, flags: number): number {
     this.mutations++;
-    const set = (key >>> 0) & this.setMask;
-    const links = this.links;
-    const slot = links[4 * (this.entries + set) + 1];
-    const data = this.data;
-    const buckets = this.buckets;
-    if (data[2 * slot + 1] !== -1) buckets[2 * links[4 * slot]]--;
-    data[2 * slot] = key;
-    data[2 * slot + 1] = tag;
-    links[4 * slot] = h;
-    buckets[2 * h]++;
-    buckets[2 * h + 1] = slot;
-    this.values[slot] = value;
-    this.values2[slot] = value2;
-    this.flags[slot] = flags;
-    this.toFront(slot, set);
-    return slot;
+    return fillLru(this, this.entries + ((key >>> 0) & this.setMask), h, tag, key, value, value2, flags);
   }
 
   /** Mark a slot most recently used. */
   private toFront(slot: number, set: number): void {
-    this.relink(slot, set, true);
+    moveToFront(this.links, slot, this.entries + set);
   }
 
-  /** Move a slot to the back of its set's list (it became invalid). */
+  /** Move a slot to the back of its set's list (it became invalid): unlink, relink before the sentinel. */
   private toBack(slot: number, set: number): void {
-    this.relink(slot, set, false);
-  }
-
-  /** Unlink a slot and relink it right after (front) or right before (back) its set's sentinel. */
-  private relink(slot: number, set: number, front: boolean): void {
     const links = this.links;
     const i = 4 * slot;
     const p = links[i + 1];
@@ -323,12 +341,11 @@ export class SetAssociativeCache {
     links[4 * p + 2] = n;
     links[4 * n + 1] = p;
     const sentinel = this.entries + set;
-    const prev = front ? sentinel : links[4 * sentinel + 1];
-    const next = front ? links[4 * sentinel + 2] : sentinel;
+    const prev = links[4 * sentinel + 1];
     links[i + 1] = prev;
-    links[i + 2] = next;
+    links[i + 2] = sentinel;
     links[4 * prev + 2] = slot;
-    links[4 * next + 1] = slot;
+    links[4 * sentinel + 1] = slot;
   }
 
   private resetLists(): void {
@@ -355,4 +372,64 @@ export class SetAssociativeCache {
     this.data[2 * slot + 1] = -1;
     this.toBack(slot, (slot / this.ways) | 0);
   }
+}
+
+/**
+ * The bucket of (tag, key) in a table of 2^(32 − shift) buckets: mixes both 32-bit halves of
+ * the key and the tag, no division. Batch kernels write this expression inline (same formula).
+ *
+ * @example
+ * hashOf(1, 0x7f000, 23) // a bucket in [0, 512)
+ */
+export function hashOf(tag: number, key: number, shift: number): number {
+  const lo = key >>> 0;
+  const hi = (key * 2.3283064365386963e-10) | 0; // key / 2^32, exact (power of two)
+  return Math.imul(lo ^ Math.imul(hi ^ tag, 0x85ebca6b), 0x9e3779b1) >>> shift;
+}
+
+/**
+ * Unlink `slot` from its set's list and relink it right after the set's sentinel (most
+ * recently used). `links` is a cache's link array; `sentinel` = entries + set.
+ *
+ * @example
+ * moveToFront(cache.links, slot, cache.entries + cache.setOf(key));
+ */
+export function moveToFront(links: Int32Array, slot: number, sentinel: number): void {
+  const i = 4 * slot;
+  const p = links[i + 1];
+  const n = links[i + 2];
+  links[4 * p + 2] = n;
+  links[4 * n + 1] = p;
+  const next = links[4 * sentinel + 2];
+  links[i + 1] = sentinel;
+  links[i + 2] = next;
+  links[4 * sentinel + 2] = slot;
+  links[4 * next + 1] = slot;
+}
+
+/**
+ * Put (tag, key), known to be absent and hashing to bucket `h`, into the LRU (or an invalid)
+ * slot of the set whose sentinel is `sentinel`, and make it most recently used. Returns the
+ * slot. `fillMissed` and `insert` end here; a batch kernel calls it directly (then it must
+ * reset any pending fill with `expectFill`, as it does not count mutations).
+ *
+ * @example
+ * fillLru(tlb, tlb.entries + tlb.setOf(vpn), hashOf(asid, vpn, tlb.hashShift), asid, vpn, frame, 0, 0);
+ */
+export function fillLru(cache: SetAssociativeCache, sentinel: number, h: number, tag: number, key: number, value: number, value2: number, flags: number): number {
+  const links = cache.links;
+  const data = cache.data;
+  const buckets = cache.buckets;
+  const slot = links[4 * sentinel + 1];
+  if (data[2 * slot + 1] !== -1) buckets[2 * links[4 * slot]]--;
+  data[2 * slot] = key;
+  data[2 * slot + 1] = tag;
+  links[4 * slot] = h;
+  buckets[2 * h]++;
+  buckets[2 * h + 1] = slot;
+  cache.values[slot] = value;
+  cache.values2[slot] = value2;
+  cache.flags[slot] = flags;
+  moveToFront(links, slot, sentinel);
+  return slot;
 }

@@ -20,7 +20,7 @@
  */
 import { leafLevelOf, LEVEL_SPAN_PAGES, levelIndex, smallerPageSize } from "../mmu/page-size";
 import { PTE_ACCESSED, PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
-import type { SetAssociativeCache } from "../mmu/set-associative-cache";
+import { moveToFront, SetAssociativeCache } from "../mmu/set-associative-cache";
 import { Stc } from "../mmu/stc";
 import { TLB_WRITABLE } from "../mmu/tlb";
 import type { WalkRecorder } from "../mmu/walk-recorder";
@@ -40,6 +40,7 @@ const L_WALK_OK = WALK_OK;
 const L_WALK_NOT_PRESENT = WALK_NOT_PRESENT;
 const L_TLB_WRITABLE = TLB_WRITABLE;
 const L_WRITE = WRITE;
+const L_moveToFront = moveToFront;
 
 /** The VPID the simulated VM's host-dimension caches are tagged with. */
 const VPID = 0;
@@ -68,6 +69,8 @@ export class NestedMode extends ModeBase {
   private readonly hostSteps: number;
   /** `runStc` applies: an STC whose leaf-level cache exists (the TLB is the caller's to check). */
   readonly hasBatchKernel: boolean;
+  /** A stand-in nested TLB for `runStc` when there is none (never looked up). */
+  private readonly noNtlb = new SetAssociativeCache({ entries: 1, ways: 1 }, "nestedTlb");
   /** Set by `runStc`: the access it stopped at already missed the TLB. */
   stoppedAtMiss = false;
 
@@ -178,16 +181,36 @@ export class NestedMode extends ModeBase {
    */
   runStc(pages: Float64Array, kinds: Uint8Array, start: number, end: number, maxPage: number): number {
     const stats = this.stats;
-    const tlb = this.tlb.cache;
-    const tlbFlags = tlb.flags;
     const span = L_LEVEL_SPAN_PAGES[this.tlbLeafLevel - 1];
     const tag = this.guest.current;
     const asid = this.asid;
+    // The TLB and the nested TLB, looked up and filled inline (see set-associative-cache.ts).
+    const tlb = this.tlb.cache;
+    const tData = tlb.data;
+    const tLinks = tlb.links;
+    const tBuckets = tlb.buckets;
+    const tShift = tlb.hashShift;
+    const tMask = tlb.setMask;
+    const tEntries = tlb.entries;
+    const tFlags = tlb.flags;
+    const tValues = tlb.values;
+    const tValues2 = tlb.values2;
+    const ntlb = this.ntlb ?? this.noNtlb;
+    const hasNtlb = this.ntlb !== null;
+    const nData = ntlb.data;
+    const nLinks = ntlb.links;
+    const nBuckets = ntlb.buckets;
+    const nShift = ntlb.hashShift;
+    const nMask = ntlb.setMask;
+    const nEntries = ntlb.entries;
+    const nValues = ntlb.values;
+    const nValues2 = ntlb.values2;
+    const nCacheFlags = ntlb.flags;
+    // The STC's leaf-level caches, through methods.
     const gFirst = this.stcGuestFirst as SetAssociativeCache;
     const gInv = this.stcGuestInvSpan;
     const hFirst = this.stcHostFirst;
     const hInv = this.stcHostInvSpan;
-    const ntlb = this.ntlb;
     const leaf = this.guestLeafLevel;
     const leafSpan = L_LEVEL_SPAN_PAGES[leaf - 1];
     const hostLeaf = this.hostLeafLevel;
@@ -205,6 +228,10 @@ export class NestedMode extends ModeBase {
     let references = 0;
     let cacheHits = 0;
     let ntlbHits = 0;
+    let ntlbMisses = 0;
+    let tHits = 0; // TLB lookups that found the page (with or without write permission)
+    let tMisses = 0;
+    let tlbPending = -1; // the TLB bucket a stopped access looked up and missed
     let stopped = false;
     let i = start;
     for (; i < end; i++) {
@@ -213,32 +240,66 @@ export class NestedMode extends ModeBase {
       const write = kinds[i] === L_WRITE;
       const key = span === 1 ? page : Math.floor(page / span);
       accesses++;
-      const slot = tlb.lookupForFill(tag, key);
-      if (slot >= 0 && (!write || (tlbFlags[slot] & L_TLB_WRITABLE) !== 0)) {
-        tlbHits++;
-        continue;
+      // TLB lookup (SetAssociativeCache.lookupForFill, inline).
+      const tSentinel = tEntries + ((key >>> 0) & tMask);
+      const th = Math.imul((key >>> 0) ^ Math.imul(((key * 2.3283064365386963e-10) | 0) ^ tag, 0x85ebca6b), 0x9e3779b1) >>> tShift;
+      let slot = -1;
+      const tc = tBuckets[2 * th];
+      if (tc !== 0) {
+        const s = tBuckets[2 * th + 1];
+        if (tData[2 * s] === key && tData[2 * s + 1] === tag) slot = s;
+        else if (tc !== 1 || tData[2 * s + 1] === -1 || tLinks[4 * s] !== th) slot = tlb.findInSet(tag, key);
       }
       tlbMisses++;
+      if (slot >= 0) {
+        tHits++;
+        L_moveToFront(tLinks, slot, tSentinel);
+        if (!write || (tFlags[slot] & L_TLB_WRITABLE) !== 0) {
+          tlbMisses--;
+          tlbHits++;
+          continue;
+        }
+        stopped = true; // a store through a read-only translation: the general path faults
+        break;
+      }
+      tMisses++;
+      // The guest leaf table from the STC; its entry must be a present leaf allowing the access.
       const gs = gFirst.peek(asid, Math.floor(page * gInv));
-      if (gs < 0) { stopped = true; break; }
-      const e = gFirst.values[gs] * 512 + L_levelIndex(page, leaf);
-      const flags = gFlags[e];
+      const e = gs < 0 ? -1 : gFirst.values[gs] * 512 + L_levelIndex(page, leaf);
+      const flags = e < 0 ? 0 : gFlags[e];
       const writable = (flags & L_PTE_WRITABLE) !== 0;
-      if ((flags & L_PTE_PRESENT) === 0 || (leaf !== 1 && (flags & L_PTE_LARGE) === 0) || (write && !writable)) { stopped = true; break; }
+      if ((flags & L_PTE_PRESENT) === 0 || (leaf !== 1 && (flags & L_PTE_LARGE) === 0) || (write && !writable)) {
+        tlbPending = th;
+        stopped = true;
+        break;
+      }
       gFirst.touch(gs);
       walks++;
       cacheHits++;
       references++;
       const guestFrame = gFrames[e] + (leaf === 1 ? 0 : page % leafSpan);
       gFlags[e] = flags | L_PTE_ACCESSED | (write ? L_PTE_DIRTY : 0);
+      // Its host frame: the nested TLB (inline), else the host leaf table from the STC.
       const hostPage = guestFrame >>> hostShift;
       const offset = guestFrame - hostPage * hostPageFrames;
+      const nSentinel = nEntries + ((hostPage >>> 0) & nMask);
+      const nh = Math.imul((hostPage >>> 0) ^ Math.imul(((hostPage * 2.3283064365386963e-10) | 0) ^ VPID, 0x85ebca6b), 0x9e3779b1) >>> nShift;
+      let ns = -1;
+      if (hasNtlb) {
+        const nc = nBuckets[2 * nh];
+        if (nc !== 0) {
+          const s = nBuckets[2 * nh + 1];
+          if (nData[2 * s] === hostPage && nData[2 * s + 1] === VPID) ns = s;
+          else if (nc !== 1 || nData[2 * s + 1] === -1 || nLinks[4 * s] !== nh) ns = ntlb.findInSet(VPID, hostPage);
+        }
+      }
       let frame: number;
-      const ns = ntlb === null ? -1 : ntlb.lookupForFill(VPID, hostPage);
       if (ns >= 0) {
         ntlbHits++;
-        frame = (ntlb as SetAssociativeCache).values[ns] + offset;
+        L_moveToFront(nLinks, ns, nSentinel);
+        frame = nValues[ns] + offset;
       } else {
+        if (hasNtlb) ntlbMisses++;
         const hs = hFirst === null ? -1 : hFirst.peek(VPID, Math.floor(guestFrame * hInv));
         const he = hs < 0 ? -1 : (hFirst as SetAssociativeCache).values[hs] * 512 + L_levelIndex(guestFrame, hostLeaf);
         if (he >= 0 && (hFlags[he] & L_PTE_PRESENT) !== 0 && (hostLeaf === 1 || (hFlags[he] & L_PTE_LARGE) !== 0)) {
@@ -246,14 +307,42 @@ export class NestedMode extends ModeBase {
           cacheHits++;
           references++;
           const hostBase = hFrames[he];
-          if (ntlb !== null) ntlb.fillMissed(VPID, hostPage, hostBase, 0, 0);
+          if (hasNtlb) {
+            // fillLru, inline.
+            const v = nLinks[4 * nSentinel + 1];
+            if (nData[2 * v + 1] !== -1) nBuckets[2 * nLinks[4 * v]]--;
+            nData[2 * v] = hostPage;
+            nData[2 * v + 1] = VPID;
+            nLinks[4 * v] = nh;
+            nBuckets[2 * nh]++;
+            nBuckets[2 * nh + 1] = v;
+            nValues[v] = hostBase;
+            nValues2[v] = 0;
+            nCacheFlags[v] = 0;
+            L_moveToFront(nLinks, v, nSentinel);
+          }
           frame = hostBase + offset;
         } else {
+          if (hasNtlb) ntlb.expectFill(nh);
           frame = this.hostWalkStc(guestFrame, hostPage, offset);
         }
       }
-      tlb.fillMissed(tag, key, frame - (page - key * span), 0, writable ? L_TLB_WRITABLE : 0);
+      // fillLru, inline.
+      const v = tLinks[4 * tSentinel + 1];
+      if (tData[2 * v + 1] !== -1) tBuckets[2 * tLinks[4 * v]]--;
+      tData[2 * v] = key;
+      tData[2 * v + 1] = tag;
+      tLinks[4 * v] = th;
+      tBuckets[2 * th]++;
+      tBuckets[2 * th + 1] = v;
+      tValues[v] = frame - (page - key * span);
+      tValues2[v] = 0;
+      tFlags[v] = writable ? L_TLB_WRITABLE : 0;
+      L_moveToFront(tLinks, v, tSentinel);
     }
+    tlb.credit(tHits, tMisses);
+    tlb.expectFill(tlbPending);
+    ntlb.credit(ntlbHits, ntlbMisses);
     stats.accesses += accesses;
     stats.tlbHits += tlbHits;
     stats.tlbMisses += tlbMisses;
