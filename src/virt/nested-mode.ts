@@ -340,9 +340,11 @@ export class NestedMode extends ModeBase {
       tFlags[v] = writable ? L_TLB_WRITABLE : 0;
       L_moveToFront(tLinks, v, tSentinel);
     }
-    tlb.credit(tHits, tMisses);
+    tlb.hits += tHits;
+    tlb.misses += tMisses;
     tlb.expectFill(tlbPending);
-    ntlb.credit(ntlbHits, ntlbMisses);
+    ntlb.hits += ntlbHits;
+    ntlb.misses += ntlbMisses;
     stats.accesses += accesses;
     stats.tlbHits += tlbHits;
     stats.tlbMisses += tlbMisses;
