@@ -27,8 +27,9 @@
  * Each set's list is circular through its sentinel, so moving a slot to the front needs no branch.
  *
  * A batch kernel may inline lookups and fills on these arrays (nested-mode.ts `runStc` does, as
- * V8 will not inline enough method calls into one loop): it must keep the invariants below, use
- * `moveToFront`, and report its lookups with `credit` and a pending fill with `expectFill`.
+ * V8 will not inline enough method calls into one loop): it must keep the invariants below,
+ * hash with `hashOf`'s formula, relink with `moveToFront`, fill as `fillLru` does, add its
+ * lookups to `hits` / `misses`, and hand a missed key's fill to a method with `expectFill`.
  *
  * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; tags are
  * ≥ 0; count[b] = number of valid slots whose (tag, key) hashes to b (links[4s] remembers each
@@ -165,17 +166,6 @@ export class SetAssociativeCache {
     if (h < 0 || this.pendingAt !== this.mutations) return this.insert(tag, key, value, value2, flags);
     this.pending = -1;
     return this.fill(tag, key, h, value, value2, flags);
-  }
-
-  /**
-   * Count lookups a batch kernel made on the arrays directly.
-   *
-   * @example
-   * tlb.credit(hits, misses);
-   */
-  credit(hits: number, misses: number): void {
-    this.hits += hits;
-    this.misses += misses;
   }
 
   /**
@@ -410,8 +400,8 @@ export function moveToFront(links: Int32Array, slot: number, sentinel: number): 
 /**
  * Put (tag, key), known to be absent and hashing to bucket `h`, into the LRU (or an invalid)
  * slot of the set whose sentinel is `sentinel`, and make it most recently used. Returns the
- * slot. `fillMissed` and `insert` end here; a batch kernel calls it directly (then it must
- * reset any pending fill with `expectFill`, as it does not count mutations).
+ * slot. `fillMissed` and `insert` end here (they also count the mutation); a batch kernel does
+ * the same steps inline.
  *
  * @example
  * fillLru(tlb, tlb.entries + tlb.setOf(vpn), hashOf(asid, vpn, tlb.hashShift), asid, vpn, frame, 0, 0);

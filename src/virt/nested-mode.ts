@@ -170,10 +170,18 @@ export class NestedMode extends ModeBase {
    *            ─▶ nested TLB ─(miss)▶ host leaf-table STC hit ─▶ host leaf entry (1 reference)
    *            ─▶ fill the nested TLB and the TLB
    *
-   * Anything else (an STC miss, a fault, a store to a read-only page, a page beyond the address
-   * space) stops the kernel *before* it changes any state for that access (`peek` then `touch`,
-   * never `lookup`), and the caller finishes that access on the general path. So a batch does
-   * exactly what `accessPage` does access by access (the tests compare counters and caches).
+   * Anything else stops the kernel at that access: after its TLB lookup (the guest leaf table
+   * is not in the STC, the guest entry faults, or a store meets a read-only entry or TLB entry),
+   * or before it (a page beyond the address space). The caller finishes that access on the
+   * general path (`Mmu.miss`, or the whole access). The guest probe is `peek` then `touch`, so a
+   * stop leaves nothing for the general path to undo. A host leaf table missing from the STC is
+   * walked in place (`hostWalkStc`). A batch thus does exactly what `accessPage` does access by
+   * access; the tests compare counters, PTE bits and every cache array.
+   *
+   * The TLB and nested-TLB operations are written inline on the cache arrays (layout and
+   * helpers in set-associative-cache.ts): V8 inlines only about 900 bytes of bytecode into one
+   * function, fewer than the eight cache method calls a miss makes, and the inline form measured
+   * 1.24× faster than the same kernel calling methods (1.5–1.8× over the per-access path).
    *
    * Returns the index of the first access not done; `stoppedAtMiss` says whether its TLB lookup
    * was already made and missed (then only `Mmu.miss` remains), else it was not started.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { SetAssociativeCache } from "../../src/mmu/set-associative-cache";
+import { hashOf, SetAssociativeCache } from "../../src/mmu/set-associative-cache";
 import { Tlb } from "../../src/mmu/tlb";
 import { NestedTlb } from "../../src/mmu/nested-tlb";
 
@@ -56,12 +56,22 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
         const model = new ReferenceLru(shape.entries, shape.ways);
         for (const o of ops) {
           if (o.op === "access" || o.op === "bigkey") {
-            // Half the accesses use the one-pass lookupForFill + fillMissed pair.
-            const onePass = o.key % 2 === 0;
-            const hit = (onePass ? cache.lookupForFill(o.tag, o.key) : cache.lookup(o.tag, o.key)) >= 0;
+            // Three ways to look up and fill: the one-pass lookupForFill + fillMissed pair;
+            // lookup + insert; and a batch kernel's peek + touch, expectFill + fillMissed.
+            const way = o.key % 3;
+            if (cache.findInSet(o.tag, o.key) !== cache.peek(o.tag, o.key)) return false;
+            let hit: boolean;
+            if (way === 0) hit = cache.lookupForFill(o.tag, o.key) >= 0;
+            else if (way === 1) hit = cache.lookup(o.tag, o.key) >= 0;
+            else {
+              const slot = cache.peek(o.tag, o.key);
+              hit = slot >= 0;
+              if (hit) cache.touch(slot);
+              else cache.expectFill(hashOf(o.tag, o.key, cache.hashShift));
+            }
             if (hit !== model.lookup(o.tag, o.key)) return false;
             if (!hit) {
-              if (onePass) cache.fillMissed(o.tag, o.key, o.key * 2, 0, 0);
+              if (way !== 1) cache.fillMissed(o.tag, o.key, o.key * 2, 0, 0);
               else cache.insert(o.tag, o.key, o.key * 2, 0, 0);
               model.insert(o.tag, o.key);
             }
