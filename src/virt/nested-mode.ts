@@ -41,6 +41,10 @@ const L_WALK_NOT_PRESENT = WALK_NOT_PRESENT;
 const L_TLB_WRITABLE = TLB_WRITABLE;
 const L_WRITE = WRITE;
 const L_moveToFront = moveToFront;
+/** Why `runStc` stopped: it did not, at an access it had not started, or after a TLB lookup. */
+const STOP_NONE = 0;
+const STOP_AT_HIT = 1;
+const STOP_AT_MISS = 2;
 
 /** The VPID the simulated VM's host-dimension caches are tagged with. */
 const VPID = 0;
@@ -229,28 +233,23 @@ export class NestedMode extends ModeBase {
     const gFrames = this.guest.pool.frames;
     const hFlags = this.vm.hostPool.flags;
     const hFrames = this.vm.hostPool.frames;
-    let accesses = 0;
+    // Few counters in the loop (the rest follow from them at the end): every completed miss is
+    // one walk, and each of its STC hits is one memory reference.
     let tlbHits = 0;
-    let tlbMisses = 0;
-    let walks = 0;
-    let references = 0;
     let cacheHits = 0;
     let ntlbHits = 0;
-    let ntlbMisses = 0;
-    let tHits = 0; // TLB lookups that found the page (with or without write permission)
-    let tMisses = 0;
+    let stop = STOP_NONE;
     let tlbPending = -1; // the TLB bucket a stopped access looked up and missed
-    let stopped = false;
     let i = start;
     for (; i < end; i++) {
       const page = pages[i];
       if (!(page < maxPage)) break;
       const write = kinds[i] === L_WRITE;
       const key = span === 1 ? page : Math.floor(page / span);
-      accesses++;
+      const keyLo = key >>> 0;
       // TLB lookup (SetAssociativeCache.lookupForFill, inline).
-      const tSentinel = tEntries + ((key >>> 0) & tMask);
-      const th = Math.imul((key >>> 0) ^ Math.imul(((key * 2.3283064365386963e-10) | 0) ^ tag, 0x85ebca6b), 0x9e3779b1) >>> tShift;
+      const tSentinel = tEntries + (keyLo & tMask);
+      const th = Math.imul(keyLo ^ Math.imul(((key * 2.3283064365386963e-10) | 0) ^ tag, 0x85ebca6b), 0x9e3779b1) >>> tShift;
       let slot = -1;
       const tc = tBuckets[2 * th];
       if (tc !== 0) {
@@ -258,19 +257,15 @@ export class NestedMode extends ModeBase {
         if (tData[2 * s] === key && tData[2 * s + 1] === tag) slot = s;
         else if (tc !== 1 || tData[2 * s + 1] === -1 || tLinks[4 * s] !== th) slot = tlb.findInSet(tag, key);
       }
-      tlbMisses++;
       if (slot >= 0) {
-        tHits++;
         L_moveToFront(tLinks, slot, tSentinel);
         if (!write || (tFlags[slot] & L_TLB_WRITABLE) !== 0) {
-          tlbMisses--;
           tlbHits++;
           continue;
         }
-        stopped = true; // a store through a read-only translation: the general path faults
+        stop = STOP_AT_HIT; // a store through a read-only translation: the general path faults
         break;
       }
-      tMisses++;
       // The guest leaf table from the STC; its entry must be a present leaf allowing the access.
       const gs = gFirst.peek(asid, Math.floor(page * gInv));
       const e = gs < 0 ? -1 : gFirst.values[gs] * 512 + L_levelIndex(page, leaf);
@@ -278,20 +273,18 @@ export class NestedMode extends ModeBase {
       const writable = (flags & L_PTE_WRITABLE) !== 0;
       if ((flags & L_PTE_PRESENT) === 0 || (leaf !== 1 && (flags & L_PTE_LARGE) === 0) || (write && !writable)) {
         tlbPending = th;
-        stopped = true;
+        stop = STOP_AT_MISS;
         break;
       }
       gFirst.touch(gs);
-      walks++;
       cacheHits++;
-      references++;
       const guestFrame = gFrames[e] + (leaf === 1 ? 0 : page % leafSpan);
       gFlags[e] = flags | L_PTE_ACCESSED | (write ? L_PTE_DIRTY : 0);
       // Its host frame: the nested TLB (inline), else the host leaf table from the STC.
       const hostPage = guestFrame >>> hostShift;
       const offset = guestFrame - hostPage * hostPageFrames;
-      const nSentinel = nEntries + ((hostPage >>> 0) & nMask);
-      const nh = Math.imul((hostPage >>> 0) ^ Math.imul(((hostPage * 2.3283064365386963e-10) | 0) ^ VPID, 0x85ebca6b), 0x9e3779b1) >>> nShift;
+      const nSentinel = nEntries + (hostPage & nMask);
+      const nh = Math.imul(hostPage ^ Math.imul(VPID, 0x85ebca6b), 0x9e3779b1) >>> nShift; // hashOf: hostPage < 2^32
       let ns = -1;
       if (hasNtlb) {
         const nc = nBuckets[2 * nh];
@@ -307,13 +300,11 @@ export class NestedMode extends ModeBase {
         L_moveToFront(nLinks, ns, nSentinel);
         frame = nValues[ns] + offset;
       } else {
-        if (hasNtlb) ntlbMisses++;
         const hs = hFirst === null ? -1 : hFirst.peek(VPID, Math.floor(guestFrame * hInv));
         const he = hs < 0 ? -1 : (hFirst as SetAssociativeCache).values[hs] * 512 + L_levelIndex(guestFrame, hostLeaf);
         if (he >= 0 && (hFlags[he] & L_PTE_PRESENT) !== 0 && (hostLeaf === 1 || (hFlags[he] & L_PTE_LARGE) !== 0)) {
           (hFirst as SetAssociativeCache).touch(hs);
           cacheHits++;
-          references++;
           const hostBase = hFrames[he];
           if (hasNtlb) {
             // fillLru, inline.
@@ -348,21 +339,24 @@ export class NestedMode extends ModeBase {
       tFlags[v] = writable ? L_TLB_WRITABLE : 0;
       L_moveToFront(tLinks, v, tSentinel);
     }
-    tlb.hits += tHits;
-    tlb.misses += tMisses;
+    // Accesses done, plus the stopped one if its TLB lookup was made.
+    const looked = i - start + (stop === STOP_NONE ? 0 : 1);
+    const walks = i - start - tlbHits;
+    tlb.hits += tlbHits + (stop === STOP_AT_HIT ? 1 : 0);
+    tlb.misses += looked - tlbHits - (stop === STOP_AT_HIT ? 1 : 0);
     tlb.expectFill(tlbPending);
     ntlb.hits += ntlbHits;
-    ntlb.misses += ntlbMisses;
-    stats.accesses += accesses;
+    if (hasNtlb) ntlb.misses += walks - ntlbHits;
+    stats.accesses += looked;
     stats.tlbHits += tlbHits;
-    stats.tlbMisses += tlbMisses;
+    stats.tlbMisses += looked - tlbHits;
     stats.walks += walks;
-    stats.memoryReferences += references;
+    stats.memoryReferences += cacheHits;
     stats.walkCacheHits += cacheHits;
     stats.nestedTlbHits += ntlbHits;
     // Every walk-cache hit of the kernel is an STC first-probe hit (Stc.hits counts those).
     (this.pwc as Stc).hits += cacheHits;
-    this.stoppedAtMiss = stopped;
+    this.stoppedAtMiss = stop !== STOP_NONE;
     return i;
   }
 
