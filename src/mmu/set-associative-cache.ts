@@ -26,15 +26,25 @@
  *
  * Each set's list is circular through its sentinel, so moving a slot to the front needs no branch.
  *
+ * Stamp LRU (`lru: "stamp"`) replaces the lists by one number per slot:
+ *
+ *   stamps[s]                       the clock when slot s was last used; 0: invalid
+ *
+ * A hit stores one stamp instead of relinking four nodes; a fill takes the smallest stamp of
+ * its set. Caches that mostly hit and have few ways (the STC's) gain; TLBs, which fill on
+ * almost every miss, keep lists.
+ *
  * A batch kernel may inline lookups and fills on these arrays (nested-mode.ts `runStc` does, as
  * V8 will not inline enough method calls into one loop): it must keep the invariants below,
- * hash with `hashOf`'s formula, relink with `moveToFront`, fill as `fillLru` does, add its
- * lookups to `hits` / `misses`, and hand a missed key's fill to a method with `expectFill`.
+ * hash with `hashOf`'s formula, relink with `moveToFront` (list LRU only), fill as `fillLru`
+ * does, add its lookups to `hits` / `misses`, and hand a missed key's fill to a method with
+ * `expectFill`.
  *
  * Invariants: `sets` is a power of two; a (tag, key) pair occupies at most one slot; tags are
  * ≥ 0; count[b] = number of valid slots whose (tag, key) hashes to b (links[4s] remembers each
  * slot's bucket); each set's list holds its slots, most recent first, invalid slots behind valid
- * ones; lookups and inserts allocate nothing.
+ * ones (list LRU), or stamps are unique among valid slots and 0 for invalid ones (stamp LRU);
+ * lookups and inserts allocate nothing.
  */
 import { MemvirtError } from "../util/errors";
 
@@ -75,11 +85,21 @@ export class SetAssociativeCache {
   private pendingAt = -1;
   /** Bumped by every insert and invalidation, so `fillMissed` knows whether its lookup is stale. */
   private mutations = 0;
+  /** Stamp LRU: the clock value of each slot's last use (0: invalid), or null for list LRU. */
+  readonly stamps: Float64Array | null;
+  private clock = 0;
   /** Lookups that hit / missed since creation (or `resetCounters`). */
   hits = 0;
   misses = 0;
 
-  constructor(shape: CacheShape, where = "cache") {
+  /**
+   * `lru: "stamp"` keeps the LRU order as a use stamp per slot instead of a list: a hit is one
+   * store instead of a relink, a fill scans its set for the oldest stamp. It suits caches that
+   * mostly hit and have few ways (the STC's level caches); the default list suits caches that
+   * fill on every miss (TLBs). Both are exact LRU; only the slot a fill picks among several
+   * invalid ones may differ.
+   */
+  constructor(shape: CacheShape, where = "cache", lru: "list" | "stamp" = "list") {
     const { entries, ways } = shape;
     if (!Number.isInteger(entries) || entries < 1) throw new MemvirtError("entries must be a positive whole number", { where: `${where}.entries`, value: entries });
     if (!Number.isInteger(ways) || ways < 1 || ways > entries) throw new MemvirtError("ways must be a whole number between 1 and entries", { where: `${where}.ways`, value: ways });
@@ -101,6 +121,7 @@ export class SetAssociativeCache {
     this.hashShift = 32 - bits;
     this.buckets = new Int32Array(2 * 2 ** bits);
     this.links = new Int32Array(4 * (entries + sets));
+    this.stamps = lru === "stamp" ? new Float64Array(entries) : null;
     this.resetLists();
   }
 
@@ -314,16 +335,39 @@ export class SetAssociativeCache {
   /** Put (tag, key) (absent, bucket `h`) in its set's LRU or invalid slot. */
   private fill(tag: number, key: number, h: number, value: number, value2: number, flags: number): number {
     this.mutations++;
-    return fillLru(this, this.entries + ((key >>> 0) & this.setMask), h, tag, key, value, value2, flags);
+    const set = (key >>> 0) & this.setMask;
+    if (this.stamps === null) return fillLru(this, this.entries + set, h, tag, key, value, value2, flags);
+    const stamps = this.stamps;
+    let slot = set * this.ways;
+    for (let i = slot + 1; i < (set + 1) * this.ways; i++) if (stamps[i] < stamps[slot]) slot = i;
+    const data = this.data;
+    const buckets = this.buckets;
+    if (data[2 * slot + 1] !== -1) buckets[2 * this.links[4 * slot]]--;
+    data[2 * slot] = key;
+    data[2 * slot + 1] = tag;
+    this.links[4 * slot] = h;
+    buckets[2 * h]++;
+    buckets[2 * h + 1] = slot;
+    this.values[slot] = value;
+    this.values2[slot] = value2;
+    this.flags[slot] = flags;
+    stamps[slot] = ++this.clock;
+    return slot;
   }
 
   /** Mark a slot most recently used. */
   private toFront(slot: number, set: number): void {
-    moveToFront(this.links, slot, this.entries + set);
+    const stamps = this.stamps;
+    if (stamps !== null) stamps[slot] = ++this.clock;
+    else moveToFront(this.links, slot, this.entries + set);
   }
 
   /** Move a slot to the back of its set's list (it became invalid): unlink, relink before the sentinel. */
   private toBack(slot: number, set: number): void {
+    if (this.stamps !== null) {
+      this.stamps[slot] = 0;
+      return;
+    }
     const links = this.links;
     const i = 4 * slot;
     const p = links[i + 1];
@@ -339,6 +383,7 @@ export class SetAssociativeCache {
   }
 
   private resetLists(): void {
+    this.stamps?.fill(0);
     const ways = this.ways;
     const links = this.links;
     for (let set = 0; set < this.sets; set++) {

@@ -12,6 +12,9 @@
  * next guest table, so a guest-dimension hit also skips the host walks of the skipped tables;
  * host-dimension (EPT) entries are keyed by gPA prefix. Each dimension has its own caches.
  *
+ * The level caches keep LRU order with use stamps (set-associative-cache.ts): they hit on nearly
+ * every walk and have few ways, so a hit costs one store.
+ *
  * Default sizes (≈): 32 / 4 / 2 / 2 entries (the PDE cache 4-way, the others fully
  * associative): Intel does not publish them; these are the sizes measured for Intel cores and
  * used by Barr et al. (ISCA 2010).
@@ -65,7 +68,7 @@ export class Stc implements WalkCache {
     if (!Array.isArray(ways) || ways.length !== sizes.length) {
       throw new MemvirtError("expected one ways value per level cache", { where: pathJoin(where, "ways"), value: ways });
     }
-    this.caches = [0, 1].map(() => sizes.map((n, i) => new SetAssociativeCache({ entries: n, ways: ways[i] }, pathJoin(where, "entries", i))));
+    this.caches = [0, 1].map(() => sizes.map((n, i) => new SetAssociativeCache({ entries: n, ways: ways[i] }, pathJoin(where, "entries", i), "stamp")));
     this.depth = sizes.length;
     this.flat = [];
     for (const dim of this.caches) for (let i = 0; i < 4; i++) this.flat.push(dim[i] ?? dim[0]);

@@ -95,7 +95,8 @@ export class NestedMode extends ModeBase {
       this.stcGuestInvSpan = 1 / L_LEVEL_SPAN_PAGES[this.guestLeafLevel];
       this.stcHostInvSpan = 1 / L_LEVEL_SPAN_PAGES[this.hostLeafLevel];
     }
-    this.hasBatchKernel = this.stcGuestFirst !== null;
+    // The kernel relinks the TLB and nested TLB inline, so it needs their list LRU.
+    this.hasBatchKernel = this.stcGuestFirst !== null && this.tlb.cache.stamps === null && (this.ntlb === null || this.ntlb.stamps === null);
   }
 
   walk(page: number, write: boolean, rec: WalkRecorder | null): number {

@@ -48,11 +48,11 @@ const op = fc.oneof(
 describe("SetAssociativeCache against a brute-force LRU model", () => {
   // The last two shapes are highly associative, so lookups go through the hash index.
   const shapes = [{ entries: 8, ways: 2 }, { entries: 16, ways: 4 }, { entries: 4, ways: 4 }, { entries: 8, ways: 1 }, { entries: 40, ways: 40 }, { entries: 80, ways: 40 }];
-  for (const shape of shapes) {
-    it(`agrees hit for hit with an explicit LRU list (${shape.entries} entries, ${shape.ways}-way)`, () => {
+  for (const [shape, lru] of shapes.flatMap((shape) => [[shape, "list"], [shape, "stamp"]] as const)) {
+    it(`agrees hit for hit with an explicit LRU list (${shape.entries} entries, ${shape.ways}-way, ${lru} LRU)`, () => {
       const scale = Math.max(1, shape.entries / 8);
       fc.assert(fc.property(fc.array(op, { minLength: 50, maxLength: 300 }).map((list) => list.map((o) => ({ ...o, key: o.key * scale }))), (ops) => {
-        const cache = new SetAssociativeCache(shape);
+        const cache = new SetAssociativeCache(shape, "cache", lru);
         const model = new ReferenceLru(shape.entries, shape.ways);
         for (const o of ops) {
           if (o.op === "access" || o.op === "bigkey") {
@@ -90,9 +90,9 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
     // 128 entries over a 1024-bucket table and thousands of distinct keys: buckets with two or
     // more entries and hints that point at since-evicted slots happen all the time.
     const shapes = [{ entries: 128, ways: 128 }, { entries: 128, ways: 8 }, { entries: 16, ways: 16 }];
-    for (const shape of shapes) {
+    for (const [shape, lru] of shapes.flatMap((shape) => [[shape, "list"], [shape, "stamp"]] as const)) {
       fc.assert(fc.property(fc.array(fc.record({ tag: fc.integer({ min: 0, max: 3 }), key: fc.integer({ min: 0, max: 3000 }), big: fc.boolean(), op: fc.integer({ min: 0, max: 19 }) }), { minLength: 200, maxLength: 1500 }), (ops) => {
-        const cache = new SetAssociativeCache(shape);
+        const cache = new SetAssociativeCache(shape, "cache", lru);
         const model = new ReferenceLru(shape.entries, shape.ways);
         let sharedBucket = false;
         for (const o of ops) {

@@ -12,7 +12,7 @@ import type { SetAssociativeCache } from "../../src/mmu/set-associative-cache";
  */
 /** Everything a cache holds, for exact comparison. */
 function cacheState(c: SetAssociativeCache): unknown[] {
-  return [c.hits, c.misses, Array.from(c.data), Array.from(c.links), Array.from(c.buckets), Array.from(c.values), Array.from(c.values2), Array.from(c.flags)];
+  return [c.hits, c.misses, Array.from(c.data), Array.from(c.links), Array.from(c.buckets), Array.from(c.values), Array.from(c.values2), Array.from(c.flags), c.stamps === null ? null : Array.from(c.stamps)];
 }
 
 describe("nested STC fast path", () => {
