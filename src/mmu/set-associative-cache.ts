@@ -237,7 +237,9 @@ export class SetAssociativeCache {
    */
   touch(slot: number): void {
     this.hits++;
-    this.toFront(slot, (slot / this.ways) | 0);
+    const stamps = this.stamps;
+    if (stamps !== null) stamps[slot] = ++this.clock;
+    else moveToFront(this.links, slot, this.entries + ((slot / this.ways) | 0));
   }
 
   /**
