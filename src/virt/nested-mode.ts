@@ -73,8 +73,8 @@ export class NestedMode extends ModeBase {
   private readonly hostSteps: number;
   /** `runStc` applies: an STC whose leaf-level cache exists (the TLB is the caller's to check). */
   readonly hasBatchKernel: boolean;
-  /** A stand-in nested TLB for `runStc` when there is none (never looked up). */
-  private readonly noNtlb = new SetAssociativeCache({ entries: 1, ways: 1 }, "nestedTlb");
+  /** What `runStc` reads when the nested TLB or the host-level STC cache is absent: never filled, so never hits. */
+  private readonly emptyCache = new SetAssociativeCache({ entries: 1, ways: 1 }, "emptyCache");
   /** Set by `runStc`: the access it stopped at already missed the TLB. */
   stoppedAtMiss = false;
 
@@ -208,7 +208,7 @@ export class NestedMode extends ModeBase {
     const tFlags = tlb.flags;
     const tValues = tlb.values;
     const tValues2 = tlb.values2;
-    const ntlb = this.ntlb ?? this.noNtlb;
+    const ntlb = this.ntlb ?? this.emptyCache;
     const hasNtlb = this.ntlb !== null;
     const nData = ntlb.data;
     const nLinks = ntlb.links;
@@ -224,6 +224,11 @@ export class NestedMode extends ModeBase {
     const gInv = this.stcGuestInvSpan;
     const hFirst = this.stcHostFirst;
     const hInv = this.stcHostInvSpan;
+    const hCache = hFirst ?? this.emptyCache; // empty when there is no host-level cache: never hits
+    const hData = hCache.data;
+    const hLinks = hCache.links;
+    const hBuckets = hCache.buckets;
+    const hShift = hCache.hashShift;
     const leaf = this.guestLeafLevel;
     const leafSpan = L_LEVEL_SPAN_PAGES[leaf - 1];
     const hostLeaf = this.hostLeafLevel;
@@ -301,7 +306,16 @@ export class NestedMode extends ModeBase {
         L_moveToFront(nLinks, ns, nSentinel);
         frame = nValues[ns] + offset;
       } else {
-        const hs = hFirst === null ? -1 : hFirst.peek(VPID, Math.floor(guestFrame * hInv));
+        // hFirst.peek, inline (as the TLB lookup above).
+        const hKey = Math.floor(guestFrame * hInv);
+        const hh = Math.imul((hKey >>> 0) ^ Math.imul(((hKey * 2.3283064365386963e-10) | 0) ^ VPID, 0x85ebca6b), 0x9e3779b1) >>> hShift;
+        let hs = -1;
+        const hc = hBuckets[2 * hh];
+        if (hc !== 0) {
+          const s = hBuckets[2 * hh + 1];
+          if (hData[2 * s] === hKey && hData[2 * s + 1] === VPID) hs = s;
+          else if (hc !== 1 || hData[2 * s + 1] === -1 || hLinks[4 * s] !== hh) hs = hCache.findInSet(VPID, hKey);
+        }
         const he = hs < 0 ? -1 : (hFirst as SetAssociativeCache).values[hs] * 512 + L_levelIndex(guestFrame, hostLeaf);
         if (he >= 0 && (hFlags[he] & L_PTE_PRESENT) !== 0 && (hostLeaf === 1 || (hFlags[he] & L_PTE_LARGE) !== 0)) {
           (hFirst as SetAssociativeCache).touch(hs);
