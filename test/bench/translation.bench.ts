@@ -7,7 +7,8 @@
  *   TLB but the page-walk cache (STC or UPTC) and the nested TLB help; target ≥ 5M/s. The
  *   stream is uniform over 8,192 pages (32 MiB): the STC names the guest and host page tables
  *   (2 references per miss instead of 24), while a 16-entry nested TLB almost never holds a data
- *   page (the per-miss line shows what each cache does);
+ *   page (the per-miss line shows what each cache does). `Mmu.run` takes the nested STC batch
+ *   kernel (nested-mode.ts `runStc`) here; the other lines take the per-access path;
  * - the same without caches, and shadow mode, for comparison;
  * - end to end: Lackey text streamed through `simulateTranslationStream` (MB/s);
  * - memory flat in trace length: peak RSS growth while streaming 4× longer traces.
