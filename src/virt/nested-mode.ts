@@ -186,7 +186,8 @@ export class NestedMode extends ModeBase {
    * The TLB and nested-TLB operations are written inline on the cache arrays (layout and
    * helpers in set-associative-cache.ts): V8 inlines only about 900 bytes of bytecode into one
    * function, fewer than the eight cache method calls a miss makes, and the inline form measured
-   * 1.24× faster than the same kernel calling methods (1.5–1.8× over the per-access path).
+   * 1.24× faster than the same kernel calling methods. With the STC's stamp LRU, the kernel
+   * runs these misses 2.5× as fast as the per-access path did (in-process A/B, same phase).
    *
    * Returns the index of the first access not done; `stoppedAtMiss` says whether its TLB lookup
    * was already made and missed (then only `Mmu.miss` remains), else it was not started.
@@ -219,7 +220,8 @@ export class NestedMode extends ModeBase {
     const nValues = ntlb.values;
     const nValues2 = ntlb.values2;
     const nCacheFlags = ntlb.flags;
-    // The STC's leaf-level caches, through methods.
+    // The STC's leaf-level caches: the guest one through methods (V8 inlines those), the host one
+    // looked up inline too (measured 1.10×).
     const gFirst = this.stcGuestFirst as SetAssociativeCache;
     const gInv = this.stcGuestInvSpan;
     const hFirst = this.stcHostFirst;
