@@ -12,7 +12,10 @@
  * The Mmu owns the TLB, the page-walk cache, the nested TLB, the guest OS model (which starts
  * with one process, ASID 1, running) and the VM's memory; the mode decides what each event
  * costs. `access()` is for people: it returns what happened, with the walk when there was one.
- * `run()` / `accessPage()` are for simulations: no allocation per access.
+ * `run()` / `accessPage()` are for simulations: no allocation per access. In nested mode with
+ * an STC, `run()` hands batches to the mode's batch kernel (nested-mode.ts `runStc`), which does
+ * the common TLB miss in one loop and stops at anything else for `miss()` to finish; a batch
+ * gives the same results, counters and cache states as the same accesses one by one.
  *
  * Invariant: the mode changes costs, not results: for the same guest activity every mode
  * returns the same machine address (the property tests check this).
@@ -261,7 +264,8 @@ export class Mmu {
   }
 
   /**
-   * Translate a batch: `pages[i]`, `kinds[i]` for i in [start, end). The hot loop.
+   * Translate a batch: `pages[i]`, `kinds[i]` for i in [start, end). The hot loop: exactly what
+   * `accessPage` does for each access in turn, faster.
    *
    * @example
    * mmu.run(pages, kinds, 0, n);
