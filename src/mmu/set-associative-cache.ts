@@ -103,6 +103,7 @@ export class SetAssociativeCache {
     const { entries, ways } = shape;
     if (!Number.isInteger(entries) || entries < 1) throw new MemvirtError("entries must be a positive whole number", { where: `${where}.entries`, value: entries });
     if (!Number.isInteger(ways) || ways < 1 || ways > entries) throw new MemvirtError("ways must be a whole number between 1 and entries", { where: `${where}.ways`, value: ways });
+    if (lru !== "list" && lru !== "stamp") throw new MemvirtError("lru must be \"list\" or \"stamp\"", { where: `${where}.lru`, value: lru });
     const sets = entries / ways;
     if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0) {
       throw new MemvirtError(`entries / ways must be a power of two (got ${entries} / ${ways})`, { where, value: shape });

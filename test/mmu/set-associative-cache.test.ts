@@ -130,6 +130,7 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
   it("rejects shapes whose set count is not a power of two, naming the structure", () => {
     expect(() => new SetAssociativeCache({ entries: 24, ways: 4 }, "tlb")).toThrow(/tlb: entries \/ ways must be a power of two/);
     expect(() => new Tlb({ entries: 0 })).toThrow(/tlb\.entries/);
+    expect(() => new SetAssociativeCache({ entries: 4, ways: 4 }, "stc", "fifo" as "list")).toThrow(/stc\.lru: lru must be "list" or "stamp"/);
   });
 
   it("TLB defaults to the Skylake STLB shape and flushes by page, ASID or all", () => {
