@@ -34,8 +34,8 @@ export const TLB_WRITABLE = 1;
 /**
  * The TLB holds its cache rather than extending it: every TLB, nested TLB and walk cache is then
  * one `SetAssociativeCache` class, so V8 sees one object shape at each lookup site. Subclasses
- * have shapes of their own, and the polymorphic lookups that follow measured ≈ 1.7× slower on
- * nested TLB misses. Hot paths use `tlb.cache` directly.
+ * have shapes of their own: in a standalone loop doing a nested TLB miss's cache work, mixing
+ * them made the lookups ≈ 1.7× slower. Hot paths use `tlb.cache` directly.
  *
  * @example
  * const tlb = new Tlb({ entries: 64, ways: 4 });

@@ -192,6 +192,9 @@ export class NestedMode extends ModeBase {
    * Returns the index of the first access not done; `stoppedAtMiss` says whether its TLB lookup
    * was already made and missed (then only `Mmu.miss` remains), else it was not started.
    * Valid only when `hasBatchKernel`.
+   *
+   * @example
+   * const stop = mode.runStc(pages, kinds, 0, n, maxPage); // n when every access was common
    */
   runStc(pages: Float64Array, kinds: Uint8Array, start: number, end: number, maxPage: number): number {
     const stats = this.stats;
