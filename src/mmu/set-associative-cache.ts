@@ -36,7 +36,7 @@
  *
  * A batch kernel may inline lookups and fills on these arrays (nested-mode.ts `runStc` does, as
  * V8 will not inline enough method calls into one loop): it must keep the invariants below,
- * hash with `hashOf`'s formula, relink with `moveToFront` (list LRU only), fill as `fillLru`
+ * hash with `hashOf`'s formula, relink with `moveToFront` (list LRU only), fill as `fill`
  * does, add its lookups to `hits` / `misses`, and hand a missed key's fill to a method with
  * `expectFill`.
  *
@@ -339,22 +339,29 @@ export class SetAssociativeCache {
   private fill(tag: number, key: number, h: number, value: number, value2: number, flags: number): number {
     this.mutations++;
     const set = (key >>> 0) & this.setMask;
-    if (this.stamps === null) return fillLru(this, this.entries + set, h, tag, key, value, value2, flags);
-    const stamps = this.stamps;
-    let slot = set * this.ways;
-    for (let i = slot + 1; i < (set + 1) * this.ways; i++) if (stamps[i] < stamps[slot]) slot = i;
+    const slot = this.victim(set);
     const data = this.data;
+    const links = this.links;
     const buckets = this.buckets;
-    if (data[2 * slot + 1] !== -1) buckets[2 * this.links[4 * slot]]--;
+    if (data[2 * slot + 1] !== -1) buckets[2 * links[4 * slot]]--;
     data[2 * slot] = key;
     data[2 * slot + 1] = tag;
-    this.links[4 * slot] = h;
+    links[4 * slot] = h;
     buckets[2 * h]++;
     buckets[2 * h + 1] = slot;
     this.values[slot] = value;
     this.values2[slot] = value2;
     this.flags[slot] = flags;
-    stamps[slot] = ++this.clock;
+    this.toFront(slot, set);
+    return slot;
+  }
+
+  /** The slot a fill of `set` takes: an invalid one if any, else the least recently used. */
+  private victim(set: number): number {
+    const stamps = this.stamps;
+    if (stamps === null) return this.links[4 * (this.entries + set) + 1]; // the list's tail
+    let slot = set * this.ways;
+    for (let i = slot + 1; i < (set + 1) * this.ways; i++) if (stamps[i] < stamps[slot]) slot = i;
     return slot;
   }
 
@@ -443,31 +450,4 @@ export function moveToFront(links: Int32Array, slot: number, sentinel: number): 
   links[i + 2] = next;
   links[4 * sentinel + 2] = slot;
   links[4 * next + 1] = slot;
-}
-
-/**
- * Put (tag, key), known to be absent and hashing to bucket `h`, into the LRU (or an invalid)
- * slot of the set whose sentinel is `sentinel`, and make it most recently used. Returns the
- * slot. `fillMissed` and `insert` end here (they also count the mutation); a batch kernel does
- * the same steps inline.
- *
- * @example
- * fillLru(tlb, tlb.entries + tlb.setOf(vpn), hashOf(asid, vpn, tlb.hashShift), asid, vpn, frame, 0, 0);
- */
-export function fillLru(cache: SetAssociativeCache, sentinel: number, h: number, tag: number, key: number, value: number, value2: number, flags: number): number {
-  const links = cache.links;
-  const data = cache.data;
-  const buckets = cache.buckets;
-  const slot = links[4 * sentinel + 1];
-  if (data[2 * slot + 1] !== -1) buckets[2 * links[4 * slot]]--;
-  data[2 * slot] = key;
-  data[2 * slot + 1] = tag;
-  links[4 * slot] = h;
-  buckets[2 * h]++;
-  buckets[2 * h + 1] = slot;
-  cache.values[slot] = value;
-  cache.values2[slot] = value2;
-  cache.flags[slot] = flags;
-  moveToFront(links, slot, sentinel);
-  return slot;
 }

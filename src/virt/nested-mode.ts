@@ -327,7 +327,7 @@ export class NestedMode extends ModeBase {
           cacheHits++;
           const hostBase = hFrames[he];
           if (hasNtlb) {
-            // fillLru, inline.
+            // SetAssociativeCache.fill (list LRU), inline.
             const v = nLinks[4 * nSentinel + 1];
             if (nData[2 * v + 1] !== -1) nBuckets[2 * nLinks[4 * v]]--;
             nData[2 * v] = hostPage;
@@ -346,7 +346,7 @@ export class NestedMode extends ModeBase {
           frame = this.hostWalkStc(guestFrame, hostPage, offset);
         }
       }
-      // fillLru, inline.
+      // SetAssociativeCache.fill (list LRU), inline.
       const v = tLinks[4 * tSentinel + 1];
       if (tData[2 * v + 1] !== -1) tBuckets[2 * tLinks[4 * v]]--;
       tData[2 * v] = key;
