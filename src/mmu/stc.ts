@@ -95,9 +95,8 @@ export class Stc implements WalkCache {
 
   /**
    * The level cache `skipTo(dimension, tag, page, topLevel, leafLevel)` probes first, or null
-   * when it probes none. A walker may probe it inline and, on a miss, continue with
-   * `skipTo(..., leafLevel + 1)`: the same probes and counters as one `skipTo` (only `hits`
-   * must then be counted by the caller on an inline hit).
+   * when it probes none. A batch kernel may probe it itself (nested-mode.ts `runStc`); on a hit
+   * it must also count the STC's `hits`, as `skipTo` would.
    *
    * @example
    * const pde = stc.firstProbe(0, 4, 1); // the PDE cache

@@ -64,7 +64,7 @@ export class NestedMode extends ModeBase {
   private readonly guestLevels: number;
   /** The host table's root id (fixed for the VM's life). */
   private readonly hostRoot: number;
-  /** STC: the cache of leaf-level tables per dimension (what `walkStc` probes first), or null, and 1 / its prefix span. */
+  /** STC: the cache of leaf-level tables per dimension (what `runStc` probes), or null, and 1 / its prefix span. */
   private readonly stcGuestFirst: SetAssociativeCache | null = null;
   private readonly stcHostFirst: SetAssociativeCache | null = null;
   private readonly stcGuestInvSpan: number = 0;
@@ -100,7 +100,6 @@ export class NestedMode extends ModeBase {
   }
 
   walk(page: number, write: boolean, rec: WalkRecorder | null): number {
-    if (rec === null && this.pwcIsStc) return this.walkStc(page, write);
     const stats = this.stats;
     const pwc = this.pwc;
     const pool = this.guest.pool;
@@ -180,7 +179,7 @@ export class NestedMode extends ModeBase {
    * or before it (a page beyond the address space). The caller finishes that access on the
    * general path (`Mmu.miss`, or the whole access). The guest probe is `peek` then `touch`, so a
    * stop leaves nothing for the general path to undo. A host leaf table missing from the STC is
-   * walked in place (`hostWalkStc`). A batch thus does exactly what `accessPage` does access by
+   * walked in place (`hostWalk`). A batch thus does exactly what `accessPage` does access by
    * access; the tests compare counters, PTE bits and every cache array.
    *
    * The TLB and nested-TLB operations are written inline on the cache arrays (layout and
@@ -343,7 +342,7 @@ export class NestedMode extends ModeBase {
           frame = hostBase + offset;
         } else {
           if (hasNtlb) ntlb.expectFill(nh);
-          frame = this.hostWalkStc(guestFrame, hostPage, offset);
+          frame = this.hostWalk(guestFrame, hostPage, offset, null, 0, 0);
         }
       }
       // SetAssociativeCache.fill (list LRU), inline.
@@ -381,115 +380,6 @@ export class NestedMode extends ModeBase {
   }
 
   /**
-   * `walk` for the STC without a recorder: the simulation hot path. The same probes, references,
-   * fills and counters in the same order as `walk` (the tests compare both), minus the
-   * recorder and per-entry-probe branches: a flat path is about 1.3× faster on TLB misses.
-   */
-  private walkStc(page: number, write: boolean): number {
-    const stats = this.stats;
-    const stc = this.pwc;
-    const pool = this.guest.pool;
-    const n = this.guestLevels;
-    const asid = this.asid;
-    const leaf = this.guestLeafLevel;
-    let level = n;
-    let table = this.guestRoot;
-    let hostFrame = -1;
-    // Stc.skipTo, its first probe (the cache of leaf-level tables) inline: that one nearly always hits.
-    const first = this.stcGuestFirst;
-    const slot = first === null ? -1 : first.lookup(asid, Math.floor(page * this.stcGuestInvSpan));
-    if (slot >= 0) {
-      (stc as Stc).hits++;
-      level = leaf;
-      table = first!.values[slot];
-      hostFrame = first!.values2[slot];
-    } else {
-      level = stc.skipTo(0, asid, page, n, first === null ? leaf : leaf + 1);
-      if (level < n) {
-        table = stc.outTable;
-        hostFrame = stc.outFrame;
-      }
-    }
-    if (level < n) stats.walkCacheHits++;
-    for (;;) {
-      if (hostFrame < 0) {
-        hostFrame = this.hostTranslateStc(pool.tableFrame[table]);
-        if (level < n) stc.fillTable(0, asid, page, level, table, hostFrame);
-      }
-      const e = table * 512 + L_levelIndex(page, level);
-      const flags = pool.flags[e];
-      stats.memoryReferences++;
-      if ((flags & L_PTE_PRESENT) === 0) return L_WALK_NOT_PRESENT;
-      if (level === 1 || (flags & L_PTE_LARGE) !== 0) {
-        const guestFrame = pool.frames[e] + (level === 1 ? 0 : page % L_LEVEL_SPAN_PAGES[level - 1]);
-        const out = this.out;
-        const writable = (flags & L_PTE_WRITABLE) !== 0;
-        out.guestFrame = guestFrame;
-        out.frame = this.hostTranslateStc(guestFrame);
-        out.writable = writable;
-        pool.flags[e] = flags | L_PTE_ACCESSED | (write && writable ? L_PTE_DIRTY : 0);
-        return L_WALK_OK;
-      }
-      level--;
-      table = pool.child[e];
-      hostFrame = -1;
-    }
-  }
-
-  /** `hostTranslate` for the STC without a recorder (see `walkStc`). */
-  private hostTranslateStc(guestFrame: number): number {
-    const stats = this.stats;
-    const hostPage = guestFrame >>> this.hostShift;
-    const offset = guestFrame - hostPage * this.hostPageFrames;
-    const ntlb = this.ntlb;
-    if (ntlb !== null) {
-      const slot = ntlb.lookupForFill(VPID, hostPage);
-      if (slot >= 0) {
-        stats.nestedTlbHits++;
-        return ntlb.values[slot] + offset;
-      }
-    }
-    return this.hostWalkStc(guestFrame, hostPage, offset);
-  }
-
-  /** The host walk of `hostTranslateStc` after a nested-TLB miss (fills the nested TLB). */
-  private hostWalkStc(guestFrame: number, hostPage: number, offset: number): number {
-    const stats = this.stats;
-    const ntlb = this.ntlb;
-    const pool = this.vm.hostPool;
-    const stc = this.pwc;
-    const m = this.hostLevels;
-    const leaf = this.hostLeafLevel;
-    let level = m;
-    let table = this.hostRoot;
-    const first = this.stcHostFirst;
-    const slot = first === null ? -1 : first.lookup(VPID, Math.floor(guestFrame * this.stcHostInvSpan));
-    if (slot >= 0) {
-      (stc as Stc).hits++;
-      level = leaf;
-      table = first!.values[slot];
-    } else {
-      level = stc.skipTo(1, VPID, guestFrame, m, first === null ? leaf : leaf + 1);
-      if (level < m) table = stc.outTable;
-    }
-    if (level < m) stats.walkCacheHits++;
-    for (;;) {
-      const e = table * 512 + L_levelIndex(guestFrame, level);
-      const flags = pool.flags[e];
-      if ((flags & L_PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
-      stats.memoryReferences++;
-      if (level === 1 || (flags & L_PTE_LARGE) !== 0) {
-        const hostBase = pool.frames[e];
-        if (ntlb !== null) ntlb.fillMissed(VPID, hostPage, hostBase, 0, 0);
-        return hostBase + offset;
-      }
-      level--;
-      table = pool.child[e];
-      stc.fillTable(1, VPID, guestFrame, level, table, pool.frames[e]);
-    }
-  }
-
-  /**
    * gPA frame → hPA frame through the host table (nested TLB first). `row` and `target` say
    * what is being translated, for the recorder (target = guest table level, 0 = data).
    */
@@ -506,6 +396,13 @@ export class NestedMode extends ModeBase {
         return ntlb.values[slot] + offset;
       }
     }
+    return this.hostWalk(guestFrame, hostPage, offset, rec, row, target);
+  }
+
+  /** The host walk of `hostTranslate` after a nested-TLB miss (fills the nested TLB). */
+  private hostWalk(guestFrame: number, hostPage: number, offset: number, rec: WalkRecorder | null, row: number, target: number): number {
+    const stats = this.stats;
+    const ntlb = this.ntlb;
     const pool = this.vm.hostPool;
     const pwc = this.pwc;
     const m = this.hostLevels;

@@ -5,11 +5,12 @@ import type { Stc } from "../../src/mmu/stc";
 import type { SetAssociativeCache } from "../../src/mmu/set-associative-cache";
 
 /**
- * Nested mode with an STC takes a lean walker when no walk is being recorded (`accessPage`,
- * `run`) and the general one when it is (`access`). Both must do the same thing, step for step:
- * the same translations, counters, cache hits and cache contents. `run` goes through a batch
- * kernel that stops at every uncommon access; a batch must equal the same accesses one by one.
+ * Nested mode with an STC: `run` goes through a batch kernel that does the common TLB miss
+ * itself and stops at every uncommon access; a batch must equal the same accesses made one by
+ * one with `accessPage`. And `accessPage` (no walk recorded) must do what `access` (walk
+ * recorded) does, step for step: the same translations, counters, cache hits and contents.
  */
+
 /** Everything a cache holds, for exact comparison. */
 function cacheState(c: SetAssociativeCache): unknown[] {
   return [c.hits, c.misses, Array.from(c.data), Array.from(c.links), Array.from(c.buckets), Array.from(c.values), Array.from(c.values2), Array.from(c.flags), c.stamps === null ? null : Array.from(c.stamps)];
@@ -28,7 +29,7 @@ describe("nested STC fast path", () => {
     { pwc: { design: "stc", entries: [8] }, nestedTlb: true, hostPageSize: "2M", guestMemory: "256 MiB" },
   ];
   for (const shape of shapes) {
-    it(`takes the same steps as the recorded walk (${JSON.stringify(shape)})`, () => {
+    it(`an unrecorded walk takes the same steps as the recorded walk (${JSON.stringify(shape)})`, () => {
       fc.assert(fc.property(
         fc.array(fc.record({ page: fc.integer({ min: 0, max: 1 << 19 }), far: fc.boolean(), write: fc.boolean() }), { minLength: 20, maxLength: 200 }),
         (accesses) => {
