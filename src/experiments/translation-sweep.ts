@@ -79,8 +79,14 @@ export function compareTranslation(base: SimulateTranslationOptions, setups: Rec
 export interface TranslationSweepOptions {
   /** Options shared by every run (mode excluded). */
   base: Omit<SimulateTranslationOptions, "mode">;
-  /** Modes to compare (default protected, shadow, nested). */
+  /** Modes to compare (default protected, shadow, nested). Ignored when `setups` is given. */
   modes?: ModeName[];
+  /**
+   * Named setups to compare instead of bare modes, each a set of overrides that names its mode,
+   * e.g. two variants of one mode side by side. Rows then carry a `setup` column, which
+   * `findCrossover(t, { …, mode: "setup" })` reads.
+   */
+  setups?: Record<string, Partial<SimulateTranslationOptions> & { mode: ModeName }>;
   /** Values of the knob, in increasing order. */
   values: number[];
   /** Option overrides for one knob value, e.g. `(v) => ({ guest: { unmapEvery: v } })`. */
@@ -95,17 +101,23 @@ export interface TranslationSweepOptions {
  *
  * @example
  * const t = sweepTranslation({ base, values: [0, 1000, 100, 20], set: (v) => ({ guest: { unmapEvery: v } }) });
+ * // two variants of protected paging beside nested, one row per (value, setup):
+ * const v = sweepTranslation({ base, values: [0, 100], set: (u) => ({ guest: { unmapEvery: u } }),
+ *   setups: { "protected, reads trap": { mode: "protected", trapReads: true }, nested: { mode: "nested" } } });
  */
 export function sweepTranslation(options: TranslationSweepOptions): aq.ColumnTable {
-  const { base, modes = ["protected", "shadow", "nested"], values, set, onProgress } = options;
-  checkModes(modes);
+  const { base, modes = ["protected", "shadow", "nested"], setups, values, set, onProgress } = options;
+  const runs: Array<[string | undefined, Partial<SimulateTranslationOptions> & { mode: ModeName }]> = setups === undefined
+    ? (checkModes(modes), modes.map((mode) => [undefined, { mode }]))
+    : checkSetups(setups);
   if (!Array.isArray(values) || values.length === 0) throw new MemvirtError("expected a non-empty array of numbers", { where: "values", value: values });
   const rows: Array<Record<string, number | string>> = [];
-  const total = values.length * modes.length;
+  const total = values.length * runs.length;
   for (const v of values) {
     const overrides = set(v);
-    for (const mode of modes) {
-      rows.push(row(v, simulateTranslation({ ...base, ...overrides, guest: { ...base.guest, ...overrides.guest }, mode })));
+    for (const [name, setup] of runs) {
+      const result = simulateTranslation({ ...base, ...overrides, ...setup, guest: { ...base.guest, ...overrides.guest, ...setup.guest } });
+      rows.push(name === undefined ? row(v, result) : { setup: name, ...row(v, result) });
       onProgress?.(rows.length, total);
     }
   }
@@ -137,6 +149,14 @@ export function findCrossover(table: aq.ColumnTable, options: { x: string; y: st
     }
   }
   return null;
+}
+
+function checkSetups(setups: unknown): Array<[string, Partial<SimulateTranslationOptions> & { mode: ModeName }]> {
+  if (typeof setups !== "object" || setups === null || Object.keys(setups).length === 0) throw new MemvirtError("expected an object of named setups", { where: "setups", value: setups });
+  return Object.entries(setups as Record<string, Partial<SimulateTranslationOptions>>).map(([name, setup]) => {
+    if (!(MODE_NAMES as readonly string[]).includes(setup?.mode as string)) throw new MemvirtError(`expected a mode from ${MODE_NAMES.join(", ")}`, { where: `setups["${name}"].mode`, value: setup?.mode });
+    return [name, setup as Partial<SimulateTranslationOptions> & { mode: ModeName }];
+  });
 }
 
 function checkModes(modes: unknown): void {
