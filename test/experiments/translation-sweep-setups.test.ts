@@ -12,10 +12,11 @@ describe("sweepTranslation with named setups", () => {
     expect(t.array("setup")).toEqual(["protected, reads trap", "protected, M→P table", "protected, reads trap", "protected, M→P table"]);
     expect(t.array("mode")).toEqual(["protected", "protected", "protected", "protected"]);
     // Each row is exactly the run its setup names.
+    const rows = t.objects() as Array<Record<string, number>>;
     const direct = simulateTranslation({ ...base, mode: "protected", trapReads: false, guest: { unmapEvery: 100 } });
-    expect(t.objects()[3].cyclesPerAccess).toBe(direct.totals.cyclesPerAccess);
-    const trapped = t.objects()[2].trapsPer1k as number;
-    expect(trapped).toBeGreaterThan(t.objects()[3].trapsPer1k as number);
+    expect(rows[3].cyclesPerAccess).toBe(direct.totals.cyclesPerAccess);
+    const trapped = rows[2].trapsPer1k;
+    expect(trapped).toBeGreaterThan(rows[3].trapsPer1k);
     expect(findCrossover(t, { x: "x", y: "cyclesPerAccess", a: "protected, reads trap", b: "protected, M→P table", mode: "setup" })).toBeNull();
   });
 
