@@ -3,6 +3,10 @@ import fc from "fast-check";
 import { PageTablePool } from "../../src/mmu/page-table-pool";
 import { RadixPageTable, type PageTableObserver } from "../../src/mmu/radix-page-table";
 import { PTE_LARGE, PTE_PRESENT, PTE_WRITABLE } from "../../src/mmu/pte";
+import { MemvirtError } from "../../src/util/errors";
+
+/** The two ways `map` refuses a conflicting mapping. */
+const MAP_CONFLICT = /^map: (a (2M|1G) page already maps this range|a page table already covers this (2M|1G) range) \(got \d+\)$/;
 
 function makeTable(levels: 4 | 5 = 4) {
   const pool = new PageTablePool(2);
@@ -93,6 +97,19 @@ describe("RadixPageTable", () => {
     expect(pool.liveTables).toBe(before - 1);
   });
 
+  it("refuses a page under a large page, and a large page over a table, naming the page", () => {
+    const { pt } = makeTable();
+    pt.map(0x400, 2, 0x20000, PTE_PRESENT);
+    expect(() => pt.map(0x401, 1, 7, PTE_PRESENT)).toThrow(new MemvirtError("a 2M page already maps this range", { where: "map", value: 0x401 }));
+    pt.map(0x40000, 3, 0x40000, PTE_PRESENT);
+    expect(() => pt.map(0x40200, 2, 0x200, PTE_PRESENT)).toThrow("map: a 1G page already maps this range (got 262656)");
+    pt.map(0x800, 1, 9, PTE_PRESENT);
+    expect(() => pt.map(0x800, 2, 0x1000, PTE_PRESENT)).toThrow("map: a page table already covers this 2M range (got 2048)");
+    expect(() => pt.map(0x80000, 3, 0x80000, PTE_PRESENT)).not.toThrow();
+    // The refused maps changed nothing.
+    expect([pt.lookup(0x401), pt.lookup(0x40200), pt.lookup(0x800)]).toEqual([0x20001, 0x40200, 9]);
+  });
+
   it("grows its storage without losing entries", () => {
     const { pt } = makeTable();
     for (let i = 0; i < 300; i++) pt.map(i * 512, 1, i, PTE_PRESENT);
@@ -103,14 +120,20 @@ describe("RadixPageTable", () => {
     fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
       const { pt, pool } = makeTable();
       for (const o of ops) {
-        // Large pages need aligned, otherwise-unmapped ranges: skip operations the table rejects.
-        try {
-          if (o.op <= 1) pt.map(o.page, o.level, o.page - (o.page % (o.level === 1 ? 1 : o.level === 2 ? 512 : 262144)), o.flags);
-          else if (o.op === 2) pt.unmap(o.page);
-          else if (o.op === 3) pt.setLeaf(o.page, o.flags);
-          else if (o.op === 4) pt.removeAt(o.page, o.level + 1);
-          else pt.forEachLeaf((page, level, _frame, flags, table, index) => pt.writeLeafFlags(table, index, level, page, flags ^ o.flags));
-        } catch { /* a MemvirtError for a conflicting large page */ }
+        if (o.op <= 1) {
+          // A large page over an existing table, or a page under an existing large page, is
+          // refused with a MemvirtError naming the page: skip those operations.
+          try {
+            pt.map(o.page, o.level, o.page - (o.page % (o.level === 1 ? 1 : o.level === 2 ? 512 : 262144)), o.flags);
+          } catch (e) {
+            expect(e).toBeInstanceOf(MemvirtError);
+            expect((e as Error).message).toMatch(MAP_CONFLICT);
+            expect((e as Error).message).toContain(`(got ${o.page})`);
+          }
+        } else if (o.op === 2) pt.unmap(o.page);
+        else if (o.op === 3) pt.setLeaf(o.page, o.flags);
+        else if (o.op === 4) pt.removeAt(o.page, o.level + 1);
+        else pt.forEachLeaf((page, level, _frame, flags, table, index) => pt.writeLeafFlags(table, index, level, page, flags ^ o.flags));
       }
       const check = (table: number, level: number): boolean => {
         for (let i = 0; i < 512; i++) {
