@@ -21,6 +21,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { parsePages } from "../util/units";
+import { checkSeed } from "../util/rng";
 import { Host } from "../host/host";
 import { checkObject, checkPositive, VmOptions, wholeQuanta } from "../host/host-config";
 import { Run } from "../host/run";
@@ -79,9 +80,7 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
   const o = checkObject(json, TOP_KEYS, "");
   const name = optionalString(o.name, "name") ?? "experiment";
   const description = optionalString(o.description, "description") ?? "";
-  const seed = o.seed === undefined ? 1 : o.seed;
-  if (typeof seed !== "number" && typeof seed !== "string") throw new MemvirtError("must be a number or a string", { where: "seed", value: seed });
-  if (typeof seed === "number" && !Number.isFinite(seed)) throw new MemvirtError("must be a finite number", { where: "seed", value: seed });
+  const seed = checkSeed(o.seed === undefined ? 1 : o.seed, "seed");
   if (o.host === undefined) throw new MemvirtError("is required (at least {\"memory\": \"4 GiB\"})", { where: "host" });
   const host = checkObject(o.host, HOST_KEYS, "host");
   let reclamation: ReclamationParams | false = {};

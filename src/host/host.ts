@@ -25,7 +25,7 @@
  * - The host never imports a policy; all randomness comes from the host seed, split by label.
  */
 import { MemvirtError, pathJoin } from "../util/errors";
-import { Rng, Seed } from "../util/rng";
+import { checkSeed, Rng, Seed } from "../util/rng";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/units";
 import { createWorkload } from "../workloads/create-workload";
 import { Workload } from "../workloads/workload";
@@ -101,8 +101,7 @@ export class Host implements HostControl, VmBackend {
     this.autoSwap = settings.swapPages === undefined;
     this.swap = new SwapDevice(settings.swapPages ?? 0);
     this.costs = resolveCosts(options.costs, pathJoin(where, "costs"));
-    this.seed = options.seed ?? 1;
-    if (typeof this.seed !== "number" && typeof this.seed !== "string") throw new MemvirtError("must be a number or a string", { where: pathJoin(where, "seed"), value: this.seed });
+    this.seed = checkSeed(options.seed ?? 1, pathJoin(where, "seed"));
     this.rng = new Rng(this.seed);
     this.swapRng = this.rng.split("host:swap");
     const swapRng = this.swapRng;

@@ -177,7 +177,8 @@ export class Mmu {
     if (p2m !== "scattered" && p2m !== "identity") throw new MemvirtError("expected scattered or identity", { where: at("p2m"), value: p2m });
     const costs = resolveTranslationCosts(options.costs, at("costs"));
     this.stats = new TranslationStats(costs);
-    const seed = new Rng(options.seed ?? 1).seed;
+    // The P→M scatter's generator; `reseeded` keeps the scatters 32-bit seeds always gave.
+    const p2mRng = new Rng(options.seed ?? 1, at("seed")).reseeded().split("p2m");
 
     this.tlbEnabled = options.tlb !== false;
     this.tlb = new Tlb(options.tlb === false ? { entries: 1, ways: 1 } : options.tlb ?? {}, at("tlb"));
@@ -185,7 +186,7 @@ export class Mmu {
     const ntlbOption = options.nestedTlb ?? false;
     this.nestedTlb = ntlbOption === false ? null : new NestedTlb(ntlbOption === true ? {} : ntlbOption, at("nestedTlb"));
 
-    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", seed });
+    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", rng: p2mRng });
     const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
     this.guest = new GuestKernel({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
     const ctx: ModeContext = {

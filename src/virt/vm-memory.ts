@@ -36,13 +36,13 @@ export interface VmMemoryOptions {
   identity: boolean;
   /** Build the host (nested) page table (default true; native mode has none). */
   hostTable?: boolean;
-  /** Seed of the scatter. */
-  seed: number;
+  /** The generator the scatter is drawn from. */
+  rng: Rng;
 }
 
 /**
  * @example
- * const vm = new VmMemory({ guestFrames: 262144, hostLevels: 4, hostPageSize: "4K", identity: false, hostTable: true, seed: 1 });
+ * const vm = new VmMemory({ guestFrames: 262144, hostLevels: 4, hostPageSize: "4K", identity: false, hostTable: true, rng: new Rng(1) });
  * vm.back(5);
  * vm.hostTable!.lookup(5) === vm.p2m(5) // true
  */
@@ -80,7 +80,7 @@ export class VmMemory implements FrameSource {
     const k = Math.max(1, Math.ceil(Math.log2(Math.max(2, hostPages))));
     if (k > 30) throw new MemvirtError("guest memory is too large for the simulator", { where: "guestMemory", value: options.guestFrames });
     this.permMask = (1 << k) - 1;
-    const rng = new Rng(options.seed).split("p2m");
+    const rng = options.rng;
     this.permA = (rng.nextUint32() | 1) >>> 0;
     this.permB = rng.nextUint32() & this.permMask;
     this.backed = new Uint8Array(hostPages);

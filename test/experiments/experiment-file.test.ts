@@ -42,7 +42,31 @@ describe("experiment files", () => {
     expect(b.timeline.objects()).toEqual(a.timeline.objects());
   });
 
+  it("gives seeds that used to collide different results; \"42\" and 42 are one seed", () => {
+    // Overcommitted, so random choices (zipf ranks, swap victims) show in the timeline.
+    const timeline = (seed: unknown) => runExperiment(parseExperiment({
+      seed,
+      host: { memory: 5000 },
+      reclamation: { periodSeconds: 0.2 },
+      vms: [
+        { name: "web", memory: 3000, workload: { kind: "zipf", pages: 2800, exponent: 0.9, writeFraction: 0.2 } },
+        { name: "db", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 2500 } },
+      ],
+      run: { seconds: 0.5, sampleEvery: 0.5 },
+    })).run.timeline.objects();
+    expect(timeline(8)).not.toEqual(timeline(7));
+    expect(timeline(2 ** 32 + 7)).not.toEqual(timeline(7));
+    expect(timeline(-7)).not.toEqual(timeline(7));
+    expect(timeline("42")).toEqual(timeline(42));
+    expect(parseExperiment(edit((s) => { s.seed = "42"; })).seed).toBe(42);
+    expect(parseExperiment(edit((s) => { s.seed = "run-a"; })).seed).toBe("run-a");
+  });
+
   it.each([
+    ["a fractional seed", (s: any) => { s.seed = 1.5; }, "seed", /must be a whole number between/],
+    ["a seed beyond 2^53", (s: any) => { s.seed = 1e300; }, "seed", /must be a whole number between/],
+    ["a seed that is an object", (s: any) => { s.seed = { n: 1 }; }, "seed", /must be a whole number or a string/],
+    ["a number-like seed string", (s: any) => { s.seed = "4294967296.5"; }, "seed", /looks like a number/],
     ["an unknown top-level key", (s: any) => { s.colour = "red"; }, "colour", /unknown field/],
     ["an unknown host key", (s: any) => { s.host.size = 3; }, "host.size", /unknown field/],
     ["an unknown run key", (s: any) => { s.run.duration = 3; }, "run.duration", /unknown field/],

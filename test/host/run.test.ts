@@ -32,6 +32,22 @@ describe("Run", () => {
     expect(c.timeline.objects()).not.toEqual(a.timeline.objects());
   });
 
+  it("gives seeds that used to collide different timelines; a decimal string is its number", () => {
+    const timeline = (seed: number | string) => scenario(seed).run({ seconds: 0.5, sampleEvery: 0.5 }).timeline.objects();
+    // 1 and 2^32+... were folded onto one 32-bit seed, and so were 0 and -1.
+    expect(timeline(2 ** 32 + 1)).not.toEqual(timeline(1));
+    expect(timeline(-1)).not.toEqual(timeline(0));
+    expect(timeline("42")).toEqual(timeline(42));
+    expect(scenario("42").seed).toBe(42);
+  });
+
+  it("rejects a seed it cannot represent, naming host.seed", () => {
+    expect(() => scenario(1.5)).toThrow("host.seed: must be a whole number between -(2^53-1) and 2^53-1, or a string (got 1.5)");
+    expect(() => scenario(1e300)).toThrow(/^host\.seed: /);
+    expect(() => scenario("1.5")).toThrow(/^host\.seed: looks like a number/);
+    expect(() => new Host({ memory: 100, seed: {} as never })).toThrow(/^host\.seed: must be a whole number or a string/);
+  });
+
   it("counts events per interval, summing to the run's totals; throughput is accesses per simulated second", () => {
     const run = scenario("sum").run({ seconds: 1, sampleEvery: 0.2 });
     const rows = run.timeline.objects() as Array<Record<string, number | string>>;

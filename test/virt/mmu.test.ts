@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Mmu } from "../../src/virt/mmu";
+import { walk } from "../../src/virt/walk";
 import { READ, WRITE } from "../../src/workloads/workload";
 import { levelIndex } from "../../src/mmu/page-size";
 import { DEFAULT_TRANSLATION_COSTS } from "../../src/mmu/cost-model";
@@ -59,6 +60,22 @@ describe("Mmu.access", () => {
     const mmu = new Mmu({ mode: "native" });
     expect(() => mmu.access(-1)).toThrow(/address/);
     expect(() => mmu.access(0, "poke" as never)).toThrow(/kind: expected read, write or fetch/);
+  });
+
+  it("keeps the P→M scatter of 32-bit seeds; seeds that used to collide scatter differently", () => {
+    // Notebook 01's figures: these machine addresses must not move.
+    expect(walk({ mode: "nested", seed: 1 }).machineAddress).toBe(0x1092fdabc);
+    expect(walk({ mode: "nested", seed: 7 }).machineAddress).toBe(0x13955cabc);
+    expect(walk({ mode: "nested", seed: "7" }).machineAddress).toBe(0x13955cabc);
+    const machine = (seed: number | string) => new Mmu({ mode: "nested", seed }).access(A).machineAddress;
+    expect(machine(2 ** 32 + 1)).not.toBe(machine(1));
+    expect(machine(-1)).not.toBe(machine(0));
+  });
+
+  it("rejects a seed that is not a safe integer or a string, naming it", () => {
+    expect(() => new Mmu({ seed: 1.5 })).toThrow(/^seed: must be a whole number between/);
+    expect(() => new Mmu({ seed: true as never })).toThrow(/^seed: must be a whole number or a string \(got true\)/);
+    expect(() => new Mmu({ seed: NaN }, "setups[0]")).toThrow(/^setups\[0\]\.seed: /);
   });
 
   it("without a TLB every access walks", () => {
