@@ -3,7 +3,9 @@
  *
  * Sizes are bytes (`sizeBytes`) or pages (`sizePages`); names carry the unit. A size written by a
  * user may be a number of pages or a string with a binary or decimal unit: "512 MiB", "4GiB",
- * "2 MB", "4096 B", "1000 pages". Anything else is rejected with the path it came from.
+ * "2 MB", "4096 B", "1000 pages". A string without a unit ("16384") is rejected, not guessed: the
+ * number 16384 means pages, so reading the string as bytes would be a silent factor of 4096.
+ * Anything else is rejected with the path it came from.
  */
 import { MemvirtError } from "./errors";
 
@@ -26,6 +28,7 @@ const UNIT_BYTES: Record<string, number> = {
 
 /**
  * Parse a size into bytes. Numbers are taken as bytes here; see `parsePages` for page counts.
+ * A string must carry a unit.
  *
  * @example
  * parseBytes("512 MiB") // 536870912
@@ -37,8 +40,12 @@ export function parseBytes(value: unknown, where = "size"): number {
   const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   if (!m) throw new MemvirtError("expected a size such as \"512 MiB\"", { where, value });
   const unit = m[2].toLowerCase();
+  if (unit === "") {
+    const n = Number(m[1]);
+    throw new MemvirtError(`a size string needs a unit: write ${m[1]} (a number, in pages), "${m[1]} pages" or "${formatBytes(n * PAGE_SIZE_BYTES)}"`, { where, value });
+  }
   if (unit === "pages" || unit === "page") return checkSize(Number(m[1]) * PAGE_SIZE_BYTES, value, where);
-  const scale = unit === "" ? 1 : UNIT_BYTES[unit];
+  const scale = UNIT_BYTES[unit];
   if (scale === undefined) throw new MemvirtError(`unknown unit "${m[2]}" (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB or pages)`, { where, value });
   return checkSize(Number(m[1]) * scale, value, where);
 }

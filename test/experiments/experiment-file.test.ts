@@ -76,6 +76,8 @@ describe("experiment files", () => {
     ["a bad threshold", (s: any) => { s.reclamation.thresholds = { soft: 0.5 }; }, "reclamation.thresholds", /high > soft/],
     ["a negative size", (s: any) => { s.vms[1].memory = "-5 GiB"; }, "vms[1].memory", /expected a size/],
     ["a negative page count", (s: any) => { s.vms[1].memory = -5; }, "vms[1].memory", /must not be negative/],
+    ["a size string without a unit", (s: any) => { s.vms[1].memory = "3000"; }, "vms[1].memory", /needs a unit: write 3000 \(a number, in pages\)/],
+    ["a workload size string without a unit", (s: any) => { s.vms[1].workload.pages = "1500"; }, "vms[1].workload.pages", /needs a unit/],
     ["an unparseable size", (s: any) => { s.host.memory = "plenty"; }, "host.memory", /expected a size/],
     ["an unknown workload", (s: any) => { s.vms[0].workload = { kind: "fractal" }; }, "vms[0].workload.kind", /unknown workload kind/],
     ["a bad workload field", (s: any) => { s.vms[1].workload.pages = "many"; }, "vms[1].workload.pages", /expected a size/],

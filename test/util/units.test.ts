@@ -21,6 +21,15 @@ describe("sizes", () => {
     expect(() => parsePages(1.5, "x")).toThrow(/whole number/);
   });
 
+  it("rejects a size string without a unit, which would otherwise mean bytes where a number means pages", () => {
+    expect(() => parsePages("16384", "vms[0].memory")).toThrow(`vms[0].memory: a size string needs a unit: write 16384 (a number, in pages), "16384 pages" or "64 MiB" (got "16384")`);
+    expect(() => parseBytes(" 4096 ", "--guest-memory")).toThrow(/^--guest-memory: a size string needs a unit/);
+    expect(() => parsePages("0", "x")).toThrow(MemvirtError);
+    expect(parsePages(16384)).toBe(16384);
+    expect(parsePages("16384 pages")).toBe(16384);
+    expect(parseBytes(4096)).toBe(4096);
+  });
+
   it("formats bytes and joins config paths", () => {
     expect(formatBytes(2 ** 21)).toBe("2 MiB");
     expect(formatBytes(1536)).toBe("1.50 KiB");
