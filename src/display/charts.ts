@@ -1,16 +1,24 @@
 /**
  * Plot helpers: an arquero table and column names in, a plotly `Figure` out.
  *
- * - `color`: one trace per distinct value of a column, with a stable colour per value.
+ * - `color`: one trace per distinct value of a column, with a stable colour per value; the
+ *   legend is titled with the column's name (or `legendTitle`).
  * - `facet`: small multiples, one subplot per distinct value of a column, laid out in a grid;
- *   a colour keeps its legend entry and colour across all facets.
+ *   a colour keeps its legend entry and colour across all facets. The grid has ONE y title (on
+ *   the left: the first facet's axis title in a one-row grid, else an annotation centred on the
+ *   whole grid), because one title per facet row overlaps into garbled text on short rows.
  *
  *   facet = "vm", 3 values, columns = 2:
- *   ┌────────┬────────┐
- *   │ vm=a   │ vm=b   │
- *   ├────────┼────────┤
- *   │ vm=c   │        │
- *   └────────┴────────┘
+ *         ┌────────┬────────┐
+ *         │ vm=a   │ vm=b   │
+ *   y     ├────────┼────────┤
+ *   title │ vm=c   │        │
+ *         └────────┴────────┘
+ *            x title
+ *
+ * Readability defaults: axes grow their margins for long labels (automargin, in `Figure`);
+ * sparse lines (under 30 points) get markers; a y column of strings gets a categorical axis;
+ * an x column named `t` is titled "simulated time (s)".
  */
 import { MemvirtError } from "../util/errors";
 import { Figure, Trace } from "./figure";
@@ -35,8 +43,29 @@ export interface ChartOptions {
   /** Facet grid columns (default: up to 3). */
   facetColumns?: number;
   title?: string;
+  /** x axis title (default: the x column's name; "simulated time" when x is `t`). */
   xTitle?: string;
+  /** Unit of the x axis, shown as "title (unit)" (default: "s" when x is `t` and no xTitle). */
+  xUnit?: string;
+  /** y axis title (default: the y column names, comma-separated). */
   yTitle?: string;
+  /** Unit of the y axis, shown as "title (unit)", e.g. "pages". */
+  yUnit?: string;
+  /** Legend title (default: the colour column's name; none without a colour column). */
+  legendTitle?: string;
+  /** Facets share one y range (later facets' y axes match the first). */
+  sharedY?: boolean;
+  /** y axes start at zero (not for log or categorical axes). */
+  yFromZero?: boolean;
+  /**
+   * The y values in axis order, bottom to top, for a categorical y axis (states). Every value
+   * is shown, even one the data never reaches. Without it, a y column of strings is still
+   * categorical, in order of first appearance.
+   */
+  categories?: ReadonlyArray<string | number>;
+  /** Markers on line and step traces: always (true), never (false), or by default only on
+   * series with fewer than `SPARSE_POINTS` points, where a bare line hides the samples. */
+  markers?: boolean;
   logX?: boolean;
   logY?: boolean;
   /** Height in pixels (default grows with facet rows). */
@@ -46,13 +75,21 @@ export interface ChartOptions {
 /** A qualitative palette (Tableau 10), so a colour value keeps its colour across facets. */
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
+/** A line or step series with fewer points than this gets markers by default. */
+export const SPARSE_POINTS = 30;
+
+/** Title of an x column named `t` (the timelines' simulated seconds). */
+export const TIME_TITLE = "simulated time";
+
 type Kind = "line" | "scatter" | "bar" | "step";
 
 /**
- * A line chart.
+ * A line chart. Series with fewer than 30 points get markers too (see `markers`).
  *
  * @example
- * lineChart(run.timeline, { x: "t", y: "residentPages", color: "vm" });
+ * lineChart(run.timeline, { x: "t", y: "residentPages", color: "vm", yUnit: "pages" });
+ * // x titled "simulated time (s)", y "residentPages (pages)", legend titled "vm"
+ * lineChart(run.timeline, { x: "t", y: "residentPages", facet: "vm", sharedY: true, yFromZero: true });
  */
 export function lineChart(table: ColumnTable, options: ChartOptions): Figure {
   return chart("line", table, options);
@@ -62,7 +99,7 @@ export function lineChart(table: ColumnTable, options: ChartOptions): Figure {
  * A scatter chart (markers only).
  *
  * @example
- * scatterChart(results, { x: "tlbMisses", y: "cycles", color: "mode" });
+ * scatterChart(results, { x: "tlbMisses", y: "cycles", color: "mode", legendTitle: "translation" });
  */
 export function scatterChart(table: ColumnTable, options: ChartOptions): Figure {
   return chart("scatter", table, options);
@@ -72,17 +109,19 @@ export function scatterChart(table: ColumnTable, options: ChartOptions): Figure 
  * A grouped bar chart.
  *
  * @example
- * barChart(totals, { x: "mode", y: "memoryReferences" });
+ * barChart(totals, { x: "mode", y: "memoryReferences", yTitle: "memory references per miss" });
  */
 export function barChart(table: ColumnTable, options: ChartOptions): Figure {
   return chart("bar", table, options);
 }
 
 /**
- * A step chart (values hold until the next x), for counters and states over time.
+ * A step chart (values hold until the next x), for counters and states over time. A y column
+ * of state names gets a categorical axis; `categories` fixes their order.
  *
  * @example
  * stepChart(run.timeline, { x: "t", y: "balloonedPages", color: "vm", facet: "vm" });
+ * stepChart(run.hostTimeline, { x: "t", y: "hostState", categories: ["high", "soft", "hard", "low"] });
  */
 export function stepChart(table: ColumnTable, options: ChartOptions): Figure {
   return chart("step", table, options);
@@ -103,6 +142,39 @@ function distinct(values: ArrayLike<unknown> | undefined, n: number): unknown[] 
   return [...seen];
 }
 
+/** "title (unit)", or the title alone. */
+function withUnit(title: string, unit: string | undefined): string {
+  return unit ? `${title} (${unit})` : title;
+}
+
+/** The categories of the y axis in order, or undefined for a numeric axis. */
+function yCategories(table: ColumnTable, ys: string[], options: ChartOptions): string[] | undefined {
+  const n = table.numRows();
+  const given = options.categories?.map(String);
+  const seen: string[] = [];
+  let strings = false;
+  for (const y of ys) {
+    const values = table.array(y);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === null || v === undefined) continue;
+      if (typeof v === "string") strings = true;
+      const key = String(v);
+      if (given && !given.includes(key)) {
+        throw new MemvirtError(`value "${key}" of column "${y}" is not one of the categories (${given.join(", ")})`, { where: "chart categories", value: options.categories });
+      }
+      if (!seen.includes(key)) seen.push(key);
+    }
+  }
+  return given ?? (strings ? seen : undefined);
+}
+
+/** A rough width of the y tick labels, to place a grid-wide y title left of them. */
+function tickLabelWidthPixels(categories: string[] | undefined): number {
+  const chars = categories ? Math.max(1, ...categories.map((c) => c.length)) : 5; // "100k", "0.25", "-1.5k"
+  return chars * 7 + 6;
+}
+
 function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
   const ys = Array.isArray(options.y) ? options.y : [options.y];
   if (ys.length === 0) throw new MemvirtError("at least one y column is needed", { where: "chart y", value: options.y });
@@ -110,6 +182,10 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
   for (const y of ys) checkColumn(table, y, "y");
   checkColumn(table, options.color, "color");
   checkColumn(table, options.facet, "facet");
+  const categories = yCategories(table, ys, options);
+  if (options.yFromZero && options.logY) throw new MemvirtError("yFromZero does not apply to a log y axis (logY)", { where: "chart yFromZero", value: true });
+  if (options.yFromZero && categories) throw new MemvirtError("yFromZero does not apply to a categorical y axis", { where: "chart yFromZero", value: true });
+  if (options.logY && categories) throw new MemvirtError("logY does not apply to a categorical y axis", { where: "chart logY", value: true });
 
   const n = table.numRows();
   const xs = table.array(options.x);
@@ -150,11 +226,17 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
           yaxis: `y${axis}`,
         };
         if (kind === "bar") Object.assign(trace, { type: "bar", marker: { color: paint } });
-        else Object.assign(trace, {
-          type: "scatter",
-          mode: kind === "scatter" ? "markers" : "lines",
-          ...(kind === "scatter" ? { marker: { color: paint } } : { line: { color: paint, ...(kind === "step" ? { shape: "hv" } : {}) } }),
-        });
+        else if (kind === "scatter") Object.assign(trace, { type: "scatter", mode: "markers", marker: { color: paint } });
+        else {
+          // A bare line through a few samples hides where the samples are.
+          const markers = options.markers ?? tx.length < SPARSE_POINTS;
+          Object.assign(trace, {
+            type: "scatter",
+            mode: markers ? "lines+markers" : "lines",
+            line: { color: paint, ...(kind === "step" ? { shape: "hv" } : {}) },
+            ...(markers ? { marker: { color: paint, size: 6 } } : {}),
+          });
+        }
         inLegend.add(series);
         traces.push(trace);
       });
@@ -173,18 +255,60 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
     }
   });
 
+  const isTime = options.x === "t" && options.xTitle === undefined;
+  const xTitle = withUnit(options.xTitle ?? (isTime ? TIME_TITLE : options.x), options.xUnit ?? (isTime ? "s" : undefined));
+  const yTitle = withUnit(options.yTitle ?? ys.join(", "), options.yUnit);
+  const legendTitle = options.legendTitle ?? options.color;
+  // Several facet rows: one title for the whole grid, as an annotation left of the tick labels
+  // (an axis title would centre on one row only). One row: the left axis's own title.
+  const gridYTitle = facetRows > 1;
+  const margin = { t: 48, r: 24, b: 48, l: 64 };
+  if (gridYTitle) {
+    const ticksPixels = tickLabelWidthPixels(categories);
+    margin.l = Math.max(margin.l, ticksPixels + 40);
+    annotations.push({
+      text: yTitle,
+      showarrow: false,
+      textangle: -90,
+      xref: "paper",
+      yref: "paper",
+      x: 0,
+      y: 0.5,
+      xanchor: "right",
+      yanchor: "middle",
+      xshift: -(ticksPixels + 10),
+      font: { size: 14 },
+    });
+  }
+
   const layout: Record<string, unknown> = {
     title: options.title ? { text: options.title } : undefined,
     height: options.heightPixels ?? (facetRows > 1 ? 260 * facetRows + 80 : 420),
     barmode: kind === "bar" ? "group" : undefined,
+    margin,
     annotations,
-    legend: { orientation: "h", y: -0.22 },
+    // At the figure's bottom edge (container coordinates), so the legend reserves its own room
+    // below the x labels, however tall automargin makes them.
+    legend: { orientation: "h", yref: "container", y: 0, yanchor: "bottom", x: 0, ...(legendTitle ? { title: { text: legendTitle } } : {}) },
   };
   if (facets.length > 1) layout.grid = { rows: facetRows, columns: facetColumns, pattern: "independent", ygap: 0.35 };
   for (let f = 0; f < facets.length; f++) {
     const axis = f === 0 ? "" : String(f + 1);
-    layout[`xaxis${axis}`] = { title: { text: f >= facets.length - facetColumns ? options.xTitle ?? options.x : "" }, type: options.logX ? "log" : undefined };
-    layout[`yaxis${axis}`] = { title: { text: f % facetColumns === 0 ? options.yTitle ?? ys.join(", ") : "" }, type: options.logY ? "log" : undefined };
+    const leftColumn = f % facetColumns === 0;
+    layout[`xaxis${axis}`] = {
+      title: { text: f >= facets.length - facetColumns ? xTitle : "" },
+      type: options.logX ? "log" : undefined,
+      automargin: true,
+    };
+    layout[`yaxis${axis}`] = {
+      title: { text: f === 0 && !gridYTitle ? yTitle : "" },
+      type: options.logY ? "log" : categories ? "category" : undefined,
+      ...(categories ? { categoryorder: "array", categoryarray: categories, range: [-0.5, categories.length - 0.5] } : {}),
+      ...(options.yFromZero ? { rangemode: "tozero" } : {}),
+      // Matched axes repeat the same ticks: keep them on the left column only.
+      ...(options.sharedY && f > 0 ? { matches: "y", showticklabels: leftColumn } : {}),
+      automargin: true,
+    };
   }
   return new Figure(traces, layout);
 }

@@ -15,7 +15,7 @@ describe("chart helpers", () => {
     const fig = lineChart(timeline, { x: "t", y: "residentPages", color: "vm" });
     expect(fig.data.map((d) => d.name)).toEqual(["a", "b"]);
     expect(fig.data[1].y).toEqual([20, 21, 22]);
-    expect(fig.data[0].mode).toBe("lines");
+    expect(fig.data[0].mode).toBe("lines+markers"); // 3 points: a sparse line shows its samples
   });
 
   it("makes small multiples by a facet column, one axis pair per facet", () => {
