@@ -78,10 +78,13 @@ describe("RadixPageTable", () => {
     const { pt } = makeTable();
     const pages = [5, 0x12345, 0x7fffff, 2 ** 35];
     pages.forEach((p) => pt.map(p, 1, p % 1000, PTE_PRESENT));
-    const seen: number[] = [];
-    pt.forEachLeaf((p) => seen.push(p));
-    expect(seen).toEqual(pages);
-    expect(pt.countLeaves()).toBe(4);
+    // Large leaves report the first page they cover, their level and frame.
+    pt.map(0x80400, 2, 0x4000, PTE_PRESENT);
+    pt.map(0x3 * 262144, 3, 0x80000, PTE_PRESENT);
+    const seen: string[] = [];
+    pt.forEachLeaf((p, level, frame) => seen.push(`${p}/${level}/${frame}`));
+    expect(seen).toEqual([`5/1/5`, `${0x12345}/1/${0x12345 % 1000}`, `${0x80400}/2/${0x4000}`, `${0xc0000}/3/${0x80000}`, `${0x7fffff}/1/${0x7fffff % 1000}`, `${2 ** 35}/1/${2 ** 35 % 1000}`]);
+    expect(pt.countLeaves()).toBe(6);
   });
 
   it("removeAt drops a whole subtree and entryAt finds entries without allocating", () => {

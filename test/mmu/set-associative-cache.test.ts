@@ -37,6 +37,16 @@ class ReferenceLru {
   size(): number { return this.sets.reduce((n, s) => n + s.length, 0); }
 }
 
+/** The invariant every bucket count keeps: count[b] = the valid slots whose (tag, key) hashes to b. */
+function bucketCountsExact(cache: SetAssociativeCache): boolean {
+  const counts = new Int32Array(cache.buckets.length / 2);
+  for (let slot = 0; slot < cache.entries; slot++) {
+    const tag = cache.data[2 * slot + 1];
+    if (tag !== -1) counts[hashOf(tag, cache.data[2 * slot], cache.hashShift)]++;
+  }
+  return counts.every((c, b) => c === cache.buckets[2 * b]);
+}
+
 const op = fc.oneof(
   { weight: 10, arbitrary: fc.record({ op: fc.constant("access" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.integer({ min: 0, max: 40 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("bigkey" as const), tag: fc.integer({ min: 0, max: 2 }), key: fc.integer({ min: 2 ** 33, max: 2 ** 33 + 40 }) }) },
@@ -54,6 +64,10 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
       fc.assert(fc.property(fc.array(op, { minLength: 50, maxLength: 300 }).map((list) => list.map((o) => ({ ...o, key: o.key * scale }))), (ops) => {
         const cache = new SetAssociativeCache(shape, "cache", lru);
         const model = new ReferenceLru(shape.entries, shape.ways);
+        // Lookups counted by the cache: every hit, and the misses of lookup / lookupForFill (a
+        // batch kernel's peek miss adds its own).
+        let hits = 0;
+        let misses = 0;
         for (const o of ops) {
           if (o.op === "access" || o.op === "bigkey") {
             // Three ways to look up and fill: the one-pass lookupForFill + fillMissed pair;
@@ -70,6 +84,8 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
               else cache.expectFill(hashOf(o.tag, o.key, cache.hashShift));
             }
             if (hit !== model.lookup(o.tag, o.key)) return false;
+            if (hit) hits++;
+            else if (way !== 2) misses++;
             if (!hit) {
               if (way !== 1) cache.fillMissed(o.tag, o.key, o.key * 2, 0, 0);
               else cache.insert(o.tag, o.key, o.key * 2, 0, 0);
@@ -81,6 +97,8 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
           else { cache.flushAll(); model.flushAll(); }
           if (cache.occupancy() !== model.size()) return false;
         }
+        expect(bucketCountsExact(cache)).toBe(true);
+        expect([cache.hits, cache.misses]).toEqual([hits, misses]);
         return true;
       }), { numRuns: 200 });
     });
@@ -125,6 +143,19 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
     cache.invalidate(0, 2); model.invalidate(0, 2); // now an invalid slot exists
     cache.fillMissed(0, 3, 0, 0, 0); model.insert(0, 3);
     for (const k of [1, 3, 2]) expect(cache.lookup(0, k) >= 0).toBe(model.lookup(0, k));
+    // The missed key itself cached in between: the fill refreshes that entry, no second copy.
+    const wide = new SetAssociativeCache({ entries: 4, ways: 4 });
+    wide.insert(0, 1, 10, 0, 0);
+    expect(wide.lookupForFill(0, 3)).toBe(-1);
+    const slot = wide.insert(0, 3, 30, 0, 0);
+    expect(wide.fillMissed(0, 3, 31, 0, 0)).toBe(slot);
+    expect(wide.occupancy()).toBe(2);
+    expect(wide.values[wide.peek(0, 3)]).toBe(31);
+  });
+
+  it("hashes both 32-bit halves of a key: keys that differ only above bit 32 spread over buckets", () => {
+    const buckets = new Set(Array.from({ length: 64 }, (_, j) => hashOf(0, 5 + j * 2 ** 32, 20)));
+    expect(buckets.size).toBeGreaterThan(32);
   });
 
   it("rejects shapes whose set count is not a power of two, naming the structure", () => {
@@ -152,6 +183,8 @@ describe("SetAssociativeCache against a brute-force LRU model", () => {
   it("changing only the entries keeps a valid shape (fully associative when needed)", () => {
     expect(new Tlb({ entries: 64 }).ways).toBe(64);
     expect(new Tlb({ entries: 3072 }).ways).toBe(12);
+    // 1152 / 12 = 96 sets, not a power of two: fully associative instead.
+    expect(new Tlb({ entries: 1152 }).ways).toBe(1152);
     expect(new NestedTlb().entries).toBe(16);
   });
 });
