@@ -23,7 +23,7 @@ import { MemvirtError, pathJoin } from "../util/errors";
 import { parsePages } from "../util/units";
 import { checkSeed } from "../util/rng";
 import { Host } from "../host/host";
-import { checkObject, checkPositive, VmOptions, wholeQuanta } from "../host/host-config";
+import { checkCallback, checkObject, checkPositive, quantumIndex, VmOptions, wholeQuanta } from "../host/host-config";
 import { Run } from "../host/run";
 import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
 
@@ -113,8 +113,9 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
 
 function parseEvent(value: unknown, where: string, vmNames: unknown[], seconds: number): ExperimentEvent {
   const e = checkObject(value, EVENT_KEYS, where);
-  if (typeof e.at !== "number" || !Number.isFinite(e.at) || e.at < 0 || e.at > seconds) {
-    throw new MemvirtError(`must be a time in seconds between 0 and run.seconds (${seconds})`, { where: pathJoin(where, "at"), value: e.at });
+  // An event at run.seconds would fall after the last quantum and never fire (see buildHost).
+  if (typeof e.at !== "number" || !Number.isFinite(e.at) || e.at < 0 || e.at >= seconds) {
+    throw new MemvirtError(`must be a time in seconds from 0 up to, not including, run.seconds (${seconds}): an event at the end of the run would never fire`, { where: pathJoin(where, "at"), value: e.at });
   }
   if (typeof e.vm !== "string" || !vmNames.includes(e.vm)) {
     throw new MemvirtError(`must name a VM (${vmNames.filter((n) => typeof n === "string").join(", ")})`, { where: pathJoin(where, "vm"), value: e.vm });
@@ -142,6 +143,16 @@ function optionalString(value: unknown, where: string): string | undefined {
 export function buildHost(exp: Experiment, startSeconds = 0): Host {
   const policies = exp.reclamation === false ? [] : [new ReclamationPolicy(exp.reclamation, "reclamation")];
   const host = new Host({ ...(exp.host as { memory: string }), seed: exp.seed, policies }, "host");
+  // Events run at the start of the quantum nearest their time; one that rounds to the end of
+  // the run (or later) would never fire, so it is refused here, before anything runs.
+  const q = host.quantumSeconds;
+  const endQuantum = quantumIndex(startSeconds, q) + Math.round(exp.run.seconds / q);
+  exp.events.forEach((e, i) => {
+    if (quantumIndex(startSeconds + e.at, q) >= endQuantum) {
+      const latest = +(exp.run.seconds - q).toFixed(9);
+      throw new MemvirtError(`falls in the run's last half-quantum (events run at the start of the nearest ${q} s quantum), so it would never fire; the latest time that fires is ${latest}`, { where: pathJoin("events", i, "at"), value: e.at });
+    }
+  });
   exp.vms.forEach((vm, i) => host.addVm(vm, { where: pathJoin("vms", i), baseDir: exp.baseDir }));
   exp.events.forEach((e, i) => {
     const where = pathJoin("events", i);
@@ -175,6 +186,7 @@ export function buildHost(exp: Experiment, startSeconds = 0): Host {
  * console.log(run.explain());
  */
 export function runExperiment(exp: Experiment, options: { onProgress?: (doneSeconds: number, totalSeconds: number) => void } = {}): ExperimentResult {
+  checkCallback(options.onProgress, "onProgress");
   const warm = exp.run.warmupSeconds;
   const total = warm + exp.run.seconds;
   const host = buildHost(exp, warm);

@@ -117,6 +117,18 @@ export function checkPositive(value: unknown, where: string): number {
 }
 
 /**
+ * An optional callback: undefined or a function (checked before a run, not when first called).
+ *
+ * @example
+ * checkCallback(options.onProgress, "run.onProgress");
+ */
+export function checkCallback(value: unknown, where: string, example = "(doneSeconds, totalSeconds) => { ... }"): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new MemvirtError(`must be a function, e.g. ${example}`, { where, value });
+  }
+}
+
+/**
  * A number in [0, 1].
  *
  * @example
@@ -216,6 +228,17 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
     balloon,
     guest: { memoryPages, swapPages: guestSwapPages, fileBackedFraction, kernelPages, where },
   };
+}
+
+/**
+ * The quantum a point in time falls to: actions and events run at the start of the quantum
+ * nearest their time (`at` rounds; a time in the last half of a quantum belongs to the next).
+ *
+ * @example
+ * quantumIndex(0.996, 0.01) // 100: it runs at the start of the quantum at 1 s
+ */
+export function quantumIndex(atSeconds: number, quantumSeconds: number): number {
+  return Math.round(atSeconds / quantumSeconds);
 }
 
 /**

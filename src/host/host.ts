@@ -30,7 +30,7 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/u
 import { createWorkload } from "../workloads/create-workload";
 import { Workload } from "../workloads/workload";
 import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
-import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkPositive, wholeQuanta } from "./host-config";
+import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCallback, checkPositive, quantumIndex, wholeQuanta } from "./host-config";
 import { Size } from "../workloads/validate";
 import { HostControl, HostPolicy } from "./host-policy";
 import { MachineMemory } from "./machine-memory";
@@ -213,14 +213,18 @@ export class Host implements HostControl, VmBackend {
   /**
    * Run `action` at simulated time `atSeconds` (rounded to a quantum), before that quantum's
    * policies tick: change a limit, resize a toucher's working set, and so on. The label goes
-   * into the run's events.
+   * into the run's events. An action at or after the end of a run (t = its last quantum's end)
+   * waits for the next `run`, and that run's events say so; an experiment file, which has one
+   * run, rejects such events when it loads.
    *
    * @example
    * host.at(30, "web's working set grows", () => toucher.setWorkingSetPages("400 MiB"));
    */
   at(atSeconds: number, label: string, action: () => void): void {
     if (typeof atSeconds !== "number" || !Number.isFinite(atSeconds) || atSeconds < 0) throw new MemvirtError("must be a time in seconds, at least 0", { where: "at", value: atSeconds });
-    const step = Math.max(this.step, Math.round(atSeconds / this.quantumSeconds));
+    if (typeof label !== "string") throw new MemvirtError("must be a string (\"\" for no event line)", { where: "at.label", value: label });
+    if (typeof action !== "function") throw new MemvirtError("must be a function to call at that time, e.g. () => host.setMax(\"web\", \"256 MiB\")", { where: "at.action", value: action });
+    const step = Math.max(this.step, quantumIndex(atSeconds, this.quantumSeconds));
     this.schedule.push({ step, order: this.scheduleOrder++, label, action });
     this.schedule.sort((a, b) => a.step - b.step || a.order - b.order);
   }
@@ -252,6 +256,7 @@ export class Host implements HostControl, VmBackend {
   run(options: RunOptions): Run {
     if (typeof options !== "object" || options === null) throw new MemvirtError("expected { seconds, sampleEvery }", { where: "run", value: options });
     const seconds = checkPositive(options.seconds, "run.seconds");
+    checkCallback(options.onProgress, "run.onProgress");
     const sampleEvery = options.sampleEvery === undefined ? Math.min(1, seconds) : checkPositive(options.sampleEvery, "run.sampleEvery");
     const q = this.quantumSeconds;
     const steps = wholeQuanta(seconds, q, "run.seconds");
@@ -288,6 +293,14 @@ export class Host implements HostControl, VmBackend {
         recorder.sample(this);
         options.onProgress?.((s + 1) * q, steps * q);
       }
+    }
+    if (this.schedule.length > 0) {
+      // Not silent: actions after this run's last quantum wait for the next run.
+      const first = this.schedule[0].step * q;
+      const last = this.schedule[this.schedule.length - 1].step * q;
+      const n = this.schedule.length;
+      const when = first === last ? `at ${+first.toFixed(6)} s` : `from ${+first.toFixed(6)} s to ${+last.toFixed(6)} s`;
+      this.note(`${n} scheduled action${n === 1 ? "" : "s"} (${when}) ${n === 1 ? "falls" : "fall"} after this run's last quantum and ${n === 1 ? "has" : "have"} not run; ${n === 1 ? "it runs" : "they run"} when the host runs on`);
     }
     return recorder.finish(this, this.runSettings(), this.events);
   }

@@ -86,7 +86,10 @@ describe("experiment files", () => {
     ["a sample interval longer than the run", (s: any) => { s.run.sampleEvery = 5; }, "run.sampleEvery", /must not exceed/],
     ["no VMs", (s: any) => { s.vms = []; }, "vms", /non-empty array/],
     ["an event for an unknown VM", (s: any) => { s.events = [{ at: 1, vm: "zz", max: 100 }]; }, "events[0].vm", /must name a VM/],
-    ["an event after the run", (s: any) => { s.events = [{ at: 9, vm: "a", max: 100 }]; }, "events[0].at", /between 0 and run.seconds/],
+    ["an event after the run", (s: any) => { s.events = [{ at: 9, vm: "a", max: 100 }]; }, "events[0].at", /up to, not including, run.seconds \(2\)/],
+    ["an event at the end of the run", (s: any) => { s.events = [{ at: 1, vm: "a", max: 1500 }, { at: 2, vm: "a", max: 1500 }]; }, "events[1].at", /up to, not including, run.seconds \(2\): an event at the end of the run would never fire/],
+    ["an event in the run's last half-quantum", (s: any) => { s.events = [{ at: 1.996, vm: "a", max: 1500 }]; }, "events[0].at", /last half-quantum .* so it would never fire; the latest time that fires is 1.99/],
+    ["an event in the last half-quantum of a coarse quantum", (s: any) => { s.host.quantumSeconds = 0.5; s.events = [{ at: 1.75, vm: "a", max: 1500 }]; }, "events[0].at", /nearest 0.5 s quantum.* is 1.5/],
     ["an event with no change", (s: any) => { s.events = [{ at: 1, vm: "a" }]; }, "events[0]", /exactly one change/],
     ["an event with a bad size", (s: any) => { s.events = [{ at: 1, vm: "a", max: "huge" }]; }, "events[0].max", /expected a size/],
     ["a limit above the VM's memory", (s: any) => { s.events = [{ at: 1, vm: "a", max: 9000 }]; }, "events[0].max", /between the VM's min and memory/],
@@ -120,6 +123,24 @@ describe("experiment files", () => {
     expect(host.vm("a").balloonedPages).toBe(1500);
     expect((host.vm("a").workload as any).workingSetPages).toBe(500);
     expect(run.events.map((e) => e.text).join("\n")).toMatch(/limit of a is set to 1,500 pages/);
+  });
+
+  it("fires an event in the run's last quantum, with or without warm-up", () => {
+    for (const warmupSeconds of [0, 1]) {
+      const { host, run } = runExperiment(parseExperiment(edit((s) => {
+        s.run.warmupSeconds = warmupSeconds;
+        s.events = [{ at: 0, vm: "b", max: 2900 }, { at: 1.994, vm: "a", max: 1500 }];
+      })));
+      expect(host.vm("a").maxPages).toBe(1500);
+      expect(run.events.filter((e) => /limit of/.test(e.text))).toEqual([
+        { t: warmupSeconds, text: "the limit of b is set to 2,900 pages (11.33 MiB)" },
+        { t: warmupSeconds + 1.99, text: "the limit of a is set to 1,500 pages (5.86 MiB)" },
+      ]);
+    }
+  });
+
+  it("checks onProgress before running", () => {
+    expect(() => runExperiment(parseExperiment(base()), { onProgress: 5 as never })).toThrow(/^onProgress: must be a function/);
   });
 
   it("warms up without recording, then measures", () => {

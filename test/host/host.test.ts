@@ -129,6 +129,41 @@ describe("Host", () => {
     expect(run.timeline.array("t")).toEqual([0.75, 1]);
     expect(run.summary.startSeconds).toBe(0.5);
   });
+
+  it("runs an at() action due at the end of a run in the next run, and says so in the first", () => {
+    const host = new Host({ memory: 1000 });
+    host.addVm({ name: "a", memory: 200 });
+    let calls = 0;
+    // 0.498 rounds to the quantum at 0.5 s, the end of the first run.
+    host.at(0.498, "the action runs", () => { calls++; });
+    const first = host.run({ seconds: 0.5, sampleEvery: 0.25 });
+    expect(calls).toBe(0);
+    expect(first.events.map((e) => e.text)).toEqual(["1 scheduled action (at 0.5 s) falls after this run's last quantum and has not run; it runs when the host runs on"]);
+    expect(first.events[0].t).toBe(0.5);
+    const second = host.run({ seconds: 0.5, sampleEvery: 0.25 });
+    expect(calls).toBe(1);
+    expect(second.events).toEqual([{ t: 0.5, text: "the action runs" }]);
+  });
+
+  it("runs an at() action in the run's last quantum", () => {
+    const host = new Host({ memory: 1000 });
+    host.addVm({ name: "a", memory: 200 });
+    let calls = 0;
+    host.at(0.494, "last", () => { calls++; });
+    expect(host.run({ seconds: 0.5 }).events).toEqual([{ t: 0.49, text: "last" }]);
+    expect(calls).toBe(1);
+  });
+
+  it("checks at() actions and onProgress where they are given, not when first called", () => {
+    const host = new Host({ memory: 1000 });
+    host.addVm({ name: "a", memory: 200 });
+    expect(() => host.at(1, "grow", "host.setMax('a', 100)" as never)).toThrow(/^at\.action: must be a function to call at that time/);
+    expect(() => host.at(1, "grow", undefined as never)).toThrow("at.action: must be a function to call at that time, e.g. () => host.setMax(\"web\", \"256 MiB\") (got undefined)");
+    expect(() => host.at(1, 7 as never, () => {})).toThrow(/^at\.label: must be a string/);
+    expect(() => host.run({ seconds: 0.1, onProgress: "bar" as never })).toThrow("run.onProgress: must be a function, e.g. (doneSeconds, totalSeconds) => { ... } (got \"bar\")");
+    expect(() => host.run({ seconds: 0.1, onProgress: {} as never })).toThrow(/^run\.onProgress: must be a function/);
+    expect(host.nowSeconds).toBe(0); // refused before anything ran
+  });
 });
 
 describe("double paging, step by step", () => {
