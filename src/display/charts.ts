@@ -16,7 +16,7 @@
  *         └────────┴────────┘
  *            x title
  *
- * Readability defaults: axes grow their margins for long labels (automargin, in `Figure`);
+ * Readability defaults: axes grow their margins for long labels (`Figure` sets automargin);
  * sparse lines (under 30 points) get markers; a y column of strings gets a categorical axis;
  * an x column named `t` is titled "simulated time (s)".
  */
@@ -298,7 +298,6 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
     layout[`xaxis${axis}`] = {
       title: { text: f >= facets.length - facetColumns ? xTitle : "" },
       type: options.logX ? "log" : undefined,
-      automargin: true,
     };
     layout[`yaxis${axis}`] = {
       title: { text: f === 0 && !gridYTitle ? yTitle : "" },
@@ -307,7 +306,6 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
       ...(options.yFromZero ? { rangemode: "tozero" } : {}),
       // Matched axes repeat the same ticks: keep them on the left column only.
       ...(options.sharedY && f > 0 ? { matches: "y", showticklabels: leftColumn } : {}),
-      automargin: true,
     };
   }
   return new Figure(traces, layout);

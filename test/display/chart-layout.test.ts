@@ -125,6 +125,8 @@ describe("automargin", () => {
     const fig = figure([{ y: [1], xaxis: "x2", yaxis: "y3" }], { yaxis3: { automargin: false } });
     expect(fig.layout.xaxis2).toEqual({ automargin: true });
     expect(fig.layout.yaxis3).toEqual({ automargin: false });
+    const bars = figure([{ type: "bar", x: ["a long category label"], y: [1] }]);
+    expect([bars.layout.xaxis, bars.layout.yaxis]).toEqual([{ automargin: true }, { automargin: true }]);
   });
 
   it("adds no cartesian axes to a figure without cartesian traces", () => {
