@@ -2,17 +2,21 @@
 // memvirt's workbench setup, shared by `npm start`, `npm test` and `npm run reproduce`.
 //
 //   setup.mjs            Debian's Jupyter → npm ci → build → link `memvirt` → register kernel
-//   setup.mjs --start    ... then serve notebooks/ on 127.0.0.1 with a token
+//   setup.mjs --start    ... then serve notebooks/ on 127.0.0.1 with a token (notebook-server.mjs)
 //   setup.mjs --test     ... plus Chromium, then tsc --noEmit, vitest, every notebook, browser check
 //
 // Each step checks first and skips what is already done, so a second run takes seconds.
 // Plain JavaScript on purpose: it runs before anything is installed or built.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkoutJupyterPath, registerKernelSpec, withCheckoutJupyterPath } from "./kernel-spec.mjs";
+import { parsePort, startNotebookServer } from "./notebook-server.mjs";
+import { resolveToken } from "./notebook-token.mjs";
+import { SetupError } from "./setup-error.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const args = new Set(process.argv.slice(2));
@@ -20,6 +24,7 @@ const mode = args.has("--start") ? "start" : args.has("--test") ? "test" : "setu
 const JUPYTER_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
 const TEST_PACKAGES = ["chromium"];
 const started = Date.now();
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
 function log(msg) {
   process.stderr.write(`[memvirt ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -72,7 +77,6 @@ function ensureDebianPackages(wantChromium) {
   const missing = missingDebianPackages(wantChromium);
   if (missing.length === 0) return log("Debian packages: present");
   const line = `apt-get install -y --no-install-recommends ${missing.join(" ")}`;
-  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot || !works("apt-get", ["--version"])) {
     fail(`missing ${missing.join(", ")}; install them as root, then run this again:\n  sudo apt-get update && sudo ${line}`);
   }
@@ -128,34 +132,25 @@ function ensureSelfLink() {
   log("linked node_modules/memvirt -> this checkout");
 }
 
-// 5. The `memvirt` kernel. tslab itself looks for node_modules/tslab above the notebook's
-//    directory and hands over to it, so each checkout's notebooks run that checkout's tslab
-//    and build; restarting the kernel reloads dist/.
-function kernelDir() {
-  let dataDir;
+// 5. The `memvirt` kernel (kernel-spec.mjs). tslab itself looks for node_modules/tslab above the
+//    notebook's directory and hands over to it, so each checkout's notebooks run that checkout's
+//    tslab and build; restarting the kernel reloads dist/. The global kernelspec is one per
+//    machine, shared by every clone: taking it over from another checkout is said loudly. The
+//    servers setup starts itself find this checkout's own copy first on JUPYTER_PATH.
+function globalJupyterDataDir() {
   try {
-    dataDir = execFileSync("jupyter", ["--data-dir"], { encoding: "utf8" }).trim();
+    return execFileSync("jupyter", ["--data-dir"], { encoding: "utf8" }).trim();
   } catch {
-    dataDir = path.join(os.homedir(), ".local", "share", "jupyter");
+    return path.join(os.homedir(), ".local", "share", "jupyter");
   }
-  return path.join(dataDir, "kernels", "memvirt");
 }
 
 function ensureKernel() {
-  const spec = {
-    argv: [process.execPath, path.join(root, "node_modules", "tslab", "bin", "tslab"), "kernel", "--config-path", "{connection_file}"],
-    display_name: "TypeScript (memvirt)",
-    language: "typescript",
-    metadata: { memvirt: { checkout: root } },
-  };
-  const dir = kernelDir();
-  const file = path.join(dir, "kernel.json");
-  const text = `${JSON.stringify(spec, null, 2)}\n`;
-  if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === text) return log(`kernel "memvirt": registered (${file})`);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
-  log(`kernel "memvirt": registered at ${file}`);
+  const own = registerKernelSpec(checkoutJupyterPath(root), root);
+  if (own.status !== "unchanged") log(`kernel "memvirt" for this checkout's own servers: ${own.file}`);
+  const global = registerKernelSpec(globalJupyterDataDir(), root);
+  if (global.status === "repointed" || global.status === "foreign") process.stderr.write(`${global.lines.join("\n")}\n`);
+  else for (const line of global.lines) log(line);
 }
 
 function setup(wantChromium) {
@@ -167,19 +162,24 @@ function setup(wantChromium) {
   ensureKernel();
 }
 
-function startJupyter() {
-  const token = process.env.MEMVIRT_TOKEN ?? randomBytes(24).toString("hex");
-  const port = process.env.MEMVIRT_PORT ?? "8888";
-  const argv = [
-    "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--notebook-dir=${path.join(root, "notebooks")}`,
-    `--NotebookApp.token=${token}`, "--NotebookApp.open_browser=False",
-  ];
-  if (typeof process.getuid === "function" && process.getuid() === 0) argv.push("--allow-root");
+async function startJupyter({ token, port }) {
   log(`starting Jupyter Notebook on notebooks/ (kernel "TypeScript (memvirt)")`);
-  process.stdout.write(`\n  memvirt notebooks: http://127.0.0.1:${port}/tree?token=${token}\n  (if the port is taken, Jupyter picks the next one and prints its own URL below)\n\n`);
-  const child = spawn("jupyter-notebook", argv, { stdio: "inherit", cwd: root });
-  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+  let child;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => (child ? child.kill(sig) : process.exit(130)));
+  let server;
+  try {
+    server = await startNotebookServer({ root, port, token, isRoot, onSpawn: (c) => (child = c) });
+  } catch (error) {
+    if (error instanceof SetupError) fail(error.message, error.exitCode);
+    throw error;
+  }
   child.on("exit", (code) => process.exit(code ?? 0));
+  const lines = [`memvirt notebooks: ${server.url}`];
+  if (server.port !== port) lines.push(`(port ${port} is taken by another program; Jupyter serves on ${server.port})`);
+  lines.push(server.kernel.line);
+  lines.push("(the 403 above is memvirt checking that the server refuses requests without the token)");
+  if (isRoot) lines.push("Running as root: the token is root's keys; anyone who has it runs code as root here.");
+  process.stdout.write(`\n${lines.map((l) => `  ${l}`).join("\n")}\n\n`);
 }
 
 function test() {
@@ -200,7 +200,20 @@ function test() {
   log(`all tests passed: ${times.join(", ")}`);
 }
 
+// Settings for the server are checked before anything is installed or started.
+let serverSettings;
+if (mode === "start") {
+  try {
+    serverSettings = { token: resolveToken(process.env).token, port: parsePort(process.env.MEMVIRT_PORT) };
+  } catch (error) {
+    if (error instanceof SetupError) fail(error.message, error.exitCode);
+    throw error;
+  }
+}
 setup(mode === "test");
-if (mode === "start") startJupyter();
-else if (mode === "test") test();
-else log("setup done");
+if (mode === "start") await startJupyter(serverSettings);
+else if (mode === "test") {
+  // The notebook runs below take this checkout's kernelspec, whatever another clone did to the global one.
+  process.env.JUPYTER_PATH = withCheckoutJupyterPath(root, process.env.JUPYTER_PATH);
+  test();
+} else log("setup done");
