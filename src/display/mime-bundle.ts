@@ -2,7 +2,9 @@
  * What `show(x)` renders, as a pure function from a value to a MIME bundle.
  *
  *   arquero table      → text/html table (row limit, "… N more rows") + text/plain
- *   plotly Figure      → text/html div + script (plotly.js inlined if not yet sent)
+ *   plotly Figure      → text/html: plotly.js (if this state has not sent it yet), then the
+ *                        figure's div and loader (see html.ts: the page fetches the library
+ *                        itself when it lacks it)
  *   explainable result → text/html <pre> of explain() + text/plain
  *   anything else      → text/plain
  */
@@ -12,13 +14,13 @@ import { explainHtml, figureHtml, HtmlTable, plotlyLibraryHtml, tableHtml } from
 /** A Jupyter MIME bundle. */
 export type MimeBundle = { "text/plain": string; "text/html"?: string };
 
-/** State the caller keeps between calls (one per notebook/kernel). */
+/** State the caller keeps between calls (one per `notebookDisplay()`, i.e. per run of a notebook's setup cell). */
 export interface MimeState {
-  /** Has plotly.js already been sent to this notebook? Set to true when a bundle includes it. */
+  /** Has plotly.js gone out with a figure of this state? Set to true when a bundle includes it. */
   plotlySent: boolean;
   /** Next figure number, for unique element ids. */
   nextFigure: number;
-  /** Prefix for element ids, unique per kernel session (outputs of earlier sessions stay in the page). */
+  /** Prefix for element ids, unique per state (outputs of earlier states stay in the page). */
   idPrefix: string;
 }
 
@@ -72,10 +74,11 @@ export function newMimeState(idPrefix: string): MimeState {
 export function toMimeBundle(x: unknown, state: MimeState, options: MimeOptions = {}): MimeBundle {
   if (isFigure(x)) {
     const id = `memvirt-fig-${state.idPrefix}-${state.nextFigure++}`;
+    // The library goes first, so this figure's loader finds it already loaded.
     const library = state.plotlySent ? "" : `${plotlyLibraryHtml()}\n`;
     state.plotlySent = true;
     const title = (x.layout.title as { text?: string } | undefined)?.text;
-    return { "text/plain": `Figure(${x.data.length} traces${title ? `: ${title}` : ""})`, "text/html": `${figureHtml(x, id)}\n${library}` };
+    return { "text/plain": `Figure(${x.data.length} traces${title ? `: ${title}` : ""})`, "text/html": `${library}${figureHtml(x, id)}` };
   }
   if (isTable(x)) {
     const maxRows = options.maxRows ?? 20;

@@ -7,13 +7,15 @@
  *
  * Everything else is the pure `toMimeBundle`.
  */
-import { MimeOptions, MimeState, newMimeState, toMimeBundle } from "./mime-bundle";
-import { progressHtml } from "./html";
+import { MimeOptions, newMimeState, toMimeBundle } from "./mime-bundle";
+import { PLOTLY_SENDER_GLOBAL, plotlyLibraryScript, progressHtml } from "./html";
 
 /** The part of a kernel display memvirt needs (tslab's `Display`). */
 export interface DisplayLike {
   html(s: string): void;
   text(s: string): void;
+  /** Send JavaScript (tslab: text/javascript); lets a page that lacks plotly.js fetch it. */
+  javascript?(s: string): void;
 }
 
 /** The part of the tslab module memvirt needs. */
@@ -30,11 +32,18 @@ export interface ProgressHandle {
   done(): void;
 }
 
-// One state per kernel process: plotly.js goes out once however many times the adapter is made.
-let sharedState: MimeState | undefined;
+// Element ids stay unique across adapters in one kernel: a page keeps earlier adapters' outputs.
+const processId = Date.now().toString(36);
+let adapters = 0;
 
 /**
  * Bind memvirt's display to a notebook kernel.
+ *
+ * plotly.js goes out with the first figure of each adapter. A notebook makes its adapter in its
+ * first cell, so Run All (also on a page reloaded while the kernel kept running) sends the library
+ * once and a saved notebook carries it once. A page that runs a figure cell without having seen
+ * the library (a second tab, a reload, then one cell) asks the kernel for it through
+ * `globalThis.__memvirtSendPlotly`, which this registers (see html.ts).
  *
  * @example
  * import * as tslab from "tslab";
@@ -42,8 +51,9 @@ let sharedState: MimeState | undefined;
  * show(lineChart(run.timeline, { x: "t", y: "residentPages", color: "vm" }));
  */
 export function notebookDisplay(kernel: KernelLike, options: MimeOptions = {}): { show: (x: unknown, opts?: MimeOptions) => void; progress: (label: string) => ProgressHandle } {
-  sharedState ??= newMimeState(Date.now().toString(36));
-  const state = sharedState;
+  const state = newMimeState(`${processId}-${++adapters}`);
+  const javascript = kernel.display.javascript?.bind(kernel.display);
+  if (javascript) (globalThis as Record<string, unknown>)[PLOTLY_SENDER_GLOBAL] = () => javascript(plotlyLibraryScript());
   const show = (x: unknown, opts: MimeOptions = {}) => {
     const bundle = toMimeBundle(x, state, { ...options, ...opts });
     if (bundle["text/html"] !== undefined) kernel.display.html(bundle["text/html"]);

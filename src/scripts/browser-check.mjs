@@ -1,19 +1,34 @@
 #!/usr/bin/env node
-// Real-browser check: open exported notebooks in headless Chromium (Debian's, driven by
-// playwright-core) and assert that every memvirt figure really drew: an SVG exists and plotly
-// holds the expected number of traces. Saves a screenshot under reports/.
+// Real-browser check in headless Chromium (Debian's, driven by playwright-core): every memvirt
+// figure must really draw (an SVG exists and plotly holds the expected number of traces).
 //
-//   browser-check.mjs [NAME ...]     default: every notebook in notebooks/ (exported to reports/
-//                                    by run-notebooks.mjs --html)
+//   1. exports: open each reports/NAME.html (made by run-notebooks.mjs --html); screenshot to
+//      reports/NAME.png.
+//   2. the real Notebook UI: a private jupyter-notebook on a temporary copy of notebooks/ (see
+//      ui-check-server.mjs); for each notebook, Run All, reload and Run All on the same kernel,
+//      reload and run one figure cell (see notebook-ui-check.mjs).
+//
+//   browser-check.mjs [NAME ...] [--ui=NAME,NAME | --ui=all | --no-ui] [--no-exports]
+//     NAME ...   notebooks whose exports to check (default: every notebook in notebooks/)
+//     --ui=...   notebooks to drive in the UI (default: 00-tour and 03-ballooning, the two with
+//                figures in most cells; each costs 20-35 s of the test budget on 2 cores)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
+import { startUiCheckServer } from "./ui-check-server.mjs";
+import { checkNotebookInUi } from "./notebook-ui-check.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const names = process.argv.slice(2).length
-  ? process.argv.slice(2)
-  : fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort().map((f) => f.replace(/\.ipynb$/, ""));
+const argv = process.argv.slice(2);
+const positional = argv.filter((a) => !a.startsWith("--"));
+const allNotebooks = () => fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort().map((f) => f.replace(/\.ipynb$/, ""));
+const names = positional.length ? positional : allNotebooks();
+const uiOption = argv.find((a) => a.startsWith("--ui="));
+const DEFAULT_UI = ["00-tour", "03-ballooning"];
+const uiList = uiOption ? uiOption.slice("--ui=".length) : DEFAULT_UI.join(",");
+const uiNames = argv.includes("--no-ui") ? [] : uiList === "all" ? allNotebooks() : uiList.split(",").filter(Boolean);
+const checkExports = !argv.includes("--no-exports");
 const executablePath = process.env.MEMVIRT_CHROMIUM ?? "/usr/bin/chromium";
 
 const browser = await chromium.launch({
@@ -38,7 +53,7 @@ try {
     else console.log("ok   a figure displayed before plotly.js loaded still draws (2 traces)");
     await page.close();
   }
-  for (const name of names) {
+  for (const name of checkExports ? names : []) {
     const file = path.join(root, "reports", `${name}.html`);
     if (!fs.existsSync(file)) {
       console.error(`FAIL ${name}: ${path.relative(root, file)} does not exist (run npm run reproduce first)`);
@@ -81,6 +96,21 @@ try {
     if (problems.length) console.error(`note ${name}: page errors: ${problems.join(" | ")}`);
     console.log(`${failed > failedBefore ? "FAIL" : "ok  "} ${name}: ${expected.length} figures drew (${expected.map((e) => e.traces).join("+")} traces); screenshot ${path.relative(root, shot)}`);
     await page.close();
+  }
+  if (uiNames.length) {
+    const t0 = Date.now();
+    const server = await startUiCheckServer({ root });
+    try {
+      console.log(`     Notebook UI: jupyter-notebook on ${server.base} serving a temporary copy of notebooks/ (${((Date.now() - t0) / 1000).toFixed(1)}s to start)`);
+      for (const [i, name] of uiNames.entries()) {
+        // The one-cell step tests the same page-side fetch in every notebook: once is enough.
+        const { ok, lines } = await checkNotebookInUi(browser, server, name, { singleCell: i === 0 });
+        for (const line of lines) (line.startsWith("FAIL") ? console.error : console.log)(line);
+        if (!ok) failed++;
+      }
+    } finally {
+      await server.close();
+    }
   }
 } finally {
   await browser.close();
