@@ -19,12 +19,16 @@
  * - `unmapEvery`: the guest unmaps one random mapped page (freeing memory); touching it again
  *   demand-pages it back.
  *
- * Invariants: memory is flat in trace length (batches are streamed; one interval row per
- * `intervalAccesses`); the same options and seed give the same numbers.
+ * Invariants: memory is flat in trace length: batches are streamed, interval rows go to
+ * `onInterval` as they close and at most `keepIntervals` of them stay in the result (the
+ * last ones; a warning says when some were dropped); the same options and seed give the same
+ * numbers; counters cover measured accesses only (an input that ends during the warm-up
+ * measures nothing, and says so in `warnings`).
  */
 import * as aq from "arquero";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { formatBytes, formatCount } from "../util/units";
+import { countOf } from "../util/plural";
 import { Rng, type Seed } from "../util/rng";
 import { createWorkload, type WorkloadSpec } from "../workloads/create-workload";
 import type { Workload } from "../workloads/workload";
@@ -69,7 +73,20 @@ export interface SimulateTranslationOptions extends MmuOptions {
   guest?: GuestActivityOptions;
   /** Progress callback: workload accesses done, out of the total (NaN when unknown). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Receives each interval row as it closes, so a long run can stream its table (to a file, a
+   * chart) without keeping it. The object is fresh for each call.
+   */
+  onInterval?: (row: TranslationIntervalRow) => void;
+  /**
+   * Interval rows kept in the result's table (default 100,000, about 10 MB): the last ones.
+   * 0 keeps none (use `onInterval`). When rows are dropped, `warnings` says how many.
+   */
+  keepIntervals?: number;
 }
+
+/** Interval rows kept in a result unless `keepIntervals` says otherwise. */
+export const DEFAULT_KEEP_INTERVALS = 100_000;
 
 /** Totals of a run. */
 export interface TranslationTotals {
@@ -107,6 +124,12 @@ export interface TranslationTotals {
 
 const INTERVAL_COLUMNS = ["interval", "accessesEnd", "accesses", "tlbMisses", "memoryReferences", "referencesPerMiss", "traps", "hiddenFaults", "ptWrites", "cycles", "cyclesPerAccess", "shadowBytes"] as const;
 
+/** The columns of the interval table, in order (`mode` first). */
+export const TRANSLATION_INTERVAL_COLUMNS = ["mode", ...INTERVAL_COLUMNS] as const;
+
+/** One row of the interval table: counts over `accesses` accesses ending at workload access `accessesEnd`. */
+export type TranslationIntervalRow = { mode: string } & Record<(typeof INTERVAL_COLUMNS)[number], number>;
+
 /**
  * The outcome of a translation run: totals, the interval table, explain().
  *
@@ -119,15 +142,18 @@ export class TranslationResult {
   readonly inputName: string;
   readonly guestActivity: Required<GuestActivityOptions>;
   readonly totals: TranslationTotals;
-  /** One row per interval: see INTERVAL_COLUMNS. */
+  /** One row per interval (the last `keepIntervals` of them): see TRANSLATION_INTERVAL_COLUMNS. */
   readonly intervals: aq.ColumnTable;
+  /** Caveats about the numbers (an input that ended early, interval rows dropped); empty when none. */
+  readonly warnings: string[];
 
-  constructor(settings: MmuSettings, inputName: string, guestActivity: Required<GuestActivityOptions>, totals: TranslationTotals, intervals: aq.ColumnTable) {
+  constructor(settings: MmuSettings, inputName: string, guestActivity: Required<GuestActivityOptions>, totals: TranslationTotals, intervals: aq.ColumnTable, warnings: string[] = []) {
     this.settings = settings;
     this.inputName = inputName;
     this.guestActivity = guestActivity;
     this.totals = totals;
     this.intervals = intervals;
+    this.warnings = warnings;
   }
 
   /** The interval table (arquero). */
@@ -149,19 +175,21 @@ export class TranslationResult {
     const lines: string[] = [];
     const host = s.mode === "native" ? "" : `; host ${s.hostLevels}-level tables, ${s.hostPageSize} pages`;
     lines.push(`Settings: ${s.mode} paging; guest ${s.guestLevels}-level tables, ${s.guestPageSize} pages${host}; TLB ${s.tlb ? `${s.tlb.entries} entries, ${s.tlb.ways}-way` : "off"}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}.`);
-    const activity: string[] = [`${g.processes} process${g.processes === 1 ? "" : "es"}`];
-    if (g.processes > 1) activity.push(`switching every ${formatCount(g.switchEvery)} accesses`);
-    if (g.forkEvery > 0) activity.push(`a fork+exec burst every ${formatCount(g.forkEvery)} accesses`);
-    if (g.unmapEvery > 0) activity.push(`an unmap every ${formatCount(g.unmapEvery)} accesses`);
+    const activity: string[] = [countOf(g.processes, "process", "processes")];
+    const every = (n: number) => (n === 1 ? "every access" : `every ${formatCount(n)} accesses`);
+    if (g.processes > 1) activity.push(`switching ${every(g.switchEvery)}`);
+    if (g.forkEvery > 0) activity.push(`a fork+exec burst ${every(g.forkEvery)}`);
+    if (g.unmapEvery > 0) activity.push(`an unmap ${every(g.unmapEvery)}`);
     lines.push(`Input: ${this.inputName}; guest: ${activity.join(", ")}.`);
-    lines.push(`  ${formatCount(t.accesses)} accesses: ${formatCount(t.tlbHits)} TLB hits, ${formatCount(t.tlbMisses)} misses (${pct(t.tlbMissRate)}).`);
-    lines.push(`  Walks made ${formatCount(t.memoryReferences)} memory references, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${formatCount(t.walkCacheHits)} lookups${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
-    lines.push(`  The guest OS took ${formatCount(t.guestPageFaults)} page faults and made ${formatCount(t.ptWrites)} page-table writes, ${formatCount(t.ptReads)} reads and ${formatCount(t.cr3Switches)} CR3 switches (${formatCount(t.guest.forks)} forks, ${formatCount(t.guest.unmaps)} unmaps).`);
+    lines.push(`  ${countOf(t.accesses, "access", "accesses")}: ${countOf(t.tlbHits, "TLB hit")}, ${countOf(t.tlbMisses, "miss", "misses")} (${pct(t.tlbMissRate)}).`);
+    lines.push(`  Walks made ${countOf(t.memoryReferences, "memory reference")}, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${countOf(t.walkCacheHits, "lookup")}${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
+    lines.push(`  The guest OS took ${countOf(t.guestPageFaults, "page fault")} and made ${countOf(t.ptWrites, "page-table write")}, ${countOf(t.ptReads, "read")} and ${countOf(t.cr3Switches, "CR3 switch", "CR3 switches")} (${countOf(t.guest.forks, "fork")}, ${countOf(t.guest.unmaps, "unmap")}).`);
     const tr = t.traps;
     lines.push(`  Traps to the VMM: ${formatCount(tr.total)} (page-table writes ${formatCount(tr.ptWrite)}, reads ${formatCount(tr.ptRead)}, page faults ${formatCount(tr.pageFault)}, hidden faults ${formatCount(tr.hiddenFault)}, CR3 ${formatCount(tr.cr3Switch)}, TLB flushes ${formatCount(tr.tlbFlush)}).`);
     lines.push(`  Cycles: ${formatCount(t.cycles)} = translation ${formatCount(t.cyclesTranslation)} + guest kernel ${formatCount(t.cyclesGuest)} + VMM ${formatCount(t.cyclesVmm)}.`);
     lines.push(`  Memory: guest page tables ${formatBytes(t.guestPageTableBytes)}${s.mode === "nested" ? `, host page tables ${formatBytes(t.hostPageTableBytes)}` : ""}${s.mode === "shadow" ? `, shadow tables ${formatBytes(t.shadowBytes)} (peak ${formatBytes(t.peakShadowBytes)})` : ""}.`);
-    lines.push(`Summary: ${s.mode} paging costs ${t.cyclesPerAccess.toFixed(2)} cycles per access: ${pct(t.tlbMissRate)} TLB misses at ${t.referencesPerMiss.toFixed(1)} references each, ${formatCount(tr.total)} traps.`);
+    for (const w of this.warnings) lines.push(`Warning: ${w}`);
+    lines.push(`Summary: ${s.mode} paging costs ${t.cyclesPerAccess.toFixed(2)} cycles per access: ${pct(t.tlbMissRate)} TLB misses at ${t.referencesPerMiss.toFixed(1)} ${t.referencesPerMiss === 1 ? "reference" : "references"} each, ${countOf(tr.total, "trap")}.`);
     return lines.join("\n");
   }
 }
@@ -182,6 +210,11 @@ export class TranslationRun {
   private readonly inputName: string;
   private readonly total: number;
   private readonly onProgress?: (done: number, total: number) => void;
+  private readonly onInterval?: (row: TranslationIntervalRow) => void;
+  private readonly keepIntervals: number;
+  /** The access count the caller asked for, if any (to say when the input fell short). */
+  private readonly askedAccesses: number | undefined;
+  private readonly warmupAsked: number;
   private readonly rng: Rng;
   private readonly processes: number[] = [];
   private current = 0;
@@ -193,17 +226,27 @@ export class TranslationRun {
   private nextFork: number;
   private nextUnmap: number;
   private intervalStart: TranslationCounts;
+  /** The last intervals (up to 2 × keepIntervals before trimming). */
   private readonly columns: Record<(typeof INTERVAL_COLUMNS)[number], number[]>;
+  private intervalsClosed = 0;
+  private lastIntervalEnd = 0;
   private childBase = 0x7e0000000;
 
   constructor(options: SimulateTranslationOptions, inputName: string, limit: number, where = "") {
-    const { workload: _w, trace: _t, accesses: _a, intervalAccesses, warmupAccesses, guest, onProgress, ...mmuOptions } = options;
+    const { workload: _w, trace: _t, accesses: _a, intervalAccesses, warmupAccesses, guest, onProgress, onInterval, keepIntervals, ...mmuOptions } = options;
     void _w; void _t; void _a;
     this.mmu = new Mmu(mmuOptions, where);
     this.activity = resolveActivity(guest, pathJoin(where, "guest"));
     const warmup = warmupAccesses ?? 0;
     if (!Number.isInteger(warmup) || warmup < 0) throw new MemvirtError("must be a whole number of accesses", { where: pathJoin(where, "warmupAccesses"), value: warmupAccesses });
     this.warmup = warmup;
+    this.warmupAsked = warmup;
+    this.askedAccesses = options.accesses;
+    if (onInterval !== undefined && typeof onInterval !== "function") throw new MemvirtError("must be a function (row) => void", { where: pathJoin(where, "onInterval"), value: typeof onInterval });
+    this.onInterval = onInterval;
+    const keep = keepIntervals ?? DEFAULT_KEEP_INTERVALS;
+    if (!Number.isInteger(keep) || keep < 0) throw new MemvirtError("must be a whole number of rows (0 keeps none)", { where: pathJoin(where, "keepIntervals"), value: keepIntervals });
+    this.keepIntervals = keep;
     this.limit = limit;
     this.total = limit;
     this.inputName = inputName;
@@ -273,7 +316,21 @@ export class TranslationRun {
 
   /** Close the last interval and build the result. */
   finish(): TranslationResult {
-    if (this.done > 0 && (this.columns.accessesEnd.length === 0 || this.columns.accessesEnd[this.columns.accessesEnd.length - 1] !== this.done)) this.closeInterval();
+    const warnings: string[] = [];
+    if (this.warmup > 0) {
+      // The input ended inside the warm-up: none of it may be reported as measured.
+      const ran = this.warmupAsked - this.warmup;
+      warnings.push(`the input ended during the warm-up, after ${countOf(ran, "access", "accesses")} of the ${formatCount(this.warmupAsked)} asked for: nothing was measured, every count is 0`);
+      this.startMeasuring();
+    } else if (this.askedAccesses !== undefined && this.done < this.askedAccesses) {
+      warnings.push(`the input ended after ${countOf(this.done, "measured access", "measured accesses")} of the ${formatCount(this.askedAccesses)} asked for`);
+    }
+    if (this.done > 0 && this.lastIntervalEnd !== this.done) this.closeInterval();
+    const kept = Math.min(this.intervalsClosed, this.keepIntervals);
+    // Dropped rows matter only when nobody received them.
+    if (kept < this.intervalsClosed && this.onInterval === undefined) {
+      warnings.push(`the interval table keeps the last ${countOf(kept, "row")} of ${formatCount(this.intervalsClosed)} (keepIntervals); pass onInterval to receive every row as it closes`);
+    }
     const c = this.mmu.counts();
     const mem = this.mmu.memory();
     const totals: TranslationTotals = {
@@ -303,9 +360,11 @@ export class TranslationRun {
       peakShadowBytes: mem.peakShadowBytes,
       guest: { ...this.mmu.guest.counts },
     };
-    const cols: Record<string, unknown[]> = { mode: this.columns.interval.map(() => this.mmu.settings.mode) };
-    for (const name of INTERVAL_COLUMNS) cols[name] = this.columns[name];
-    return new TranslationResult(this.mmu.settings, this.inputName, this.activity, totals, aq.table(cols));
+    const cols: Record<string, unknown[]> = {};
+    for (const name of INTERVAL_COLUMNS) cols[name] = this.columns[name].slice(this.columns[name].length - kept);
+    cols.mode = cols.interval.map(() => this.mmu.settings.mode);
+    const ordered = Object.fromEntries(TRANSLATION_INTERVAL_COLUMNS.map((name) => [name, cols[name]]));
+    return new TranslationResult(this.mmu.settings, this.inputName, this.activity, totals, aq.table(ordered), warnings);
   }
 
   private dueEvents(): void {
@@ -353,20 +412,33 @@ export class TranslationRun {
     const misses = now.tlbMisses - s.tlbMisses;
     const refs = now.memoryReferences - s.memoryReferences;
     const cycles = now.cycles - s.cycles;
-    const c = this.columns;
-    c.interval.push(c.interval.length);
-    c.accessesEnd.push(this.done);
-    c.accesses.push(accesses);
-    c.tlbMisses.push(misses);
-    c.memoryReferences.push(refs);
-    c.referencesPerMiss.push(misses ? refs / misses : 0);
-    c.traps.push(now.traps.total - s.traps.total);
-    c.hiddenFaults.push(now.hiddenFaults - s.hiddenFaults);
-    c.ptWrites.push(now.ptWrites - s.ptWrites);
-    c.cycles.push(cycles);
-    c.cyclesPerAccess.push(accesses ? cycles / accesses : 0);
-    c.shadowBytes.push(this.mmu.memory().shadowBytes);
+    const row: TranslationIntervalRow = {
+      mode: this.mmu.settings.mode,
+      interval: this.intervalsClosed,
+      accessesEnd: this.done,
+      accesses,
+      tlbMisses: misses,
+      memoryReferences: refs,
+      referencesPerMiss: misses ? refs / misses : 0,
+      traps: now.traps.total - s.traps.total,
+      hiddenFaults: now.hiddenFaults - s.hiddenFaults,
+      ptWrites: now.ptWrites - s.ptWrites,
+      cycles,
+      cyclesPerAccess: accesses ? cycles / accesses : 0,
+      shadowBytes: this.mmu.memory().shadowBytes,
+    };
+    this.intervalsClosed++;
+    this.lastIntervalEnd = this.done;
     this.intervalStart = now;
+    if (this.keepIntervals > 0) {
+      const c = this.columns;
+      for (const name of INTERVAL_COLUMNS) c[name].push(row[name]);
+      // Keep memory bounded: trim to the last keepIntervals rows once twice that many are held.
+      if (c.interval.length >= 2 * this.keepIntervals) {
+        for (const name of INTERVAL_COLUMNS) c[name].splice(0, c[name].length - this.keepIntervals);
+      }
+    }
+    this.onInterval?.(row);
   }
 }
 
@@ -416,10 +488,14 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
 /**
  * Stream a Lackey trace (file, `-` for stdin, gzip or plain) through one translation mode,
  * without holding it in memory. The CLI's `memvirt translate` uses this; `onBytes` reports
- * progress in (compressed) bytes read, with a NaN total for stdin.
+ * progress in (compressed) bytes read, with a NaN total for stdin. Interval rows stream to
+ * `onInterval` as they close; pass `keepIntervals: 0` when only the stream is wanted.
  *
  * @example
  * const r = await simulateTranslationStream({ mode: "nested", trace: "data/traces/sort.lackey.gz" });
+ * // every interval row, without holding the table:
+ * await simulateTranslationStream({ mode: "nested", trace: "big.lackey.gz", intervalAccesses: 1, keepIntervals: 0,
+ *   onInterval: (row) => out.write(`${row.interval},${row.tlbMisses}\n`) });
  */
 export async function simulateTranslationStream(options: Omit<SimulateTranslationOptions, "trace" | "workload"> & { trace: TraceSource; traceName?: string; onBytes?: (doneBytes: number, totalBytes: number) => void }): Promise<TranslationResult> {
   const { trace, traceName, onBytes, ...rest } = options;

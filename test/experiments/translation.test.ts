@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { Readable } from "node:stream";
-import { simulateTranslation, simulateTranslationStream } from "../../src/experiments/translation";
+import { simulateTranslation, simulateTranslationStream, TRANSLATION_INTERVAL_COLUMNS, type TranslationIntervalRow } from "../../src/experiments/translation";
 import { parseLackeyBuffer } from "../../src/trace/load-lackey";
 
 const small = { tlb: { entries: 64, ways: 4 }, workload: { kind: "uniform" as const, pages: 2048 }, accesses: 60_000 };
@@ -12,6 +14,13 @@ function lackeyText(records: number): string {
     const kind = i % 3 === 0 ? "I " : i % 3 === 1 ? " L" : " S";
     lines.push(`${kind} ${(0x400000 + page * 4096 + (i % 4096)).toString(16)},8`);
   }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Records that each touch one page (page-aligned, 8 bytes): one access per record. */
+function onePagePerRecord(records: number): string {
+  const lines = ["==123== Lackey"];
+  for (let i = 0; i < records; i++) lines.push(` L ${(0x400000 + ((i * 7919) % 3000) * 4096).toString(16)},8`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -50,9 +59,84 @@ describe("simulateTranslation", () => {
     expect(r.totals.guestPageFaults).toBe(0); // every page was touched during warm-up
   });
 
-  it("is deterministic for a seed", () => {
+  it("is deterministic for a seed, and another seed gives other numbers", () => {
     const opts = { ...small, mode: "shadow" as const, seed: 5, guest: { unmapEvery: 500 } };
-    expect(simulateTranslation(opts).totals).toEqual(simulateTranslation(opts).totals);
+    const five = simulateTranslation(opts).totals;
+    expect(simulateTranslation(opts).totals).toEqual(five);
+    const six = simulateTranslation({ ...opts, seed: 6 }).totals;
+    expect(six.accesses).toBe(five.accesses);
+    expect(six).not.toEqual(five);
+    // The workload alone (no guest activity) must follow the seed too.
+    const plain = (seed: number) => simulateTranslation({ ...small, mode: "native", seed }).totals;
+    expect(plain(1)).not.toEqual(plain(2));
+  });
+
+  it("an input that ends during the warm-up measures nothing, and says so", async () => {
+    const text = onePagePerRecord(3000);
+    const loaded = simulateTranslation({ mode: "nested", trace: parseLackeyBuffer(text, "t.lackey"), warmupAccesses: 5000 });
+    const streamed = await simulateTranslationStream({ mode: "nested", trace: Readable.from([Buffer.from(text)]), warmupAccesses: 5000 });
+    for (const r of [loaded, streamed]) {
+      const t = r.totals;
+      expect([t.accesses, t.workloadAccesses, t.tlbHits, t.tlbMisses, t.memoryReferences, t.cycles, t.guestPageFaults, t.ptWrites, t.traps.total]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      expect(t.guest.demandFaults).toBe(0);
+      expect(r.toTable().numRows()).toBe(0);
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0]).toMatch(/input ended during the warm-up, after 3,000 accesses of the 5,000 asked for: nothing was measured/);
+      expect(r.explain()).toMatch(/\nWarning: the input ended during the warm-up/);
+    }
+    // A warm-up that fits leaves no warning.
+    expect(simulateTranslation({ mode: "nested", trace: parseLackeyBuffer(text, "t.lackey"), warmupAccesses: 1000 }).warnings).toEqual([]);
+  });
+
+  it("warns when the input ends before the accesses asked for", async () => {
+    const r = await simulateTranslationStream({ mode: "native", trace: Readable.from([Buffer.from(onePagePerRecord(2000))]), accesses: 5000 });
+    expect(r.totals.workloadAccesses).toBe(2000);
+    expect(r.warnings).toEqual(["the input ended after 2,000 measured accesses of the 5,000 asked for"]);
+  });
+
+  it("streams every interval row to onInterval as it closes, in table order", async () => {
+    const rows: TranslationIntervalRow[] = [];
+    const r = simulateTranslation({ ...small, mode: "shadow", intervalAccesses: 7000, onInterval: (row) => rows.push(row) });
+    expect(rows).toHaveLength(Math.ceil(60_000 / 7000));
+    expect(rows.map((row) => row.interval)).toEqual(rows.map((_, i) => i));
+    expect(r.toTable().objects()).toEqual(rows);
+    expect(Object.keys(rows[0])).toEqual([...TRANSLATION_INTERVAL_COLUMNS]);
+    expect(rows.reduce((a, row) => a + row.tlbMisses, 0)).toBe(r.totals.tlbMisses);
+    const streamed: number[] = [];
+    const s = await simulateTranslationStream({ mode: "native", trace: Readable.from([Buffer.from(onePagePerRecord(5000))]), intervalAccesses: 1, keepIntervals: 0, onInterval: (row) => streamed.push(row.accessesEnd) });
+    expect(streamed).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    expect(s.toTable().numRows()).toBe(0);
+    expect(s.warnings).toEqual([]); // every row went to onInterval: nothing was lost
+  });
+
+  it("keeps only the last keepIntervals rows, and says how many were dropped", () => {
+    const r = simulateTranslation({ ...small, mode: "native", accesses: 5000, intervalAccesses: 10, keepIntervals: 30 });
+    const t = r.toTable();
+    expect(t.numRows()).toBe(30);
+    expect(t.array("interval")).toEqual(Array.from({ length: 30 }, (_, i) => 470 + i));
+    expect((t.array("accessesEnd") as number[]).at(-1)).toBe(5000);
+    expect(r.warnings).toEqual(["the interval table keeps the last 30 rows of 500 (keepIntervals); pass onInterval to receive every row as it closes"]);
+    expect(() => simulateTranslation({ ...small, keepIntervals: -1 })).toThrow(/keepIntervals: must be a whole number/);
+    expect(() => simulateTranslation({ ...small, onInterval: 3 as never })).toThrow(/onInterval: must be a function/);
+  });
+
+  it("holds memory flat with one interval per access (2M rows in a 64 MiB heap)", () => {
+    const root = path.resolve(__dirname, "..", "..");
+    const code = `const { simulateTranslation } = require("./src/experiments/translation.ts");
+      const r = simulateTranslation({ mode: "native", workload: { kind: "uniform", pages: 64 }, accesses: 2e6, intervalAccesses: 1, keepIntervals: 10 });
+      process.stdout.write(String(r.toTable().numRows()));`;
+    const child = spawnSync(process.execPath, ["--max-old-space-size=64", "--import", "tsx", "-e", code], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    expect(child.stderr).not.toMatch(/heap out of memory/);
+    expect(child.status).toBe(0);
+    expect(child.stdout).toBe("10");
+  }, 60_000);
+
+  it("writes counts in the right number: 1 access, 1 miss", () => {
+    const text = simulateTranslation({ mode: "native", workload: { kind: "uniform", pages: 8 }, accesses: 1 }).explain();
+    expect(text).toMatch(/^ {2}1 access: 0 TLB hits, 1 miss \(100\.00%\)\.$/m);
+    expect(text).toMatch(/took 1 page fault and made [0-9]+ page-table writes, [0-9]+ reads and 0 CR3 switches \(0 forks, 0 unmaps\)/);
+    expect(text).toMatch(/^Input: workload uniform[^;]*; guest: 1 process\.$/m);
+    expect(text).not.toMatch(/\b1 (accesses|misses|page faults|traps|processes)\b/);
   });
 
   it("shadow wins when TLB misses dominate, nested when page-table updates do", () => {
