@@ -4,10 +4,22 @@
  *   I  04016b0,3        instruction fetch  → FETCH
  *    L 04222cac,4       load               → READ
  *    S 7ff000398,8      store              → WRITE
- *    M 0421d9c8,4       modify (load+store) → one WRITE
+ *    M 0421d9c8,4       modify (load+store) → one WRITE per page
  *   ==1234== ...        valgrind banner     → skipped, like blank and other lines
  *
- * Each record is one access to the page holding its start address: page = addr >> 12.
+ * Each record is one access to each 4 KiB page its byte range [addr, addr + size − 1] touches,
+ * in address order: pages addr >> 12 through (addr + size − 1) >> 12. Hardware looks up every
+ * page an access touches, so an 8-byte load at 0x1ffc is two accesses (pages 1 and 2); almost
+ * every record touches one page. An `M` is one write per page, not a read and a write.
+ *
+ * Sizes: 0 is malformed (no access covers no bytes). Above `MAX_RECORD_BYTES` (64 KiB, at most
+ * 17 pages) is rejected as absurd rather than expanded: Lackey itself never writes a size above
+ * 512 (`MAX_DSIZE` in lackey/lk_main.c; instructions are at most 20 bytes), so such a record
+ * comes from a broken converter, and a size of 10^12 would otherwise be 2^28 accesses.
+ *
+ * Input that is not a trace is an error, never an empty trace: no bytes at all, binary bytes or
+ * UTF-16 in the first `SNIFF_BYTES` (NUL, or not UTF-8), or text with no record line (the error
+ * gives the count of skipped lines). A UTF-8 byte-order mark at the start is dropped.
  *
  * Invariants:
  * - Bytes are parsed straight from the chunks (no string per line). Chunks may split a line
@@ -16,21 +28,29 @@
  * - A line that looks like a record (optional blanks, one of I/L/S/M, then a blank) must be a
  *   valid record, otherwise MemvirtError "FILE:LINE: ... (got "the line")". Other lines are skipped.
  * - The page number is built from all hex digits but the last three, so addresses up to 2^64
- *   give exact page numbers (< 2^52) in a double.
- * - Memory is O(batchSize + longest line): records go out in batches through `onBatch`.
+ *   give exact page numbers (< 2^52) in a double; the last three digits are the page offset.
+ * - `addressBits` (default 64) bounds the address space: a record reaching beyond it is an error
+ *   at FILE:LINE that echoes the hex address as written in the trace.
+ * - Memory is O(batchSize + longest line): accesses go out in batches through `onBatch`, into
+ *   typed arrays allocated once; the per-record path allocates nothing.
  */
 import { MemvirtError } from "../util/errors";
 import { FETCH, READ, WRITE } from "../workloads/workload";
+import { binaryProblem, SNIFF_BYTES, utf8BomLength } from "./sniff-text";
 
 /** Counts from a parse. */
 export interface LackeyStats {
   /** Lines seen (a final line without newline counts). */
   lines: number;
-  /** Records parsed (= accesses). */
+  /** Record lines parsed. */
   records: number;
+  /** Page accesses delivered: one per page each record touches, so ≥ records. */
+  accesses: number;
+  /** Records whose byte range crosses a page boundary (each gave 2 or more accesses). */
+  multiPageRecords: number;
   /** Lines skipped: blank, `==` banners and other non-record lines. */
   skipped: number;
-  /** Bytes of (uncompressed) text parsed. */
+  /** Bytes of (uncompressed) text parsed, a byte-order mark included. */
   bytes: number;
   /** I records. */
   fetches: number;
@@ -38,30 +58,41 @@ export interface LackeyStats {
   reads: number;
   /** S and M records. */
   writes: number;
+  /** M records (also counted in `writes`). */
+  modifies: number;
 }
 
-/** Receives a batch of records; the arrays are reused after the call returns (copy to keep). */
+/** Receives a batch of accesses; the arrays are reused after the call returns (copy to keep). */
 export type LackeyBatchHandler = (pages: Float64Array, kinds: Uint8Array, count: number) => void;
 
 /** Options of a parser. */
 export interface LackeyParserOptions {
   /** Name used in error messages (FILE:LINE). Default "<trace>". */
   fileName?: string;
-  /** Records per batch (default 65536). */
+  /** Accesses per batch (default 65536). */
   batchSize?: number;
-  /** Stop after this many records (default: all). */
+  /** Stop after this many records (default: all); every page of the last record is delivered. */
   maxRecords?: number;
+  /**
+   * Width of the virtual address space, 13 to 64 (default 64): a record whose range reaches
+   * 2^addressBits is an error naming FILE:LINE and the address as written. 48 for 4-level page
+   * tables, 57 for 5-level (`addressBitsOf(levels)`).
+   */
+  addressBits?: number;
 }
+
+/** Largest record size accepted, in bytes: 16 pages, so a record is at most 17 accesses. */
+export const MAX_RECORD_BYTES = 4096 * 16;
 
 const NL = 10;
 const CR = 13;
 const SPACE = 32;
 const TAB = 9;
 const COMMA = 44;
+const M_LETTER = 77;
+const PAGE_BYTES = 4096;
 /** Record lines are short; a longer line that looks like a record is malformed. */
 const MAX_LINE_BYTES = 4096;
-/** Largest page number: (2^64 - 1) >> 12. */
-const MAX_PAGE = 2 ** 52 - 1;
 
 // Plain local copies: imported bindings can be getters under some loaders, too slow per record.
 const K_FETCH = FETCH;
@@ -87,28 +118,40 @@ KIND[77] = WRITE; // M
  * @example
  * const parser = new LackeyParser((pages, kinds, n) => console.log(n), { fileName: "ls.lackey" });
  * parser.push(Buffer.from("I  0400d7d4,8\n L 7ff0005b8,"));
- * parser.push(Buffer.from("8\n"));
- * parser.end(); // logs 2; parser.stats.records === 2
+ * parser.push(Buffer.from("8\n L 1ffc,8\n"));
+ * parser.end(); // logs 4 (the last record crosses into page 2); stats.records === 3, stats.accesses === 4
  */
 export class LackeyParser {
-  readonly stats: LackeyStats = { lines: 0, records: 0, skipped: 0, bytes: 0, fetches: 0, reads: 0, writes: 0 };
+  readonly stats: LackeyStats = { lines: 0, records: 0, accesses: 0, multiPageRecords: 0, skipped: 0, bytes: 0, fetches: 0, reads: 0, writes: 0, modifies: 0 };
   readonly fileName: string;
   private readonly onBatch: LackeyBatchHandler;
   private readonly pages: Float64Array;
   private readonly kinds: Uint8Array;
   private readonly maxRecords: number;
+  private readonly addressBits: number;
+  /** Largest page number inside the address space: 2^(addressBits - 12) - 1. */
+  private readonly maxPage: number;
   private count = 0;
   private carry = new Uint8Array(256);
   private carryLength = 0;
   /** Inside an over-long non-record line: drop bytes up to the next newline. */
   private skippingLongLine = false;
   private finished = false;
+  /** The first bytes, held until SNIFF_BYTES arrived (or the end) to check they are text. */
+  private head: Uint8Array | null = null;
+  private headLength = 0;
+  private sniffed = false;
+  private bomBytes = 0;
 
   constructor(onBatch: LackeyBatchHandler, options: LackeyParserOptions = {}) {
     this.onBatch = onBatch;
     this.fileName = options.fileName ?? "<trace>";
     const batchSize = options.batchSize ?? 65536;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new MemvirtError("batchSize must be a whole number >= 1", { where: "batchSize", value: batchSize });
+    const bits = options.addressBits ?? 64;
+    if (!Number.isInteger(bits) || bits < 13 || bits > 64) throw new MemvirtError("addressBits must be a whole number from 13 to 64", { where: "addressBits", value: bits });
+    this.addressBits = bits;
+    this.maxPage = 2 ** (bits - 12) - 1;
     this.pages = new Float64Array(batchSize);
     this.kinds = new Uint8Array(batchSize);
     this.maxRecords = options.maxRecords ?? Infinity;
@@ -119,10 +162,73 @@ export class LackeyParser {
     return this.finished;
   }
 
-  /** Parse one chunk of text. */
+  /** Parse one chunk of text. Throws a MemvirtError naming the file if the start is not text. */
   push(chunk: Uint8Array): void {
     if (this.finished) return;
     this.stats.bytes += chunk.length;
+    if (this.sniffed) {
+      this.pushText(chunk);
+      return;
+    }
+    if (this.headLength === 0 && chunk.length >= SNIFF_BYTES) {
+      this.startText(chunk);
+      return;
+    }
+    // Short first chunks: copy them (the caller may reuse its buffer) until the window is full.
+    this.head ??= new Uint8Array(SNIFF_BYTES);
+    const take = Math.min(SNIFF_BYTES - this.headLength, chunk.length);
+    this.head.set(chunk.subarray(0, take), this.headLength);
+    this.headLength += take;
+    if (this.headLength < SNIFF_BYTES) return;
+    const head = this.head;
+    this.head = null;
+    this.startText(head);
+    if (take < chunk.length && !this.finished) this.pushText(chunk.subarray(take));
+  }
+
+  /**
+   * Finish: parse a final line without newline and deliver the last batch. Returns the stats.
+   * Throws a MemvirtError naming the file when the input was empty or held no record line.
+   */
+  end(): LackeyStats {
+    if (!this.sniffed) {
+      const head = this.head === null ? new Uint8Array(0) : this.head.subarray(0, this.headLength);
+      this.head = null;
+      this.startText(head);
+    }
+    if (!this.finished) {
+      if (this.skippingLongLine) {
+        this.stats.lines++;
+        this.stats.skipped++;
+      } else if (this.carryLength > 0) {
+        this.appendCarry(Uint8Array.of(NL), 0, 1);
+        this.parseLines(this.carry, 0, this.carryLength);
+      }
+      this.carryLength = 0;
+    }
+    this.finished = true;
+    this.flush();
+    const s = this.stats;
+    if (s.records === 0) {
+      if (s.bytes - this.bomBytes === 0) {
+        throw new MemvirtError(`empty trace: no input (${s.bytes === 0 ? "0 bytes" : "only a byte-order mark"}), expected Lackey records such as " L 04222cac,4"`, { where: this.fileName });
+      }
+      const skipped = `${s.skipped.toLocaleString("en-US")} line${s.skipped === 1 ? "" : "s"} skipped`;
+      throw new MemvirtError(`no Lackey records (${skipped}, none of the form " L addr,size")`, { where: this.fileName });
+    }
+    return s;
+  }
+
+  /** Check the first bytes are text, drop a UTF-8 byte-order mark, and parse them. */
+  private startText(head: Uint8Array): void {
+    this.sniffed = true;
+    const problem = binaryProblem(head.subarray(0, SNIFF_BYTES));
+    if (problem !== undefined) throw new MemvirtError(`not a Lackey trace: ${problem}`, { where: this.fileName });
+    this.bomBytes = utf8BomLength(head);
+    this.pushText(head.subarray(this.bomBytes));
+  }
+
+  private pushText(chunk: Uint8Array): void {
     const last = chunk.lastIndexOf(NL);
     if (last < 0) {
       this.appendCarry(chunk, 0, chunk.length);
@@ -152,23 +258,6 @@ export class LackeyParser {
     if (!this.finished) this.appendCarry(chunk, last + 1, chunk.length);
   }
 
-  /** Finish: parse a final line without newline and deliver the last batch. Returns the stats. */
-  end(): LackeyStats {
-    if (!this.finished) {
-      if (this.skippingLongLine) {
-        this.stats.lines++;
-        this.stats.skipped++;
-      } else if (this.carryLength > 0) {
-        this.appendCarry(Uint8Array.of(NL), 0, 1);
-        this.parseLines(this.carry, 0, this.carryLength);
-      }
-      this.carryLength = 0;
-    }
-    this.finished = true;
-    this.flush();
-    return this.stats;
-  }
-
   private flush(): void {
     if (this.count > 0) {
       const n = this.count;
@@ -184,7 +273,7 @@ export class LackeyParser {
       const text = new Uint8Array(Math.min(need, MAX_LINE_BYTES + 1));
       text.set(this.carry.subarray(0, this.carryLength));
       text.set(src.subarray(from, from + text.length - this.carryLength), this.carryLength);
-      if (looksLikeRecord(text, 0, text.length)) this.fail("record line is too long", text, 0, text.length, this.stats.lines + 1);
+      if (looksLikeRecord(text, 0, text.length)) this.fail("malformed Lackey record: record line is too long", text, 0, text.length, this.stats.lines + 1);
       this.skippingLongLine = true;
       this.carryLength = 0;
       return;
@@ -204,12 +293,17 @@ export class LackeyParser {
     const kinds = this.kinds;
     const batchSize = pages.length;
     const stats = this.stats;
+    const maxPage = this.maxPage;
     let count = this.count;
     let lines = stats.lines;
     let records = stats.records;
+    /** Accesses beyond one per record: accesses = records + extraPages. */
+    let extraPages = stats.accesses - stats.records;
+    let multiPage = stats.multiPageRecords;
     let fetches = stats.fetches;
     let reads = stats.reads;
     let writes = stats.writes;
+    let modifies = stats.modifies;
     let skipped = stats.skipped;
     const maxRecords = this.maxRecords;
     while (pos < end) {
@@ -217,6 +311,7 @@ export class LackeyParser {
       lines++;
       let c = buf[pos];
       while (c === SPACE || c === TAB) c = buf[++pos];
+      const letter = c;
       const kind = KIND[c];
       // A letter is never the final newline, so buf[pos + 1] is in bounds.
       if (kind < 0 || (buf[pos + 1] !== SPACE && buf[pos + 1] !== TAB)) {
@@ -239,71 +334,124 @@ export class LackeyParser {
         digit = HEX[c];
       }
       const hexEnd = pos;
+      let size = 0;
       let problem = "";
       if (hexEnd === hexStart) problem = isWordByte(c) ? "bad hex address" : "expected a hex address after the record kind";
       else if (c !== COMMA) problem = isWordByte(c) ? "bad hex address" : "expected ',SIZE' after the hex address";
       else {
         c = buf[++pos];
         const sizeStart = pos;
-        while (c >= 48 && c <= 57) c = buf[++pos];
+        while (c >= 48 && c <= 57) {
+          size = size * 10 + (c - 48);
+          c = buf[++pos];
+        }
+        const sizeEnd = pos;
         if (pos === sizeStart) problem = "expected a decimal size after ','";
         else if (isWordByte(c)) problem = "bad size";
         else {
           while (c === SPACE || c === TAB || c === CR) c = buf[++pos];
           if (c !== NL) problem = "unexpected text after the size";
+          else if (size === 0) problem = "size 0 (a record covers at least one byte)";
+          else if (size > MAX_RECORD_BYTES) problem = `size ${latin1(buf, sizeStart, sizeEnd, 40)} is larger than ${MAX_RECORD_BYTES} bytes (Lackey never writes more than 512)`;
         }
       }
-      let page = Math.floor(address / 4096);
+      let page = Math.floor(address / PAGE_BYTES);
+      let offset = address - page * PAGE_BYTES;
       if (hexEnd - hexStart > 13 && problem === "") {
         // Wide address: rebuild the page from all digits but the last three, exactly.
         page = 0;
         for (let i = hexStart; i < hexEnd - 3; i++) page = page * 16 + HEX[buf[i]];
-        if (page > MAX_PAGE) problem = "address is wider than 64 bits";
+        offset = HEX[buf[hexEnd - 3]] * 256 + HEX[buf[hexEnd - 2]] * 16 + HEX[buf[hexEnd - 1]];
       }
-      if (problem !== "") {
+      const span = offset + size;
+      const lastPage = span <= PAGE_BYTES ? page : page + Math.floor((span - 1) / PAGE_BYTES);
+      if (problem !== "" || lastPage > maxPage) {
         stats.lines = lines;
         let lineEnd = pos;
         while (buf[lineEnd] !== NL) lineEnd++;
-        this.fail(problem, buf, lineStart, lineEnd, lines);
+        const message = problem !== "" ? `malformed Lackey record: ${problem}` : this.outsideMessage(buf, hexStart, hexEnd, size, page > maxPage);
+        this.fail(message, buf, lineStart, lineEnd, lines);
       }
       pos++;
-      pages[count] = page;
-      kinds[count] = kind;
       if (kind === K_FETCH) fetches++;
       else if (kind === K_READ) reads++;
-      else writes++;
+      else {
+        writes++;
+        if (letter === M_LETTER) modifies++;
+      }
       records++;
-      if (++count === batchSize || records >= maxRecords) {
+      if (lastPage !== page) {
+        multiPage++;
+        extraPages += lastPage - page;
+      }
+      // Almost every record is one page; the loop covers the rest (at most 17 pages).
+      for (let p = page; ; p++) {
+        pages[count] = p;
+        kinds[count] = kind;
+        if (++count === batchSize) {
+          this.count = count;
+          stats.lines = lines;
+          stats.records = records;
+          stats.accesses = records + extraPages - (lastPage - p);
+          stats.multiPageRecords = multiPage;
+          stats.fetches = fetches;
+          stats.reads = reads;
+          stats.writes = writes;
+          stats.modifies = modifies;
+          stats.skipped = skipped;
+          this.flush();
+          count = 0;
+        }
+        if (p === lastPage) break;
+      }
+      if (records >= maxRecords) {
         this.count = count;
         stats.lines = lines;
         stats.records = records;
+        stats.accesses = records + extraPages;
+        stats.multiPageRecords = multiPage;
         stats.fetches = fetches;
         stats.reads = reads;
         stats.writes = writes;
+        stats.modifies = modifies;
         stats.skipped = skipped;
         this.flush();
-        count = 0;
-        if (records >= maxRecords) {
-          this.finished = true;
-          return;
-        }
+        this.finished = true;
+        return;
       }
     }
     this.count = count;
     stats.lines = lines;
     stats.records = records;
+    stats.accesses = records + extraPages;
+    stats.multiPageRecords = multiPage;
     stats.fetches = fetches;
     stats.reads = reads;
     stats.writes = writes;
+    stats.modifies = modifies;
     stats.skipped = skipped;
   }
 
-  private fail(problem: string, buf: Uint8Array, start: number, end: number, line: number): never {
+  /** The error for a record outside the address space, with the hex as the trace wrote it. */
+  private outsideMessage(buf: Uint8Array, hexStart: number, hexEnd: number, size: number, startOutside: boolean): string {
+    const typed = latin1(buf, hexStart, hexEnd, 40);
+    const space = `the ${this.addressBits}-bit virtual address space`;
+    if (!startOutside) return `record ${typed},${size} runs past the end of ${space}`;
+    return this.addressBits === 64 ? `malformed Lackey record: address ${typed} is wider than 64 bits` : `address ${typed} is outside ${space}`;
+  }
+
+  private fail(message: string, buf: Uint8Array, start: number, end: number, line: number): never {
     let e = end;
     while (e > start && (buf[e - 1] === CR || buf[e - 1] === NL)) e--;
     const text = Buffer.from(buf.buffer, buf.byteOffset + start, Math.min(e - start, 200)).toString("latin1");
-    throw new MemvirtError(`malformed Lackey record: ${problem}`, { where: `${this.fileName}:${line}`, value: text });
+    throw new MemvirtError(message, { where: `${this.fileName}:${line}`, value: text });
   }
+}
+
+/** The bytes buf[start, end) as written, cut to `max` characters plus "...". */
+function latin1(buf: Uint8Array, start: number, end: number, max: number): string {
+  const text = Buffer.from(buf.buffer, buf.byteOffset + start, Math.min(end - start, max)).toString("latin1");
+  return end - start > max ? `${text}...` : text;
 }
 
 function isWordByte(c: number): boolean {

@@ -7,15 +7,28 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { MemvirtError } from "../util/errors";
+import { gzipProblem } from "./gzip-error";
 import { LackeyParser, LackeyStats } from "./lackey-parser";
 import { readLackey, TraceSource, traceSourceName } from "./read-lackey";
 
-/** A trace held in memory: record i touched page `pages[i]` with kind `kinds[i]`. */
+/**
+ * A trace held in memory: access i touched page `pages[i]` with kind `kinds[i]`. A record whose
+ * range crosses a page boundary is one access per page, so `pages.length === stats.accesses`,
+ * which is at least `stats.records`.
+ */
 export interface LackeyTrace {
   readonly fileName: string;
   readonly pages: Float64Array;
   readonly kinds: Uint8Array;
   readonly stats: LackeyStats;
+}
+
+/** Options of the loaders. */
+export interface LoadLackeyOptions {
+  /** Stop after this many records. */
+  maxRecords?: number;
+  /** Width of the virtual address space (default 64): 48 for 4-level tables, 57 for 5-level. */
+  addressBits?: number;
 }
 
 /** Grows two typed arrays as batches arrive. */
@@ -50,10 +63,10 @@ class TraceBuilder {
  * const t = parseLackeyBuffer(Buffer.from("I  0400d7d4,8\n M 0421d9c8,4\n"), "tiny.lackey");
  * t.pages // Float64Array [0x400d, 0x421d]; t.kinds // [FETCH, WRITE]
  */
-export function parseLackeyBuffer(buf: Uint8Array | string, fileName = "<buffer>", options: { maxRecords?: number } = {}): LackeyTrace {
+export function parseLackeyBuffer(buf: Uint8Array | string, fileName = "<buffer>", options: LoadLackeyOptions = {}): LackeyTrace {
   const builder = new TraceBuilder();
-  const parser = new LackeyParser(builder.add, { fileName, maxRecords: options.maxRecords });
-  parser.push(typeof buf === "string" ? Buffer.from(buf, "latin1") : buf);
+  const parser = new LackeyParser(builder.add, { fileName, maxRecords: options.maxRecords, addressBits: options.addressBits });
+  parser.push(typeof buf === "string" ? Buffer.from(buf, "utf8") : buf);
   return builder.finish(fileName, parser.end());
 }
 
@@ -61,10 +74,10 @@ export function parseLackeyBuffer(buf: Uint8Array | string, fileName = "<buffer>
  * Load a trace file (plain or gzip) synchronously. For small traces, e.g. in config loading.
  *
  * @example
- * const t = loadLackeyTraceSync("data/traces/ls.lackey.gz");
- * t.stats.records // number of accesses
+ * const t = loadLackeyTraceSync("data/traces/sort.lackey.gz");
+ * t.stats.records // record lines; t.pages.length === t.stats.accesses (pages touched)
  */
-export function loadLackeyTraceSync(file: string, options: { maxRecords?: number } = {}): LackeyTrace {
+export function loadLackeyTraceSync(file: string, options: LoadLackeyOptions = {}): LackeyTrace {
   let data: Buffer;
   try {
     data = readFileSync(file);
@@ -76,7 +89,7 @@ export function loadLackeyTraceSync(file: string, options: { maxRecords?: number
     try {
       data = gunzipSync(data);
     } catch (err) {
-      throw new MemvirtError(`trace is not valid gzip (${(err as Error).message})`, { where: file });
+      throw new MemvirtError(gzipProblem(err) ?? `not valid gzip data (${(err as Error).message})`, { where: file });
     }
   }
   return parseLackeyBuffer(data, file, options);
@@ -86,11 +99,11 @@ export function loadLackeyTraceSync(file: string, options: { maxRecords?: number
  * Load a trace from a file, stdin or stream, streaming the parse; the records are kept.
  *
  * @example
- * const t = await loadLackeyTrace("data/traces/ls.lackey.gz", { maxRecords: 100000 });
+ * const t = await loadLackeyTrace("data/traces/sort.lackey.gz", { maxRecords: 100000 });
  */
-export async function loadLackeyTrace(source: TraceSource, options: { maxRecords?: number; fileName?: string } = {}): Promise<LackeyTrace> {
+export async function loadLackeyTrace(source: TraceSource, options: LoadLackeyOptions & { fileName?: string } = {}): Promise<LackeyTrace> {
   const builder = new TraceBuilder();
   const fileName = options.fileName ?? traceSourceName(source);
-  const stats = await readLackey(source, { onBatch: builder.add, maxRecords: options.maxRecords, fileName });
+  const stats = await readLackey(source, { onBatch: builder.add, maxRecords: options.maxRecords, addressBits: options.addressBits, fileName });
   return builder.finish(fileName, stats);
 }

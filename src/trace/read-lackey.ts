@@ -3,14 +3,18 @@
  *
  *   file / stdin ──chunks──▶ [gunzip if it starts 1f 8b] ──chunks──▶ LackeyParser ──batches──▶ onBatch
  *
- * Invariants: the whole trace is never in memory (1 MiB read chunks, one batch of records);
+ * Invariants: the whole trace is never in memory (1 MiB read chunks, one batch of accesses);
  * compression is detected from the first two bytes, so `.gz` files and gzip on stdin both work;
- * I/O and decompression failures become MemvirtErrors naming the file.
+ * I/O and decompression failures become MemvirtErrors naming the file (a truncated gzip says so).
+ * An input that holds no record (empty, a closed stdin, binary, UTF-16, text without records) is
+ * an error naming the file, never an empty trace: see `LackeyParser`. The resolved stats give
+ * the skipped-line count (`skipped`) and the accesses (`accesses`, ≥ `records`) for reports.
  */
 import { createReadStream, statSync } from "node:fs";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { MemvirtError } from "../util/errors";
+import { gzipProblem } from "./gzip-error";
 import { LackeyBatchHandler, LackeyParser, LackeyStats } from "./lackey-parser";
 
 /** Where a trace comes from: a path (`-` for stdin), a Readable, or any async iterable of bytes. */
@@ -18,14 +22,16 @@ export type TraceSource = string | Readable | AsyncIterable<Uint8Array>;
 
 /** Options of `readLackey`. */
 export interface ReadLackeyOptions {
-  /** Receives each batch; the arrays are reused after it returns. */
+  /** Receives each batch of page accesses; the arrays are reused after it returns. */
   onBatch: LackeyBatchHandler;
-  /** Records per batch (default 65536). */
+  /** Accesses per batch (default 65536). */
   batchSize?: number;
   /** Name for error messages; default the path, "<stdin>" for `-`, "<stream>" otherwise. */
   fileName?: string;
   /** Stop after this many records. */
   maxRecords?: number;
+  /** Width of the virtual address space (default 64): 48 for 4-level tables, 57 for 5-level. */
+  addressBits?: number;
   /** Progress in source bytes (compressed bytes for gzip); total is NaN when unknown (stdin). */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -44,18 +50,20 @@ export function traceSourceName(source: TraceSource): string {
 }
 
 /**
- * Stream a Lackey trace through `onBatch`; resolves with the counts.
+ * Stream a Lackey trace through `onBatch`; resolves with the counts. Rejects with a MemvirtError
+ * naming the file for I/O and gzip failures, malformed records (FILE:LINE), and inputs with no
+ * records (with the number of lines skipped).
  *
  * @example
  * let accesses = 0;
- * const stats = await readLackey("data/traces/ls.lackey.gz", {
+ * const stats = await readLackey("data/traces/sort.lackey.gz", {
  *   onBatch: (pages, kinds, n) => { accesses += n; },
  * });
- * stats.records === accesses // true
+ * stats.accesses === accesses // true; stats.skipped: non-record lines
  */
 export async function readLackey(source: TraceSource, options: ReadLackeyOptions): Promise<LackeyStats> {
   const fileName = options.fileName ?? traceSourceName(source);
-  const parser = new LackeyParser(options.onBatch, { fileName, batchSize: options.batchSize, maxRecords: options.maxRecords });
+  const parser = new LackeyParser(options.onBatch, { fileName, batchSize: options.batchSize, maxRecords: options.maxRecords, addressBits: options.addressBits });
   let raw: AsyncIterable<Uint8Array>;
   let total = NaN;
   let ownStream: Readable | undefined;
@@ -138,8 +146,7 @@ function ioError(err: unknown, fileName: string): Error {
     const what = e.code === "ENOENT" ? "trace file not found"
       : e.code === "EISDIR" ? "trace path is a directory"
       : e.code === "EACCES" ? "trace file is not readable"
-      : typeof e.code === "string" && e.code.startsWith("Z_") ? `trace is not valid gzip (${e.message})`
-      : `cannot read trace (${e.message})`;
+      : gzipProblem(e) ?? `cannot read trace (${e.message})`;
     return new MemvirtError(what, { where: fileName });
   }
   return err as Error;

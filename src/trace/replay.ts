@@ -78,7 +78,9 @@ export class TraceReplayWorkload implements Workload {
   }
 
   get name(): string {
-    const parts = [`lackey trace ${this.trace.fileName} (${formatCount(this.trace.pages.length)} records, ${formatCount(this.distinctPages)} pages)`];
+    const { records, accesses } = this.trace.stats;
+    const size = accesses === records ? `${formatCount(records)} records` : `${formatCount(records)} records, ${formatCount(accesses)} accesses`;
+    const parts = [`lackey trace ${this.trace.fileName} (${size}, ${formatCount(this.distinctPages)} pages)`];
     if (this.renumber) parts.push("renumbered");
     if (this.loop) parts.push("looped");
     if (this.basePage > 0) parts.push(`from page ${formatCount(this.basePage)}`);
@@ -118,7 +120,7 @@ export class TraceReplayWorkload implements Workload {
  * Replay a loaded trace as a workload.
  *
  * @example
- * const w = replayWorkload(await loadLackeyTrace("data/traces/ls.lackey.gz"), { loop: true });
+ * const w = replayWorkload(await loadLackeyTrace("data/traces/sort.lackey.gz"), { loop: true });
  */
 export function replayWorkload(trace: LackeyTrace, options: ReplayOptions = {}): TraceReplayWorkload {
   return new TraceReplayWorkload(trace, options);

@@ -48,13 +48,14 @@ describe("LackeyParser", () => {
     const t = parseLackeyBuffer(SAMPLE, "t.lackey");
     expect(Array.from(t.pages)).toEqual([0x401a, 0x1fff000, 0x4222, 0x421d, 0x401b]);
     expect(Array.from(t.kinds)).toEqual([FETCH, WRITE, READ, WRITE, FETCH]);
-    expect(t.stats).toEqual({ lines: 9, records: 5, skipped: 4, bytes: SAMPLE.length, fetches: 2, reads: 1, writes: 2 });
+    expect(t.stats).toEqual({ lines: 9, records: 5, accesses: 5, multiPageRecords: 0, skipped: 4, bytes: SAMPLE.length, fetches: 2, reads: 1, writes: 2, modifies: 1 });
   });
 
-  it("skips == banners, blank lines and other non-record lines", () => {
-    const t = parseLackeyBuffer("==1== I  0400,1\n\n   \nLackey says hi\nIx 1,2\n L\n", "t");
-    expect(t.stats.records).toBe(0);
+  it("skips == banners, blank lines and other non-record lines, and counts them", () => {
+    const t = parseLackeyBuffer("==1== I  0400,1\n\n   \nLackey says hi\nIx 1,2\n L\n L 1000,4\n", "t");
+    expect(t.stats.records).toBe(1);
     expect(t.stats.skipped).toBe(6);
+    expect(t.stats.lines).toBe(7);
   });
 
   it("accepts CRLF line endings, tabs, and a final line without newline", () => {
@@ -64,8 +65,8 @@ describe("LackeyParser", () => {
   });
 
   it("addresses shorter than a page are page 0; 64-bit addresses give exact page numbers", () => {
-    const t = parseLackeyBuffer(" L 0,1\n L fff,1\n L 1000,1\n L ffffffffffffffff,8\n L 00000000000000000123456789abcdef,1\n", "t");
-    expect(Array.from(t.pages)).toEqual([0, 0, 1, 2 ** 52 - 1, 0x123456789abc]);
+    const t = parseLackeyBuffer(" L 0,1\n L fff,1\n L 1000,1\n L ffffffffffffffff,1\n L fffffffffffff000,4096\n L 00000000000000000123456789abcdef,1\n", "t");
+    expect(Array.from(t.pages)).toEqual([0, 0, 1, 2 ** 52 - 1, 2 ** 52 - 1, 0x123456789abc]);
   });
 
   it("delivers records in batches of batchSize, the last one partial", () => {
@@ -93,7 +94,7 @@ describe("LackeyParser", () => {
 
   it("property: cutting the input into chunks anywhere gives the same records, counts and errors", () => {
     const line = fc.oneof(
-      fc.record({ k: fc.constantFrom("I  ", " L ", " S ", " M "), a: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), s: fc.integer({ min: 1, max: 64 }) })
+      fc.record({ k: fc.constantFrom("I  ", " L ", " S ", " M "), a: fc.bigInt({ min: 0n, max: 2n ** 64n - 65n }), s: fc.integer({ min: 1, max: 64 }) })
         .map(({ k, a, s }) => `${k}${a.toString(16)},${s}`),
       fc.constantFrom("==12== banner", "", "   ", "garbage line", "==12== I  0,1"),
     );
@@ -103,7 +104,7 @@ describe("LackeyParser", () => {
         fc.constantFrom("\n", "\r\n"),
         fc.boolean(),
         fc.array(fc.nat(), { maxLength: 12 }),
-        fc.option(fc.constantFrom(" L 12zz,4", " S 1000", "I  ,3", " M 10,4 x"), { nil: undefined }),
+        fc.option(fc.constantFrom(" L 12zz,4", " S 1000", "I  ,3", " M 10,4 x", " L 10,0", " S 1000,65537"), { nil: undefined }),
         (lines, eol, finalNewline, cuts, bad) => {
           const all = bad === undefined ? lines : [...lines.slice(0, lines.length >> 1), bad, ...lines.slice(lines.length >> 1)];
           const text = all.join(eol) + (finalNewline ? eol : "");
@@ -123,11 +124,16 @@ describe("LackeyParser", () => {
             expect(whole as string).toContain(`t.lackey:${lineNo}: malformed Lackey record`);
             expect(whole as string).toContain(JSON.stringify(bad));
           } else {
-            const expected = lines.filter((l) => /^(I  | [LSM] )/.test(l)).map((l) => {
-              const addr = BigInt("0x" + l.slice(3).split(",")[0]);
-              return Number(addr >> 12n);
+            const records = lines.filter((l) => /^(I  | [LSM] )/.test(l));
+            const expected = records.flatMap((l) => {
+              const [hex, size] = l.slice(3).split(",");
+              const addr = BigInt("0x" + hex);
+              const first = Number(addr >> 12n);
+              const last = Number((addr + BigInt(size) - 1n) >> 12n);
+              return Array.from({ length: last - first + 1 }, (_, i) => first + i);
             });
-            expect(typeof whole === "string" ? whole : whole.pages).toEqual(expected);
+            if (records.length === 0) expect(whole).toMatch(/^t\.lackey: (no Lackey records|empty trace)/);
+            else expect(typeof whole === "string" ? whole : whole.pages).toEqual(expected);
           }
         },
       ),
@@ -153,7 +159,9 @@ describe("malformed records", () => {
     [" S 1000,4k", "bad size"],
     [" M 1000,4 extra", "unexpected text after the size"],
     ["I  ,3", "expected a hex address after the record kind"],
-    [" L 10000000000000000000,8", "address is wider than 64 bits"],
+    [" L 10000000000000000000,8", "address 10000000000000000000 is wider than 64 bits"],
+    [" L 1000,0", "size 0 (a record covers at least one byte)"],
+    [" S 1000,65537", "size 65537 is larger than 65536 bytes (Lackey never writes more than 512)"],
   ];
   for (const [text, problem] of cases) {
     it(`"${text}" is rejected with FILE:LINE, "${problem}" and the text`, () => {
