@@ -466,7 +466,7 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
     if (typeof trace !== "object" || trace === null || !(trace.pages instanceof Float64Array)) throw new MemvirtError("expected a trace path or a loaded trace", { where: "trace", value: options.trace });
     workload = replayWorkload(trace);
     inputName = `Lackey trace ${trace.fileName} (${formatCount(trace.stats.records)} records)`;
-    if (Number.isNaN(limit)) limit = trace.stats.records;
+    if (Number.isNaN(limit)) limit = trace.pages.length; // accesses: a record crossing a page is several
   } else {
     const w = options.workload as Workload | WorkloadSpec;
     workload = typeof (w as Workload).fill === "function" ? (w as Workload) : createWorkload(w, new Rng(options.seed ?? 1).split("workload"), "workload");
