@@ -1,26 +1,64 @@
 /**
- * Atomic file output: write to a temporary file beside the target, then rename over it, so a
- * reader never sees a half-written result and a failed run leaves the old file intact.
+ * Small file helpers for outputs: write a whole file atomically, and tell whether two paths
+ * are one file (so results never overwrite their own input).
+ *
+ * Streaming writes, signal clean-up and the durability rules live in `output-file.ts`.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { MemvirtError } from "./errors";
+import { openOutputFile, type OutputFileOptions } from "./output-file";
 
 /**
- * Write `data` to `file` atomically (temp file + rename in the same directory).
+ * Write `data` to `file` atomically (temp file, fsync, rename in the same directory): a reader
+ * never sees a half-written file, and a failed write leaves the old file intact.
  *
  * @example
  * writeFileAtomic("results.csv", "t,vm\n0,web\n");
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new MemvirtError("output directory does not exist", { where: "--out", value: file });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+export function writeFileAtomic(file: string, data: string, options: OutputFileOptions = {}): void {
+  const out = openOutputFile(file, options);
   try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-    throw new MemvirtError(`cannot write output: ${(err as Error).message}`, { where: "--out", value: file });
+    out.write(data);
+    out.commit();
+  } finally {
+    out.abort();
+  }
+}
+
+/**
+ * True when `a` and `b` name the same existing file: through symlinks, `..`, and hard links
+ * (same device and inode). False when either does not exist.
+ *
+ * @example
+ * sameFile("exp.json", "link-to-exp.json") // true
+ */
+export function sameFile(a: string, b: string): boolean {
+  const sa = statOrUndefined(a);
+  const sb = statOrUndefined(b);
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+/**
+ * True when the file at `file` is the one open on descriptor `fd` (e.g. stdin redirected from
+ * it: `memvirt translate --trace - --out t.csv < t.csv`).
+ *
+ * @example
+ * sameFileAsFd("trace.csv", 0)
+ */
+export function sameFileAsFd(file: string, fd: number): boolean {
+  const s = statOrUndefined(file);
+  if (s === undefined) return false;
+  try {
+    const f = fs.fstatSync(fd);
+    return f.isFile() && f.dev === s.dev && f.ino === s.ino;
+  } catch {
+    return false;
+  }
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
   }
 }
