@@ -63,8 +63,10 @@ export interface ChartOptions {
    * categorical, in order of first appearance.
    */
   categories?: ReadonlyArray<string | number>;
-  /** Markers on line and step traces: always (true), never (false), or by default only on
-   * series with fewer than `SPARSE_POINTS` points, where a bare line hides the samples. */
+  /**
+   * Markers on line and step traces: always (true), never (false), or by default only on a
+   * series of fewer than 30 points, where a bare line hides where the samples are.
+   */
   markers?: boolean;
   logX?: boolean;
   logY?: boolean;
@@ -76,10 +78,10 @@ export interface ChartOptions {
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
 /** A line or step series with fewer points than this gets markers by default. */
-export const SPARSE_POINTS = 30;
+const SPARSE_POINTS = 30;
 
 /** Title of an x column named `t` (the timelines' simulated seconds). */
-export const TIME_TITLE = "simulated time";
+const TIME_TITLE = "simulated time";
 
 type Kind = "line" | "scatter" | "bar" | "step";
 

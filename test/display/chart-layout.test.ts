@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import * as aq from "arquero";
-import { barChart, lineChart, scatterChart, SPARSE_POINTS, stepChart } from "../../src/display/charts";
+import { barChart, lineChart, scatterChart, stepChart } from "../../src/display/charts";
 import { figure, type Figure } from "../../src/display/figure";
+
+/** The sparse-line threshold in src/display/charts.ts. */
+const SPARSE_POINTS = 30;
 
 type Axis = Record<string, unknown> & { title?: { text?: string } };
 type Annotation = Record<string, unknown> & { text: string };
