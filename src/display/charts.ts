@@ -30,7 +30,20 @@ export interface ColumnTable {
   array(name: string): ArrayLike<unknown>;
 }
 
-/** Options shared by every chart helper. */
+/**
+ * Options shared by every chart helper.
+ *
+ * @example
+ * stepChart(run.timeline, {
+ *   x: "t", y: "residentPages",        // x titled "simulated time (s)"
+ *   color: "vm", legendTitle: "VM",     // legend title (default: "vm")
+ *   facet: "vm", facetColumns: 2,       // small multiples with one y title
+ *   sharedY: true, yFromZero: true,     // comparable heights across facets
+ *   yTitle: "resident", yUnit: "pages", // "resident (pages)"
+ *   markers: false,                     // no markers even on a short run
+ * });
+ * stepChart(run.hostTimeline, { x: "t", y: "hostState", categories: ["high", "soft", "hard", "low"] });
+ */
 export interface ChartOptions {
   /** Column for the x axis. */
   x: string;
@@ -42,6 +55,7 @@ export interface ChartOptions {
   facet?: string;
   /** Facet grid columns (default: up to 3). */
   facetColumns?: number;
+  /** Figure title. */
   title?: string;
   /** x axis title (default: the x column's name; "simulated time" when x is `t`). */
   xTitle?: string;
@@ -68,7 +82,9 @@ export interface ChartOptions {
    * series of fewer than 30 points, where a bare line hides where the samples are.
    */
   markers?: boolean;
+  /** Log-scale x axis. */
   logX?: boolean;
+  /** Log-scale y axis (values at or below zero fall off the bottom of the plot). */
   logY?: boolean;
   /** Height in pixels (default grows with facet rows). */
   heightPixels?: number;
