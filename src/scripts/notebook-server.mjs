@@ -275,7 +275,6 @@ export async function startNotebookServer({ root, port, token, isRoot, baseEnv =
       child.once("error", (error) => reject(new SetupError(`could not run ${launch.command}: ${error.message}`, 1)));
     });
     const info = await waitForServerInfo({ runtimeDir, child, timeoutMs });
-    removeTokenFile(dir); // read at startup; from here on kernels inherit only a dead path
     if (info.token !== token) throw new SetupError(`Jupyter serves on port ${info.port} with a token other than memvirt's, so it was stopped (does a Jupyter config file set NotebookApp.token?)`, 1);
     const refusal = authenticationProblem(await checkAuthentication({ ...info, token }), info.port);
     if (refusal) throw new SetupError(refusal, 1);
@@ -284,6 +283,7 @@ export async function startNotebookServer({ root, port, token, isRoot, baseEnv =
     if (child) await stopChild(child);
     throw error;
   } finally {
+    // Notebook read it at startup (the runtime file came after); kernels inherit only a dead path.
     removeTokenFile(dir);
     process.off("exit", cleanUp);
   }

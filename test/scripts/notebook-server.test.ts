@@ -205,6 +205,18 @@ describe("startNotebookServer", () => {
       JUPYTER_TOKEN: "",
     };
   }
+  /** The start's error; should it succeed instead, the server is stopped first and the test fails. */
+  async function startError(options: Parameters<typeof startNotebookServer>[0]): Promise<SetupError> {
+    let started: Awaited<ReturnType<typeof startNotebookServer>>;
+    try {
+      started = await startNotebookServer(options);
+    } catch (error) {
+      expect(error).toBeInstanceOf(SetupError);
+      return error as SetupError;
+    }
+    await stopChild(started.child);
+    throw new Error(`the server started on port ${started.port}, but should not have`);
+  }
   const record = () => JSON.parse(fs.readFileSync(path.join(tmp, "record.json"), "utf8"));
   let root: string; // a checkout: the server runs in it
   beforeEach(() => {
@@ -254,25 +266,23 @@ describe("startNotebookServer", () => {
 
   it("stops a server that answers without the token and reports it", async () => {
     const e = env("open");
-    await expect(startNotebookServer({ root, port: 18000 + (process.pid % 1000), token: TOKEN, isRoot: false, baseEnv: e })).rejects.toThrow(/answered a request without the token/);
+    expect((await startError({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: e })).message).toMatch(/answered a request without the token/);
     expect(fs.readdirSync(e.FAKE_JUPYTER_RUNTIME)).toEqual([]); // stopped: it removed its runtime file
   });
 
   it("stops a server that serves with a token of its own", async () => {
-    await expect(startNotebookServer({ root, port: 18000 + (process.pid % 1000), token: TOKEN, isRoot: false, baseEnv: env("own-token") })).rejects.toThrow(/with a token other than memvirt's/);
+    expect((await startError({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: env("own-token") })).message).toMatch(/with a token other than memvirt's/);
   });
 
   it("fails with the server's exit code when it dies before serving, and removes the token file", async () => {
-    const error = await startNotebookServer({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: env("exit") }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SetupError);
-    expect((error as SetupError).exitCode).toBe(3);
+    expect((await startError({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: env("exit") })).exitCode).toBe(3);
     expect(fs.existsSync(record().env.JUPYTER_TOKEN_FILE)).toBe(false);
   });
 
   it("refuses a runtime folder open to other users before starting anything", async () => {
     const e = env();
     fs.chmodSync(e.FAKE_JUPYTER_RUNTIME, 0o755);
-    await expect(startNotebookServer({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: e })).rejects.toThrow(/open to other users \(mode 0755\)/);
+    expect((await startError({ root, port: 18000, token: TOKEN, isRoot: false, baseEnv: e })).message).toMatch(/open to other users \(mode 0755\)/);
     expect(fs.existsSync(e.FAKE_JUPYTER_RECORD)).toBe(false);
   });
 });

@@ -11,7 +11,8 @@ const SETUP = path.resolve(__dirname, "..", "..", "src", "scripts", "setup.mjs")
 function start(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const { MEMVIRT_TOKEN: _t, MEMVIRT_PORT: _p, ...rest } = process.env;
-    const child = spawn(process.execPath, [SETUP, "--start"], { env: { ...rest, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    // An unusual port: should a broken check let the server start, it stays off the usual 8888.
+    const child = spawn(process.execPath, [SETUP, "--start"], { env: { ...rest, MEMVIRT_PORT: "28931", ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
