@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FETCH, LackeyParser, parseLackeyBuffer, READ, WRITE } from "../../src";
+import { SNIFF_BYTES } from "../../src/trace/sniff-text";
 
 /** Parse text pushed in the given chunks; collect records and stats. */
 function parseChunks(chunks: Uint8Array[], batchSize = 7) {
@@ -139,6 +140,16 @@ describe("LackeyParser", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("a text longer than the first-bytes check (SNIFF_BYTES) gives the same records however it is cut", () => {
+    const text = Buffer.from(["==1== banner", ...Array.from({ length: 3000 }, (_, i) => ` L ${(i * 4093).toString(16)},8`)].join("\n") + "\n");
+    expect(text.length).toBeGreaterThan(3 * SNIFF_BYTES);
+    const whole = parseChunks([text], 4096);
+    expect(whole.stats.records).toBe(3000);
+    for (const cuts of [[1], [SNIFF_BYTES - 1], [SNIFF_BYTES], [SNIFF_BYTES + 1], [100, 200], [10, SNIFF_BYTES + 7, 2 * SNIFF_BYTES], [4000, 5000, 9000]]) {
+      expect(parseChunks(splitAt(text, cuts), 4096)).toEqual(whole);
+    }
   });
 
   it("byte-at-a-time pushing gives the same result as one push", () => {

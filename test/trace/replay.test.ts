@@ -26,6 +26,12 @@ describe("TraceReplayWorkload", () => {
     expect(renumberPages(new Float64Array([5, 5, 9])).distinctPages).toBe(2);
   });
 
+  it("replays each page of a record that crosses a page boundary, and names both counts", () => {
+    const w = replayWorkload(parseLackeyBuffer(" L 1ffc,8\nI  3000,4\n", "x.lackey"));
+    expect(take(w, 100).pages).toEqual([1, 2, 3]);
+    expect(w.name).toBe("lackey trace x.lackey (2 records, 3 accesses, 3 pages)");
+  });
+
   it("does not change the loaded trace", () => {
     replayWorkload(trace, { basePage: 7 });
     expect(trace.pages[0]).toBe(0x400d);
