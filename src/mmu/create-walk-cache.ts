@@ -3,6 +3,7 @@
  * its sizes.
  */
 import { MemvirtError } from "../util/errors";
+import { checkOptionKeys } from "./check-options";
 import { Stc, type StcOptions } from "./stc";
 import { Uptc, type UptcOptions } from "./uptc";
 import { NoWalkCache, type WalkCache, type WalkCacheDesign } from "./walk-cache";
@@ -27,7 +28,10 @@ export function createWalkCache(option: WalkCacheOption | undefined, where = "pw
   if (typeof option === "object" && option !== null) {
     if (option.design === "uptc") return new Uptc(option, where);
     if (option.design === "stc") return new Stc(option, where);
-    if (option.design === "none") return new NoWalkCache();
+    if (option.design === "none") {
+      checkOptionKeys(option, ["design"], where);
+      return new NoWalkCache();
+    }
   }
   throw new MemvirtError("expected a page-walk cache design: none, uptc or stc", { where, value: option });
 }

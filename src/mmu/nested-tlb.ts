@@ -9,6 +9,7 @@
  */
 import { SetAssociativeCache } from "./set-associative-cache";
 import { resolveShape } from "./tlb";
+import { checkOptionKeys } from "./check-options";
 
 /** Nested TLB configuration. */
 export interface NestedTlbOptions {
@@ -35,7 +36,9 @@ export class NestedTlb {
   readonly ways: number;
 
   constructor(options: NestedTlbOptions = {}, where = "nestedTlb") {
-    this.cache = new SetAssociativeCache(resolveShape(options, DEFAULT_NESTED_TLB, where), where);
+    const shape = resolveShape(options, DEFAULT_NESTED_TLB, where);
+    checkOptionKeys(options, ["entries", "ways"], where);
+    this.cache = new SetAssociativeCache(shape, where);
     this.entries = this.cache.entries;
     this.ways = this.cache.ways;
   }

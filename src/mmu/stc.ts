@@ -23,6 +23,7 @@ import { MemvirtError, pathJoin } from "../util/errors";
 import { LEVEL_SPAN_PAGES } from "./page-size";
 import { SetAssociativeCache } from "./set-associative-cache";
 import type { WalkCache } from "./walk-cache";
+import { checkOptionKeys } from "./check-options";
 
 // A module-local copy: imported bindings compile to property loads on the hot path.
 const SPAN = LEVEL_SPAN_PAGES;
@@ -60,6 +61,11 @@ export class Stc implements WalkCache {
   misses = 0;
 
   constructor(options: StcOptions = {}, where = "pwc") {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new MemvirtError("expected an object such as { entries: [32, 4, 2] }", { where, value: options });
+    }
+    // `design` is how createWalkCache chose this class.
+    checkOptionKeys(options, ["design", "entries", "ways"], where);
     const sizes = options.entries ?? DEFAULT_STC.entries;
     if (!Array.isArray(sizes) || sizes.length < 1 || sizes.length > 4) {
       throw new MemvirtError("expected 1 to 4 entry counts, one per table level (PDE, PDPTE, PML4E, PML5E)", { where: pathJoin(where, "entries"), value: sizes });

@@ -14,6 +14,7 @@
  */
 import { MemvirtError, pathJoin } from "../util/errors";
 import { SetAssociativeCache, type CacheShape } from "./set-associative-cache";
+import { checkOptionKeys, optionalBoolean } from "./check-options";
 
 /** TLB configuration; every field optional. */
 export interface TlbOptions {
@@ -55,11 +56,12 @@ export class Tlb {
 
   constructor(options: TlbOptions = {}, where = "tlb") {
     const shape = resolveShape(options, DEFAULT_TLB, where);
+    checkOptionKeys(options, ["entries", "ways", "tagged"], where);
+    this.tagged = optionalBoolean(options.tagged, DEFAULT_TLB.tagged, pathJoin(where, "tagged"));
     this.cache = new SetAssociativeCache(shape, where);
     this.entries = this.cache.entries;
     this.ways = this.cache.ways;
     this.sets = this.cache.sets;
-    this.tagged = options.tagged ?? DEFAULT_TLB.tagged;
   }
 
   /**
@@ -134,7 +136,7 @@ export class Tlb {
  * resolveShape({ entries: 64, ways: 4 }, DEFAULT_TLB, "tlb") // { entries: 64, ways: 4 }
  */
 export function resolveShape(options: { entries?: number; ways?: number } | undefined, defaults: CacheShape, where: string): CacheShape {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
+  if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
     throw new MemvirtError("expected an object such as { entries: 64, ways: 4 }", { where, value: options });
   }
   const entries = options?.entries ?? defaults.entries;

@@ -9,6 +9,8 @@
  */
 import { SetAssociativeCache } from "./set-associative-cache";
 import { resolveShape } from "./tlb";
+import { checkOptionKeys, optionalBoolean } from "./check-options";
+import { pathJoin } from "../util/errors";
 import type { WalkCache } from "./walk-cache";
 
 /** UPTC configuration. */
@@ -36,8 +38,11 @@ export class Uptc implements WalkCache {
   outFrame = -1;
 
   constructor(options: UptcOptions = {}, where = "pwc") {
-    this.cache = new SetAssociativeCache(resolveShape(options, DEFAULT_UPTC, where), where);
-    this.cacheLeaves = options.cacheLeaves ?? DEFAULT_UPTC.cacheLeaves;
+    const shape = resolveShape(options, DEFAULT_UPTC, where);
+    // `design` is how createWalkCache chose this class.
+    checkOptionKeys(options, ["design", "entries", "ways", "cacheLeaves"], where);
+    this.cacheLeaves = optionalBoolean(options.cacheLeaves, DEFAULT_UPTC.cacheLeaves, pathJoin(where, "cacheLeaves"));
+    this.cache = new SetAssociativeCache(shape, where);
   }
 
   get hits(): number { return this.cache.hits; }

@@ -261,17 +261,21 @@ export class Mmu {
    * mmu.accessPage(0x7f123, WRITE)
    */
   accessPage(page: number, kind: number): number {
+    if (kind !== L_READ && kind !== L_WRITE && kind !== L_FETCH) this.checkKind(kind, "kind");
     return this.translate(page, kind, null);
   }
 
   /**
    * Translate a batch: `pages[i]`, `kinds[i]` for i in [start, end). The hot loop: exactly what
-   * `accessPage` does for each access in turn, faster.
+   * `accessPage` does for each access in turn, faster. The whole batch is checked first (whole
+   * page numbers in the address space, known kinds), so a bad value is refused before any
+   * access of the batch is made, and the translation loops need no checks of their own.
    *
    * @example
    * mmu.run(pages, kinds, 0, n);
    */
   run(pages: Float64Array, kinds: Uint8Array, start: number, end: number): void {
+    this.checkBatch(pages, kinds, start, end);
     const kernel = this.kernel;
     if (kernel === null) {
       this.runEach(pages, kinds, start, end);
@@ -380,25 +384,83 @@ export class Mmu {
   }
 
   /**
-   * Check a virtual address for this table depth; returns its page number.
+   * Check a virtual address for this table depth; returns its page number. An address must be
+   * canonical, as hardware requires (anything else raises #GP): bits 63 down to bits−1 all equal,
+   * so the lower half [0, 2^(bits−1)) or the upper half [2^64 − 2^(bits−1), 2^64). An upper-half
+   * address walks as its low `bits` bits (page numbers from 2^(bits−13) up), as hardware indexes
+   * the tables; in a double it is exact only when page-aligned.
    *
    * @example
    * mmu.checkAddress(0x7f0000000000, "--address") // 0x7f0000000
+   * mmu.checkAddress(0x800000000000, "--address") // throws: non-canonical with 4-level tables
    */
   checkAddress(address: number, where: string): number {
-    const bits = addressBitsOf(this.settings.guestLevels);
-    if (typeof address !== "number" || !Number.isInteger(address) || address < 0 || address >= 2 ** bits) {
-      throw new MemvirtError(`expected an address below 2^${bits} (${this.settings.guestLevels}-level tables)`, { where, value: address });
+    const levels = this.settings.guestLevels;
+    const bits = addressBitsOf(levels);
+    const half = 2 ** (bits - 1);
+    if (typeof address !== "number" || !Number.isInteger(address) || address < 0 || address >= 2 ** 64) {
+      throw new MemvirtError(`expected a virtual address, a whole number from 0 to 2^64 − 1`, { where, value: address });
     }
-    return Math.floor(address / 4096);
+    if (address < half) return Math.floor(address / 4096);
+    const upper = 2 ** 64 - half;
+    if (address >= upper) return Math.floor((address - (2 ** 64 - 2 ** bits)) / 4096);
+    throw new MemvirtError(
+      `0x${address.toString(16)} is not canonical with ${levels}-level tables (${bits}-bit addresses): bits 63 to ${bits - 1} must all be equal, ` +
+      `so below 0x${half.toString(16)} or from 0x${upper.toString(16)}; hardware raises a general-protection fault`,
+      { where, value: address },
+    );
   }
 
-  private checkPage(page: number): void {
-    throw new MemvirtError(`page number is beyond the ${addressBitsOf(this.settings.guestLevels)}-bit virtual address space`, { where: "page", value: page });
+  private checkPage(page: unknown, where = "page"): never {
+    const bits = addressBitsOf(this.settings.guestLevels);
+    const problem = typeof page !== "number" || Number.isNaN(page) ? "expected a page number"
+      : page < 0 ? "page number must not be negative"
+        : !Number.isInteger(page) ? "page number must be a whole number (a page is address >> 12)"
+          : `page number is beyond the ${bits}-bit virtual address space (at most 2^${bits - 12} − 1)`;
+    throw new MemvirtError(problem, { where, value: page });
+  }
+
+  private checkKind(kind: unknown, where: string): never {
+    throw new MemvirtError(`expected an access kind: ${L_READ} (read), ${L_WRITE} (write) or ${L_FETCH} (fetch)`, { where, value: kind });
+  }
+
+  /**
+   * Refuse a batch with a bad range, page or kind before any of it runs. The common arrays get
+   * one branch-free pass that only ORs flags (a valid kind k has (k + 1) & ~3 = 0); unsigned
+   * integer pages cannot be negative, fractional or beyond 2^32 ≤ either address space (2^36 or
+   * 2^45 pages), so only their kinds are scanned. Anything flagged, and arrays of other types,
+   * go through the plain loop, which names the first bad value.
+   */
+  private checkBatch(pages: ArrayLike<number>, kinds: ArrayLike<number>, start: number, end: number): void {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > pages.length || end > kinds.length) {
+      throw new MemvirtError(`expected 0 ≤ start ≤ end ≤ the batch length (${pages.length} pages, ${kinds.length} kinds)`, { where: "run", value: { start, end } });
+    }
+    const maxPage = this.maxPage;
+    const wholePages = pages instanceof Uint32Array || pages instanceof Uint16Array || pages instanceof Uint8Array;
+    if (kinds instanceof Uint8Array && (wholePages || pages instanceof Float64Array)) {
+      let bad = 0;
+      if (wholePages) {
+        for (let i = start; i < end; i++) bad |= (kinds[i] + 1) & ~3;
+      } else {
+        for (let i = start; i < end; i++) {
+          const page = pages[i];
+          bad |= ((kinds[i] + 1) & ~3) | (page < 0 ? 1 : 0) | (page >= maxPage ? 1 : 0) | (Math.floor(page) !== page ? 1 : 0);
+        }
+      }
+      if (bad === 0) return;
+    }
+    for (let i = start; i < end; i++) {
+      const kind = kinds[i];
+      if (kind !== L_READ && kind !== L_WRITE && kind !== L_FETCH) this.checkKind(kind, `kinds[${i}]`);
+      if (!wholePages) {
+        const page = pages[i];
+        if (!(page >= 0 && page < maxPage && Math.floor(page) === page)) this.checkPage(page, `pages[${i}]`);
+      }
+    }
   }
 
   private translate(page: number, kind: number, rec: WalkRecorder | null): number {
-    if (!(page < this.maxPage) || page < 0) this.checkPage(page);
+    if (!(page >= 0 && page < this.maxPage && Math.floor(page) === page)) this.checkPage(page);
     const stats = this.stats;
     stats.accesses++;
     const span = this.tlbSpan;

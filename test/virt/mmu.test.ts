@@ -78,6 +78,83 @@ describe("Mmu.access", () => {
     expect(() => new Mmu({ seed: NaN }, "setups[0]")).toThrow(/^setups\[0\]\.seed: /);
   });
 
+  it("rejects unknown keys and wrong types inside the tlb, pwc and nestedTlb options, with their path", () => {
+    expect(() => new Mmu({ tlb: { entries: 64, way: 4 } as never })).toThrow("tlb.way: unknown option (known: entries, ways, tagged) (got 4)");
+    expect(() => new Mmu({ tlb: { entries: 64, ways: 4, tagged: "no" as never } })).toThrow("tlb.tagged: expected true or false (got \"no\")");
+    expect(() => new Mmu({ tlb: { tagged: 0 as never } })).toThrow(/^tlb\.tagged: expected true or false/);
+    expect(() => new Mmu({ nestedTlb: { entries: 16, size: 4 } as never })).toThrow("nestedTlb.size: unknown option (known: entries, ways) (got 4)");
+    expect(() => new Mmu({ pwc: { design: "uptc", entrys: 24 } as never })).toThrow(/^pwc\.entrys: unknown option \(known: design, entries, ways, cacheLeaves\)/);
+    expect(() => new Mmu({ pwc: { design: "uptc", cacheLeaves: "yes" } as never })).toThrow(/^pwc\.cacheLeaves: expected true or false/);
+    expect(() => new Mmu({ pwc: { design: "stc", entries: [8], sizes: [1] } as never })).toThrow(/^pwc\.sizes: unknown option \(known: design, entries, ways\)/);
+    expect(() => new Mmu({ pwc: { design: "none", entries: 4 } as never })).toThrow(/^pwc\.entries: unknown option \(known: design\)/);
+    expect(() => new Mmu({ tlb: [64, 4] as never })).toThrow(/^tlb: expected an object/);
+    expect(() => new Mmu({ trapReads: "yes" as never })).toThrow(/^trapReads: expected true or false/);
+    // The good shapes still build.
+    expect(new Mmu({ tlb: { entries: 64, ways: 4, tagged: false }, pwc: { design: "uptc", entries: 8, ways: 8, cacheLeaves: true }, nestedTlb: { entries: 8 } }).settings.tlb).toEqual({ entries: 64, ways: 4, tagged: false });
+  });
+
+  it("rejects fractional, negative and out-of-range page numbers and unknown kinds in accessPage", () => {
+    const mmu = new Mmu({ mode: "nested" });
+    expect(() => mmu.accessPage(1.5, READ)).toThrow("page: page number must be a whole number (a page is address >> 12) (got 1.5)");
+    expect(() => mmu.accessPage(-1, READ)).toThrow("page: page number must not be negative (got -1)");
+    expect(() => mmu.accessPage(2 ** 36, READ)).toThrow(/^page: page number is beyond the 48-bit virtual address space/);
+    expect(() => mmu.accessPage(NaN, READ)).toThrow(/^page: expected a page number/);
+    expect(() => mmu.accessPage(5, 3)).toThrow(/^kind: expected an access kind: 0 \(read\), 1 \(write\) or 2 \(fetch\) \(got 3\)/);
+    expect(() => mmu.accessPage(5, "write" as never)).toThrow(/^kind: /);
+    expect(mmu.counts().accesses).toBe(0); // nothing ran
+    expect(() => mmu.accessPage(2 ** 36 - 1, WRITE)).not.toThrow();
+  });
+
+  it.each([
+    ["nested with an STC (the batch kernel)", { mode: "nested", pwc: "stc" }],
+    ["nested without a walk cache", { mode: "nested" }],
+    ["shadow", { mode: "shadow" }],
+  ] as const)("refuses a whole batch with a bad page or kind before running any of it: %s", (_label, options) => {
+    const mmu = new Mmu(options);
+    const pages = new Float64Array([1, 2, 3, 4]);
+    const kinds = new Uint8Array(4);
+    for (const [i, bad, message] of [[2, 1.5, "whole number"], [3, -4, "not be negative"], [1, 2 ** 36, "beyond"], [2, NaN, "expected a page number"]] as const) {
+      const p = pages.slice();
+      p[i] = bad;
+      expect(() => mmu.run(p, kinds, 0, 4)).toThrow(new RegExp(`^pages\\[${i}\\]: .*${message}`));
+    }
+    const k = kinds.slice();
+    k[3] = 9;
+    expect(() => mmu.run(pages, k, 0, 4)).toThrow(/^kinds\[3\]: expected an access kind/);
+    expect(() => mmu.run(pages, kinds, 0, 5)).toThrow(/^run: expected 0 ≤ start ≤ end ≤ the batch length \(4 pages, 4 kinds\)/);
+    expect(() => mmu.run(pages, kinds, 2, 1)).toThrow(/^run: /);
+    expect(() => mmu.run([0, 1, 0.5] as never, [0, 0, 0] as never, 0, 3)).toThrow(/^pages\[2\]: /);
+    expect(() => mmu.run(pages, [0, 1, "write", 0] as never, 0, 4)).toThrow(/^kinds\[2\]: /);
+    expect(mmu.counts().accesses).toBe(0); // refused before any access
+    // Outside [start, end) nothing is checked; integer arrays need no page scan.
+    const p = pages.slice();
+    p[3] = -1;
+    mmu.run(p, kinds, 0, 3);
+    mmu.run(new Uint32Array([7, 2 ** 32 - 1]) as never, new Uint8Array(2), 0, 2);
+    expect(() => mmu.run(new Uint32Array([7, 8]) as never, new Uint8Array([2, 3]), 0, 2)).toThrow(/^kinds\[1\]: .*\(got 3\)/);
+    expect(() => mmu.run(pages, new Uint8Array([0, 0, 0, 255]), 0, 4)).toThrow(/^kinds\[3\]: .*\(got 255\)/);
+    expect(mmu.counts().accesses).toBe(5);
+  });
+
+  it("rejects non-canonical addresses, as hardware faults on them; walks the upper half", () => {
+    const mmu = new Mmu({ mode: "nested" });
+    expect(() => mmu.checkAddress(0x800000000000, "--address")).toThrow(
+      "--address: 0x800000000000 is not canonical with 4-level tables (48-bit addresses): bits 63 to 47 must all be equal, so below 0x800000000000 or from 0xffff800000000000; hardware raises a general-protection fault (got 140737488355328)");
+    expect(() => mmu.access(0xffff7ffffffff000)).toThrow(/^address: 0xffff7ffffffff000 is not canonical/);
+    expect(() => mmu.access(2 ** 64)).toThrow(/^address: expected a virtual address/);
+    expect(mmu.checkAddress(0x7ffffffff000, "a")).toBe(2 ** 35 - 1);
+    expect(mmu.checkAddress(0xffff800000000000, "a")).toBe(2 ** 35);
+    expect(mmu.checkAddress(0xfffffffffffff000, "a")).toBe(2 ** 36 - 1);
+    const five = new Mmu({ mode: "nested", guestLevels: 5 });
+    expect(five.checkAddress(0x800000000000, "a")).toBe(2 ** 35); // canonical with 57 bits
+    expect(() => five.checkAddress(0x100000000000000, "a")).toThrow(/not canonical with 5-level tables \(57-bit addresses\): bits 63 to 56/);
+    expect(five.checkAddress(0xff00000000000000, "a")).toBe(2 ** 44);
+    // A kernel address walks through PML4 entry 256.
+    const w = walk({ mode: "native", address: "0xffff800000001000" });
+    expect(w.toTable().objects()[0]).toMatchObject({ level: 4, index: 256 });
+    expect(() => walk({ mode: "native", address: "0x800000000000" })).toThrow(/^address: 0x800000000000 is not canonical/);
+  });
+
   it("without a TLB every access walks", () => {
     const mmu = new Mmu({ mode: "native", tlb: false });
     mmu.access(A);

@@ -132,8 +132,8 @@ describe("walk(): options", () => {
     expect(walk({ mode: "native", address: "0x1000" }).address).toBe(0x1000);
     expect(parseAddress("4096", "x")).toBe(4096);
     expect(() => walk({ address: "zz" })).toThrow(/address: expected a non-negative address/);
-    expect(() => walk({ address: 2 ** 48 })).toThrow(/address: expected an address below 2\^48/);
-    expect(walk({ guestLevels: 5, hostLevels: 4, address: 2 ** 56 }).memoryReferences).toBe(29);
+    expect(() => walk({ address: 2 ** 48 })).toThrow(/address: 0x1000000000000 is not canonical with 4-level tables/);
+    expect(walk({ guestLevels: 5, hostLevels: 4, address: 2 ** 55 }).memoryReferences).toBe(29);
     expect(() => walk({ mode: "paged" as never })).toThrow(/mode: expected a mode: native, protected, shadow, nested \(got "paged"\)/);
   });
 });
