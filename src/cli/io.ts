@@ -6,7 +6,10 @@
  *   where it came from; a `MemvirtError` exits with its code (2 for bad input).
  */
 import { SingleBar, Presets } from "cli-progress";
+import { Command } from "commander";
 import { MemvirtError } from "../util/errors";
+import { describeFsError, EXIT_IO } from "../util/output-file";
+import { checkRepeatedFlags } from "./flag-rules";
 
 /** Options every command accepts. */
 export interface CommonOptions {
@@ -25,8 +28,37 @@ export function emit(options: CommonOptions, data: unknown, human: () => string)
 }
 
 /**
+ * A warning on stderr: the run finished, but a number deserves a caveat.
+ *
+ * @example
+ * warn("the trace ended during the warm-up; nothing was measured");
+ */
+export function warn(message: string): void {
+  process.stderr.write(`memvirt: warning: ${message}\n`);
+}
+
+/**
+ * Make stdout failures one line instead of a Node stack: a reader that went away
+ * (`memvirt … | head -c1`, EPIPE) ends the process quietly; anything else (a full disk
+ * behind `> file`) is one line naming stdout, exit 1. Call once, at start-up.
+ *
+ * @example
+ * guardStdout();
+ */
+export function guardStdout(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    process.stderr.write(`memvirt: error: cannot write to stdout: ${describeFsError(err)}\n`);
+    process.exit(EXIT_IO);
+  });
+  // Nothing useful can be said when stderr itself is gone.
+  process.stderr.on("error", () => {});
+}
+
+/**
  * Wrap a command action so that bad input becomes one line on stderr and a non-zero exit.
- * Unexpected errors (bugs) still print their stack: they are ours to fix, not the user's.
+ * It first rejects flags given twice (commander would keep the last silently). Unexpected
+ * errors (bugs) still print their stack: they are ours to fix, not the user's.
  *
  * @example
  * program.command("walk").action(action(async (opts) => { ... }));
@@ -34,6 +66,8 @@ export function emit(options: CommonOptions, data: unknown, human: () => string)
 export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promise<unknown>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
+      const cmd = args[args.length - 1];
+      if (cmd instanceof Command) checkRepeatedFlags(cmd);
       await fn(...args);
     } catch (err) {
       if (err instanceof MemvirtError) {

@@ -8,6 +8,7 @@ import { registerInfo } from "./commands/info";
 import { registerRun } from "./commands/run";
 import { registerWalk } from "./commands/walk";
 import { registerTranslate } from "./commands/translate";
+import { trackRepeatedFlags } from "./flag-rules";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -37,5 +38,6 @@ export function buildProgram(): Command {
   registerRun(program);
   registerWalk(program);
   registerTranslate(program);
+  for (const cmd of program.commands) trackRepeatedFlags(cmd);
   return program;
 }

@@ -80,7 +80,8 @@ export interface SimulateTranslationOptions extends MmuOptions {
   onInterval?: (row: TranslationIntervalRow) => void;
   /**
    * Interval rows kept in the result's table (default 100,000, about 10 MB): the last ones.
-   * 0 keeps none (use `onInterval`). When rows are dropped, `warnings` says how many.
+   * 0 keeps none (use `onInterval`). When rows are dropped (and neither `onInterval` nor 0
+   * says that is intended), `warnings` says how many.
    */
   keepIntervals?: number;
 }
@@ -327,8 +328,8 @@ export class TranslationRun {
     }
     if (this.done > 0 && this.lastIntervalEnd !== this.done) this.closeInterval();
     const kept = Math.min(this.intervalsClosed, this.keepIntervals);
-    // Dropped rows matter only when nobody received them.
-    if (kept < this.intervalsClosed && this.onInterval === undefined) {
+    // Dropped rows matter only when nobody received them and some were wanted.
+    if (kept < this.intervalsClosed && this.onInterval === undefined && this.keepIntervals > 0) {
       warnings.push(`the interval table keeps the last ${countOf(kept, "row")} of ${formatCount(this.intervalsClosed)} (keepIntervals); pass onInterval to receive every row as it closes`);
     }
     const c = this.mmu.counts();

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { runCli } from "./run-cli";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { cliArgv, runCli } from "./run-cli";
 
 describe("memvirt CLI skeleton", () => {
   it("prints help naming every command", () => {
@@ -40,5 +42,24 @@ describe("memvirt CLI skeleton", () => {
     const r = runCli(["info", "--bogus"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--bogus");
+  });
+
+  it("ends quietly when the reader of stdout has gone (memvirt … | true)", () => {
+    // `true` exits before memvirt starts, so its first write to stdout fails with EPIPE.
+    const argv = cliArgv(["walk", "--json"]);
+    const r = spawnSync("bash", ["-c", '"$0" "$@" | true; echo "status ${PIPESTATUS[0]}"', ...argv], { encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("status 0\n");
+  });
+
+  it("reports a full stdout (> /dev/full) as one line, exit 1", () => {
+    const fd = fs.openSync("/dev/full", "w");
+    try {
+      const r = runCli(["walk", "--json"], undefined, undefined, { stdoutFd: fd });
+      expect(r.stderr).toBe("memvirt: error: cannot write to stdout: no space left on device (ENOSPC)\n");
+      expect(r.code).toBe(1);
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 });

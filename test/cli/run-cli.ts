@@ -1,8 +1,10 @@
 /**
  * Run the memvirt CLI from source in a child process (so exit codes and stdout/stderr are the
- * real ones). Shared by every CLI test.
+ * real ones), and temp folders that are removed after the tests. Shared by every CLI test.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -13,14 +15,52 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Ways to run the CLI in a harsher world. */
+export interface CliWorld {
+  /** `ulimit -f`: writes past this many KiB fail with EFBIG. */
+  fileSizeLimitKiB?: number;
+  /** A file descriptor for the child's stdout (e.g. opened on /dev/full). */
+  stdoutFd?: number;
+  /** A file descriptor for the child's stdin (instead of `input`). */
+  stdinFd?: number;
+}
+
+/** The command line that runs `memvirt ...args` from source. */
+export function cliArgv(args: string[]): string[] {
+  return [process.execPath, "--import", "tsx", path.join(root, "src", "cli", "main.ts"), ...args];
+}
+
 /** Run `memvirt ...args` with optional stdin. */
-export function runCli(args: string[], input?: string | Buffer, cwd = root): CliResult {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "src", "cli", "main.ts"), ...args], {
+export function runCli(args: string[], input?: string | Buffer, cwd = root, world: CliWorld = {}): CliResult {
+  let argv = cliArgv(args);
+  if (world.fileSizeLimitKiB !== undefined) argv = ["bash", "-c", `ulimit -f ${world.fileSizeLimitKiB}; exec "$0" "$@"`, ...argv];
+  const r = spawnSync(argv[0], argv.slice(1), {
     cwd,
     input,
     encoding: "utf8",
     env: { ...process.env, NODE_NO_WARNINGS: "1" },
     timeout: 60_000,
+    stdio: [world.stdinFd ?? "pipe", world.stdoutFd ?? "pipe", "pipe"],
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr };
+}
+
+/** Start `memvirt ...args` without waiting (to feed stdin slowly or send signals). */
+export function startCli(args: string[], cwd = root): ChildProcess {
+  const argv = cliArgv(args);
+  return spawn(argv[0], argv.slice(1), { cwd, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+const made: string[] = [];
+
+/** A fresh temp folder, removed by `removeTempDirs` (call it from `afterAll`). */
+export function tempDir(prefix = "memvirt-cli-"): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Remove every folder `tempDir` made. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }

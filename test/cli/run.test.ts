@@ -1,8 +1,7 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
-import { runCli } from "./run-cli";
+import { afterAll, describe, expect, it } from "vitest";
+import { removeTempDirs, runCli, tempDir as makeTempDir } from "./run-cli";
 
 const experiment = {
   name: "cli-test",
@@ -15,8 +14,23 @@ const experiment = {
   run: { seconds: 2, sampleEvery: 0.5 },
 };
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-run-"));
+const tempDir = () => makeTempDir("memvirt-run-");
+afterAll(removeTempDirs);
+
+/** A folder that refuses new files: read-only for a normal user; root ignores modes, so /sys. */
+function refusingDir(): string | undefined {
+  const locked = path.join(tempDir(), "locked");
+  fs.mkdirSync(locked);
+  fs.chmodSync(locked, 0o555);
+  for (const dir of [locked, "/sys"]) {
+    try {
+      fs.writeFileSync(path.join(dir, "memvirt-probe"), "");
+      fs.unlinkSync(path.join(dir, "memvirt-probe"));
+    } catch {
+      return dir;
+    }
+  }
+  return undefined;
 }
 
 function writeExperiment(dir: string, spec: unknown): string {
@@ -50,8 +64,76 @@ describe("memvirt run", () => {
     expect(summary.seed).toBe(9);
     expect(summary.summary.vms.map((v: { name: string }) => v.name)).toEqual(["a", "b"]);
     const full = JSON.parse(fs.readFileSync(out, "utf8"));
+    expect(Object.keys(full)).toEqual(["experiment", "seed", "seconds", "warmupSeconds", "summary", "events", "timeline", "hostTimeline"]);
+    expect(full.summary).toEqual(summary.summary);
     expect(full.timeline).toHaveLength(8);
     expect(full.hostTimeline).toHaveLength(4);
+    expect(full.timeline[7]).toMatchObject({ t: 2, vm: "b" });
+  });
+
+  it("never writes results over the experiment: not through a symlink, a hard link, or over a trace it reads", () => {
+    const dir = tempDir();
+    const exp = writeExperiment(dir, experiment);
+    fs.symlinkSync("exp.json", path.join(dir, "link.json"));
+    fs.linkSync(exp, path.join(dir, "hard.json"));
+    const viaLink = runCli(["run", path.join(dir, "link.json"), "--out", exp]);
+    expect(viaLink.code).toBe(2);
+    expect(viaLink.stderr).toMatch(/^memvirt: error: --out: is the experiment file itself; the results would overwrite it/);
+    const toLink = runCli(["run", exp, "--out", path.join(dir, "link.json")]);
+    expect(toLink.stderr).toMatch(/--out: is the experiment file itself/);
+    const hard = runCli(["run", exp, "--out", path.join(dir, "hard.json")]);
+    expect(hard.stderr).toMatch(/--out: is the experiment file itself/);
+    fs.writeFileSync(path.join(dir, "t.csv"), "I  0400d7d4,8\n".repeat(100));
+    const traced = { ...experiment, vms: [{ name: "a", memory: "12 MiB", workload: { kind: "trace", file: "t.csv", loop: true } }] };
+    const tracedFile = path.join(dir, "traced.json");
+    fs.writeFileSync(tracedFile, JSON.stringify(traced));
+    const overTrace = runCli(["run", tracedFile, "--out", path.join(dir, "t.csv")]);
+    expect(overTrace.code).toBe(2);
+    expect(overTrace.stderr).toMatch(/--out: is the input file "t\.csv" itself/);
+    expect(JSON.parse(fs.readFileSync(exp, "utf8"))).toEqual(experiment);
+    expect(fs.readFileSync(path.join(dir, "t.csv"), "utf8")).toBe("I  0400d7d4,8\n".repeat(100));
+  });
+
+  it("writes results through a symlinked --out: the link stays a link", () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "real.csv"), "old\n");
+    fs.symlinkSync("real.csv", path.join(dir, "r.csv"));
+    const r = runCli(["run", writeExperiment(dir, experiment), "--out", path.join(dir, "r.csv")]);
+    expect(r.code).toBe(0);
+    expect(fs.lstatSync(path.join(dir, "r.csv")).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "real.csv"), "utf8")).toMatch(/^t,vm,hostState,/);
+  });
+
+  // The kernel refuses the write part-way (a file-size limit: EFBIG after 16 KiB). A plain,
+  // non-atomic write would leave the old results truncated and half-replaced.
+  it.each([["csv"], ["json"]])("keeps the old results when the write fails part-way (.%s)", (ext) => {
+    const dir = tempDir();
+    const out = path.join(dir, `results.${ext}`);
+    fs.writeFileSync(out, "old results\n");
+    const many = { ...experiment, run: { seconds: 2, sampleEvery: 0.01 } }; // 400 rows, about 60 KB
+    const r = runCli(["run", writeExperiment(dir, many), "--out", out], undefined, undefined, { fileSizeLimitKiB: 16 });
+    expect(r.stderr).toBe(`memvirt: error: --out: cannot write ${out}: file too large (EFBIG); the old file is unchanged\n`);
+    expect(r.code).toBe(1);
+    expect(fs.readFileSync(out, "utf8")).toBe("old results\n");
+    expect(fs.readdirSync(dir).sort()).toEqual(["exp.json", `results.${ext}`]);
+  });
+
+  it("checks that --out can be written before simulating anything", (ctx) => {
+    const refusing = refusingDir();
+    if (refusing === undefined) return ctx.skip("no directory here refuses new files (running as root, /sys writable)");
+    const dir = tempDir();
+    // A simulated day: were it started, the child would hit the test's timeout.
+    const long = { ...experiment, run: { seconds: 86_400, sampleEvery: 1 } };
+    const r = runCli(["run", writeExperiment(dir, long), "--out", path.join(refusing, "r.csv")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memvirt: error: --out: cannot create files in .*: (permission denied|read-only file system|operation not permitted)/);
+  });
+
+  it("rejects a flag given twice", () => {
+    const dir = tempDir();
+    const r = runCli(["run", writeExperiment(dir, experiment), "--seed", "1", "--seed", "2"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("memvirt: error: --seed: given 2 times; give it once\n");
   });
 
   it("rejects a bad experiment with one line naming the JSON path, exit 2, and writes nothing", () => {

@@ -24,6 +24,17 @@ describe("memvirt walk", () => {
     expect(table.stdout).toMatch(/5 memory references/);
   });
 
+  it.each([
+    [["--mode", "native", "--host-levels", "5"], "--host-levels: native paging has no host page tables; drop it or choose another --mode (got \"5\")"],
+    [["--mode", "shadow", "--nested-tlb"], "--nested-tlb: a nested TLB exists only in nested paging, not --mode shadow"],
+    [["--mode", "native", "--mode", "shadow"], "--mode: given 2 times; give it once"],
+    [["--mode=native", "--mode", "native"], "--mode: given 2 times; give it once"],
+  ])("rejects a moot or repeated flag: %j", (flags, message) => {
+    const r = runCli(["walk", ...flags]);
+    expect(r.stderr).toBe(`memvirt: error: ${message}\n`);
+    expect(r.code).toBe(2);
+  });
+
   it("rejects a bad flag value with one line naming the flag, exit 2", () => {
     const r = runCli(["walk", "--host-page-size", "3M"]);
     expect(r.code).toBe(2);

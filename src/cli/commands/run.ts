@@ -8,11 +8,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
-import { MemvirtError } from "../../util/errors";
-import { writeFileAtomic } from "../../util/fs";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../../util/units";
-import { loadExperimentFile, runExperiment, ExperimentResult } from "../../experiments/experiment-file";
+import { RowWriter, writeTableRows } from "../../util/row-stream";
+import { loadExperimentFile, runExperiment, Experiment, ExperimentResult } from "../../experiments/experiment-file";
 import { action, emit, progressBar } from "../io";
+import { checkOutFlag, writeOutFile, type OutFlag, type OutInput } from "../out-file";
 
 interface RunFlags {
   out?: string;
@@ -34,16 +34,10 @@ export function registerRun(program: Command): void {
     .option("--out <file>", "write results: .csv (the per-VM timeline) or .json (summary and timelines); written atomically")
     .option("--seed <seed>", "override the experiment's seed")
     .option("--json", "machine-readable summary on stdout")
-    .action(action((file: string, opts: RunFlags) => {
-      let format: "csv" | "json" | undefined;
-      if (opts.out !== undefined) {
-        const ext = path.extname(opts.out).toLowerCase();
-        if (ext !== ".csv" && ext !== ".json") throw new MemvirtError("must end in .csv or .json", { where: "--out", value: opts.out });
-        format = ext === ".csv" ? "csv" : "json";
-        checkOutDir(opts.out); // before the run, which may take minutes
-        if (path.resolve(opts.out) === path.resolve(file)) throw new MemvirtError("is the experiment file itself; results would overwrite it", { where: "--out", value: opts.out });
-      }
+    .action(action(async (file: string, opts: RunFlags) => {
       const experiment = loadExperimentFile(file);
+      // Checked before the run, which may take minutes: writable, and not one of its inputs.
+      const out = opts.out === undefined ? undefined : checkOutFlag(opts.out, [{ path: file, what: "the experiment file" }, ...inputFiles(experiment)]);
       if (opts.seed !== undefined) experiment.seed = /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed;
       const bar = progressBar(`${experiment.name}`);
       let result: ExperimentResult;
@@ -53,26 +47,54 @@ export function registerRun(program: Command): void {
         bar.stop();
       }
       const summary = summaryData(result);
-      if (opts.out !== undefined) {
-        const run = result.run;
-        const data = format === "csv"
-          ? run.timeline.toCSV()
-          : `${JSON.stringify({ ...summary, timeline: run.timeline.objects(), hostTimeline: run.hostTimeline.objects() })}\n`;
-        writeFileAtomic(opts.out, data);
-      }
+      if (out !== undefined) await writeResults(out, summary, result);
       emit(opts, summary, () => summaryText(result, opts.out));
     }));
 }
 
-/** The directory of --out must exist now, so a long run does not end in "cannot write". */
-function checkOutDir(out: string): void {
-  const dir = path.dirname(path.resolve(out));
-  let ok = false;
-  try {
-    ok = fs.statSync(dir).isDirectory();
-  } catch { /* missing */ }
-  if (!ok) throw new MemvirtError(`output directory ${dir} does not exist`, { where: "--out", value: out });
-  if (/[\\/]$/.test(out) || (fs.existsSync(out) && fs.statSync(out).isDirectory())) throw new MemvirtError("is a directory; give a file name ending in .csv or .json", { where: "--out", value: out });
+/**
+ * Stream the results to --out, row by row: a 2M-row timeline is too big for one string.
+ * CSV: the per-VM timeline. JSON: the summary's fields, then `timeline` and `hostTimeline`.
+ */
+async function writeResults(out: OutFlag, summary: ReturnType<typeof summaryData>, result: ExperimentResult): Promise<void> {
+  const { timeline, hostTimeline } = result.run;
+  await writeOutFile(out, async (file) => {
+    if (out.format === "csv") {
+      const rows = new RowWriter(file, "csv", timeline.columnNames());
+      rows.begin();
+      await writeTableRows(timeline, rows);
+      rows.end();
+      return;
+    }
+    file.write(`${JSON.stringify(summary).slice(0, -1)},"timeline":`);
+    for (const [name, table] of [["timeline", timeline], ["hostTimeline", hostTimeline]] as const) {
+      if (name === "hostTimeline") file.write(`,"hostTimeline":`);
+      const rows = new RowWriter(file, "json", table.columnNames());
+      rows.begin();
+      await writeTableRows(table, rows);
+      rows.end();
+    }
+    file.write("}\n");
+  });
+}
+
+/**
+ * Files the experiment reads (trace workloads name them): any string in `vms` that names an
+ * existing file, relative to the experiment's directory. Results must not overwrite them.
+ */
+function inputFiles(experiment: Experiment): OutInput[] {
+  const found: OutInput[] = [];
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 64) return;
+    if (typeof value === "string") {
+      const p = path.resolve(experiment.baseDir, value);
+      if (value !== "" && fs.existsSync(p)) found.push({ path: p, what: `the input file ${JSON.stringify(value)}` });
+    } else if (typeof value === "object" && value !== null) {
+      for (const v of Object.values(value)) visit(v, depth + 1);
+    }
+  };
+  visit(experiment.vms, 0);
+  return found;
 }
 
 function summaryData(result: ExperimentResult) {

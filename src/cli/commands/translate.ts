@@ -8,17 +8,19 @@
  * The trace may be plain or gzip, from a file or stdin; it is streamed (memory does not grow
  * with its length). A malformed record stops the run with FILE:LINE and the offending text.
  */
-import * as path from "node:path";
 import type { Command } from "commander";
 import { MemvirtError } from "../../util/errors";
-import { writeFileAtomic } from "../../util/fs";
 import { parsePages } from "../../util/units";
+import { RowWriter } from "../../util/row-stream";
+import type { OutputFile } from "../../util/output-file";
 import { parseLevels, parsePageSize } from "../../mmu/page-size";
 import type { WalkCacheDesign } from "../../mmu/walk-cache";
 import { resolveTranslationCosts, type CostModel } from "../../mmu/cost-model";
 import { MODE_NAMES } from "../../virt/mode-name";
-import { simulateTranslationStream, type TranslationResult } from "../../experiments/translation";
-import { action, emit, parseChoice, parseIntFlag, progressBar } from "../io";
+import { simulateTranslationStream, TRANSLATION_INTERVAL_COLUMNS, type TranslationResult } from "../../experiments/translation";
+import { action, emit, parseChoice, parseIntFlag, progressBar, warn } from "../io";
+import { rejectFlags } from "../flag-rules";
+import { checkOutFlag, writeOutFile } from "../out-file";
 
 interface TranslateFlags {
   trace?: string;
@@ -59,83 +61,103 @@ export function registerTranslate(program: Command): void {
     .option("--trace <file>", "Lackey trace (plain or gzip); - reads stdin")
     .option("--mode <mode>", `translation mode: ${MODE_NAMES.join(", ")}`, "nested")
     .option("--guest-levels <n>", "guest page-table levels: 4 or 5", "4")
-    .option("--host-levels <n>", "host page-table levels: 4 or 5", "4")
+    .option("--host-levels <n>", "host page-table levels: 4 or 5 (not native)", "4")
     .option("--guest-page-size <size>", "guest page size: 4K, 2M or 1G", "4K")
-    .option("--host-page-size <size>", "host page size: 4K, 2M or 1G", "4K")
+    .option("--host-page-size <size>", "host page size: 4K, 2M or 1G (not native)", "4K")
     .option("--guest-memory <size>", "guest-physical memory, e.g. 1GiB (raise it for 1G pages)", "1GiB")
     .option("--tlb-entries <n>", "TLB entries (default 1536, Skylake STLB)")
     .option("--tlb-ways <n>", "TLB ways (default 12)")
     .option("--no-tlb", "no TLB at all: every access walks")
     .option("--pwc <design>", "page-walk cache: none, uptc or stc", "none")
-    .option("--nested-tlb", "add a nested TLB (nested mode)")
-    .option("--no-trap-reads", "protected mode: the guest reads the M→P table instead of trapping on page-table reads")
+    .option("--nested-tlb", "add a nested TLB (nested mode only)")
+    .option("--no-trap-reads", "protected mode only: the guest reads the M→P table instead of trapping on page-table reads")
     .option("--processes <n>", "guest processes time-sharing the CPU, each with its own address space", "1")
-    .option("--switch-every <n>", "accesses between process switches", "10000")
+    .option("--switch-every <n>", "accesses between process switches (with --processes 2 or more)", "10000")
     .option("--fork-every <n>", "accesses between fork+exec bursts (0 = none)", "0")
     .option("--unmap-every <n>", "accesses between unmaps of a random page (0 = none)", "0")
-    .option("--accesses <n>", "stop after this many records")
-    .option("--warmup <n>", "records run before measuring starts", "0")
+    .option("--accesses <n>", "stop after this many measured accesses")
+    .option("--warmup <n>", "accesses run before measuring starts", "0")
     .option("--interval <n>", "accesses per row of the --out table", "100000")
     .option("--cost <name=cycles>", "override a cycle cost, e.g. trapCycles=2000 (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option("--out <file>", "write the per-interval table: .csv or .json (atomically)")
+    .option("--out <file>", "write the per-interval table, streamed as intervals close: .csv or .json (atomically)")
     .option("--json", "machine-readable totals on stdout")
-    .action(action(async (opts: TranslateFlags) => {
+    .action(action(async (opts: TranslateFlags, cmd: Command) => {
       if (opts.trace === undefined) throw new MemvirtError("a trace is required: --trace FILE, or --trace - for stdin", { where: "--trace" });
-      let format: "csv" | "json" | undefined;
-      if (opts.out !== undefined) {
-        const ext = path.extname(opts.out).toLowerCase();
-        if (ext !== ".csv" && ext !== ".json") throw new MemvirtError("must end in .csv or .json", { where: "--out", value: opts.out });
-        format = ext === ".csv" ? "csv" : "json";
-      }
+      const mode = parseChoice("--mode", opts.mode, MODE_NAMES);
+      // A flag the user typed must change something: reject those the other flags make moot.
+      if (mode === "native") rejectFlags(cmd, ["--host-levels", "--host-page-size"], "native paging has no host page tables; drop it or choose another --mode");
+      if (mode !== "nested") rejectFlags(cmd, ["--nested-tlb"], `a nested TLB exists only in nested paging, not --mode ${mode}`);
+      if (mode !== "protected") rejectFlags(cmd, ["--no-trap-reads"], `applies only to --mode protected, not --mode ${mode}`);
+      if (opts.tlb === false) rejectFlags(cmd, ["--tlb-entries", "--tlb-ways"], "conflicts with --no-tlb (there is no TLB to size)");
+      if (opts.out === undefined) rejectFlags(cmd, ["--interval"], "sets the rows of the --out table; add --out FILE.csv or drop it");
       const count = (flag: string, text: string, min: number) => {
         const n = parseIntFlag(flag, text);
         if (n < min) throw new MemvirtError(`must be at least ${min}`, { where: flag, value: text });
         return n;
       };
+      const processes = count("--processes", opts.processes, 1);
+      if (processes === 1) rejectFlags(cmd, ["--switch-every"], "switches between processes; it needs --processes 2 or more");
       const costs: Partial<CostModel> = {};
       for (const c of opts.cost) {
         const m = /^([A-Za-z]+)=([0-9]+(?:\.[0-9]+)?)$/.exec(c);
         if (!m) throw new MemvirtError("expected name=cycles, e.g. trapCycles=2000", { where: "--cost", value: c });
+        if (m[1] in costs) throw new MemvirtError(`${m[1]} given twice; give each cost once`, { where: "--cost", value: c });
         (costs as Record<string, number>)[m[1]] = Number(m[2]);
       }
       resolveTranslationCosts(costs, "--cost");
       const tlbEntries = opts.tlbEntries === undefined ? undefined : count("--tlb-entries", opts.tlbEntries, 1);
       const tlbWays = opts.tlbWays === undefined ? undefined : count("--tlb-ways", opts.tlbWays, 1);
-      const bar = opts.trace === "-" ? { update: () => {}, stop: () => {} } : progressBar(`translating ${opts.trace}`);
-      let result: TranslationResult;
-      try {
-        result = await simulateTranslationStream({
-          trace: opts.trace,
-          mode: parseChoice("--mode", opts.mode, MODE_NAMES),
-          guestLevels: parseLevels(opts.guestLevels, "--guest-levels"),
-          hostLevels: parseLevels(opts.hostLevels, "--host-levels"),
-          guestPageSize: parsePageSize(opts.guestPageSize, "--guest-page-size"),
-          hostPageSize: parsePageSize(opts.hostPageSize, "--host-page-size"),
-          guestMemory: parsePages(opts.guestMemory, "--guest-memory"),
-          tlb: opts.tlb === false ? false : { entries: tlbEntries, ways: tlbWays },
-          pwc: parseChoice<WalkCacheDesign>("--pwc", opts.pwc, ["none", "uptc", "stc"]),
-          nestedTlb: opts.nestedTlb === true,
-          trapReads: opts.trapReads,
-          costs,
-          accesses: opts.accesses === undefined ? undefined : count("--accesses", opts.accesses, 1),
-          warmupAccesses: count("--warmup", opts.warmup, 0),
-          intervalAccesses: count("--interval", opts.interval, 1),
-          guest: {
-            processes: count("--processes", opts.processes, 1),
-            switchEvery: count("--switch-every", opts.switchEvery, 1),
-            forkEvery: count("--fork-every", opts.forkEvery, 0),
-            unmapEvery: count("--unmap-every", opts.unmapEvery, 0),
-          },
-          onBytes: bar.update,
-        });
-      } finally {
-        bar.stop();
-      }
-      if (format !== undefined && opts.out !== undefined) {
-        const t = result.toTable();
-        writeFileAtomic(opts.out, format === "csv" ? t.toCSV() : `${JSON.stringify(t.objects())}\n`);
-      }
-      emit(opts, jsonData(result, opts.trace), () => humanText(result, opts.out));
+      const options = {
+        trace: opts.trace,
+        mode,
+        guestLevels: parseLevels(opts.guestLevels, "--guest-levels"),
+        hostLevels: parseLevels(opts.hostLevels, "--host-levels"),
+        guestPageSize: parsePageSize(opts.guestPageSize, "--guest-page-size"),
+        hostPageSize: parsePageSize(opts.hostPageSize, "--host-page-size"),
+        guestMemory: parsePages(opts.guestMemory, "--guest-memory"),
+        tlb: opts.tlb === false ? (false as const) : { entries: tlbEntries, ways: tlbWays },
+        pwc: parseChoice<WalkCacheDesign>("--pwc", opts.pwc, ["none", "uptc", "stc"]),
+        nestedTlb: opts.nestedTlb === true,
+        trapReads: opts.trapReads,
+        costs,
+        accesses: opts.accesses === undefined ? undefined : count("--accesses", opts.accesses, 1),
+        warmupAccesses: count("--warmup", opts.warmup, 0),
+        intervalAccesses: count("--interval", opts.interval, 1),
+        guest: {
+          processes,
+          switchEvery: count("--switch-every", opts.switchEvery, 1),
+          forkEvery: count("--fork-every", opts.forkEvery, 0),
+          unmapEvery: count("--unmap-every", opts.unmapEvery, 0),
+        },
+        // The CLI prints totals only: interval rows go to --out as they close, none are kept.
+        keepIntervals: 0,
+      };
+      // Checked before the run: writable, and not the trace it reads.
+      const out = opts.out === undefined ? undefined : checkOutFlag(opts.out, opts.trace === "-" ? [] : [{ path: opts.trace, what: "the trace" }], { stdinIsInput: opts.trace === "-" });
+      const simulate = async (file?: OutputFile) => {
+        const bar = opts.trace === "-" ? { update: () => {}, stop: () => {} } : progressBar(`translating ${opts.trace}`);
+        let rows: RowWriter | undefined;
+        if (file !== undefined) {
+          rows = new RowWriter(file, out!.format, TRANSLATION_INTERVAL_COLUMNS);
+          rows.begin();
+        }
+        try {
+          const r = await simulateTranslationStream({
+            ...options,
+            onBytes: bar.update,
+            onInterval: rows === undefined ? undefined : (row) => rows!.row(TRANSLATION_INTERVAL_COLUMNS.map((c) => row[c])),
+          });
+          rows?.end();
+          return r;
+        } finally {
+          bar.stop();
+        }
+      };
+      let result: TranslationResult | undefined;
+      if (out === undefined) result = await simulate();
+      else await writeOutFile(out, async (file) => { result = await simulate(file); });
+      for (const w of result!.warnings) warn(w);
+      emit(opts, jsonData(result!, opts.trace), () => humanText(result!, opts.out));
     }));
 }
 
@@ -150,6 +172,7 @@ function jsonData(result: TranslationResult, trace: string) {
     trapsByKind: traps,
     guest,
     settings: { ...result.settings },
+    warnings: result.warnings,
   };
 }
 
