@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { buildProgram } from "../../src/cli/program";
+import { RowWriter } from "../../src/util/row-stream";
 import { removeTempDirs, runCli, tempDir as makeTempDir } from "./run-cli";
 
 const experiment = {
@@ -69,6 +71,24 @@ describe("memvirt run", () => {
     expect(full.timeline).toHaveLength(8);
     expect(full.hostTimeline).toHaveLength(4);
     expect(full.timeline[7]).toMatchObject({ t: 2, vm: "b" });
+  });
+
+  it("streams the results to --out row by row, never as one string", async () => {
+    const dir = tempDir();
+    const exp = writeExperiment(dir, experiment);
+    const row = vi.spyOn(RowWriter.prototype, "row");
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      await buildProgram().parseAsync(["node", "memvirt", "run", exp, "--out", path.join(dir, "r.json")]);
+      expect(row).toHaveBeenCalledTimes(8 + 4); // every timeline and host-timeline row
+      row.mockClear();
+      await buildProgram().parseAsync(["node", "memvirt", "run", exp, "--out", path.join(dir, "r.csv")]);
+      expect(row).toHaveBeenCalledTimes(8);
+    } finally {
+      row.mockRestore();
+      stdout.mockRestore();
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "r.json"), "utf8")).timeline).toHaveLength(8);
   });
 
   it("never writes results over the experiment: not through a symlink, a hard link, or over a trace it reads", () => {
