@@ -3,8 +3,9 @@
  * builder in tests). Nothing ever holds the whole text: a 2M-row timeline would not fit in one
  * JavaScript string (`JSON.stringify` throws "Invalid string length" near 512 MiB).
  *
- * The bytes are those of arquero's `toCSV()` and of `JSON.stringify(table.objects())`, so a
- * streamed file reads back exactly as the one-shot version did.
+ * For the numbers, strings and nulls our tables hold, the bytes are those of arquero's
+ * `toCSV()` and of `JSON.stringify(table.objects())`, so a streamed file reads back exactly as
+ * the one-shot version did (dates are written as full ISO timestamps).
  */
 import type { ColumnTable } from "arquero";
 
