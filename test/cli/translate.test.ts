@@ -182,6 +182,13 @@ describe("memvirt translate", () => {
     const bad = runCli(["translate", "--trace", "-"], "I  0400d7d4,8\n S 0x,4\n");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^memvirt: error: <stdin>:2: .*S 0x,4/);
+    const dir = tempDir();
+    const out = path.join(dir, "i.csv");
+    fs.writeFileSync(out, "old\n");
+    const badWithOut = runCli(["translate", "--trace", "-", "--out", out], "I  0400d7d4,8\n S 0x,4\n");
+    expect(badWithOut.stderr).toMatch(/^memvirt: error: <stdin>:2: /);
+    expect(fs.readdirSync(dir)).toEqual(["i.csv"]);
+    expect(fs.readFileSync(out, "utf8")).toBe("old\n");
     const none = runCli(["translate", "--mode", "nested"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--trace: a trace is required/);
