@@ -34,11 +34,12 @@ function scriptSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 }
 
-/** The kernel-side function the page calls for plotly.js (see notebook.ts). */
-export const PLOTLY_SENDER_GLOBAL = "__memvirtSendPlotly";
-
-/** What the page asks the kernel to run (tslab compiles it as TypeScript). */
-const PLOTLY_REQUEST_CODE = `(globalThis as any).${PLOTLY_SENDER_GLOBAL}?.()`;
+/**
+ * What the page asks the kernel to run (tslab compiles it as TypeScript): the sender that
+ * notebookDisplay() registers under this same name (kept out of the package's exports; the test
+ * "page and kernel together" fails if the two names part).
+ */
+const PLOTLY_REQUEST_CODE = "(globalThis as any).__memvirtSendPlotly?.()";
 
 /** How long a figure waits for a library output further down the page before asking for it. */
 const LIBRARY_WAIT_MS = 400;
@@ -121,13 +122,8 @@ export function figureHtml(fig: Figure, id: string): string {
 
 let plotlySource: string | undefined;
 
-/**
- * The version of plotly.js memvirt inlines (its `plotly.js-dist-min` package).
- *
- * @example
- * plotlyVersion() // "4.1.1"
- */
-export function plotlyVersion(): string {
+/** The version of plotly.js memvirt inlines (its `plotly.js-dist-min` package). */
+function plotlyVersion(): string {
   return (require("plotly.js-dist-min/package.json") as { version: string }).version;
 }
 

@@ -8,7 +8,7 @@
  * Everything else is the pure `toMimeBundle`.
  */
 import { MimeOptions, newMimeState, toMimeBundle } from "./mime-bundle";
-import { PLOTLY_SENDER_GLOBAL, plotlyLibraryScript, progressHtml } from "./html";
+import { plotlyLibraryScript, progressHtml } from "./html";
 
 /** The part of a kernel display memvirt needs (tslab's `Display`). */
 export interface DisplayLike {
@@ -31,6 +31,9 @@ export interface ProgressHandle {
   /** Mark finished (draws the final state). */
   done(): void;
 }
+
+/** Where a page's figure loader finds the kernel's plotly.js sender (the name html.ts's loader calls). */
+const PLOTLY_SENDER_GLOBAL = "__memvirtSendPlotly";
 
 // Element ids stay unique across adapters in one kernel: a page keeps earlier adapters' outputs.
 const processId = Date.now().toString(36);
