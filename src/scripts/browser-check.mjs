@@ -100,6 +100,10 @@ try {
   if (uiNames.length) {
     const t0 = Date.now();
     const server = await startUiCheckServer({ root });
+    // Interrupted (Ctrl-C, a CI timeout): still stop the server and its kernels.
+    const stop = (signal) => { server.close().finally(() => process.exit(signal === "SIGINT" ? 130 : 143)); };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
     try {
       console.log(`     Notebook UI: jupyter-notebook on ${server.base} serving a temporary copy of notebooks/ (${((Date.now() - t0) / 1000).toFixed(1)}s to start)`);
       for (const [i, name] of uiNames.entries()) {
@@ -109,6 +113,8 @@ try {
         if (!ok) failed++;
       }
     } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
       await server.close();
     }
   }
