@@ -20,10 +20,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MemvirtError, pathJoin } from "../util/errors";
-import { parsePages } from "../util/units";
+import { formatBytes, PAGE_SIZE_BYTES, parsePages } from "../util/units";
 import { checkSeed } from "../util/rng";
 import { Host } from "../host/host";
-import { checkCallback, checkObject, checkPositive, quantumIndex, VmOptions, wholeQuanta } from "../host/host-config";
+import { checkCallback, checkObject, checkPositive, HostOptions, quantumIndex, resolveHostSettings, resolveVmSettings, VmOptions, wholeQuanta } from "../host/host-config";
+import { Vm } from "../host/vm";
+import { checkStateFits } from "../mmu/memory-budget";
 import { Run } from "../host/run";
 import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
 
@@ -127,6 +129,26 @@ function parseEvent(value: unknown, where: string, vmNames: unknown[], seconds: 
   return { at: e.at, vm: e.vm, [key]: e[key] } as ExperimentEvent;
 }
 
+/**
+ * Estimate the whole experiment's simulator state (host frames, then each VM) before anything is
+ * built, and refuse it at the VM (or the host) where it outgrows this machine's memory: a 4 TiB
+ * host with 28 TiB of VMs is refused here, not after minutes of allocation. The Host repeats the
+ * check as it builds (for hosts built from code).
+ */
+function checkExperimentState(exp: Experiment): void {
+  const host = resolveHostSettings(exp.host as unknown as HostOptions, "host");
+  const size = (pages: number) => formatBytes(pages * PAGE_SIZE_BYTES);
+  let bytes = 4 * host.memoryPages;
+  checkStateFits(bytes, `a host of ${size(host.memoryPages)}`, "host.memory", exp.host.memory);
+  let vmPages = 0;
+  exp.vms.forEach((vm, i) => {
+    const settings = resolveVmSettings(vm, pathJoin("vms", i));
+    bytes += Vm.estimateStateBytes(settings);
+    vmPages += settings.memoryPages;
+    checkStateFits(bytes, `a host of ${size(host.memoryPages)} with ${i + 1} VM${i === 0 ? "" : "s"} of ${size(vmPages)} in all (vms[0] to here)`, pathJoin("vms", i, "memory"), vm.memory);
+  });
+}
+
 function optionalString(value: unknown, where: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "string") throw new MemvirtError("must be a string", { where, value });
@@ -141,6 +163,7 @@ function optionalString(value: unknown, where: string): string | undefined {
  * const host = buildHost(exp);
  */
 export function buildHost(exp: Experiment, startSeconds = 0): Host {
+  checkExperimentState(exp);
   const policies = exp.reclamation === false ? [] : [new ReclamationPolicy(exp.reclamation, "reclamation")];
   const host = new Host({ ...(exp.host as { memory: string }), seed: exp.seed, policies }, "host");
   // Events run at the start of the quantum nearest their time; one that rounds to the end of

@@ -39,6 +39,7 @@ import { Run, RunSettings } from "./run";
 import { SwapDevice } from "./swap-device";
 import { TimelineRecorder } from "./timeline-recorder";
 import { Vm, VmBackend } from "./vm";
+import { checkStateFits } from "../mmu/memory-budget";
 
 /** Options of `host.run(...)`. */
 export interface RunOptions {
@@ -92,11 +93,16 @@ export class Host implements HostControl, VmBackend {
   private events: Array<{ t: number; text: string }> = [];
   private readonly where: string;
   private schedule: Array<{ step: number; order: number; label: string; action: () => void }> = [];
+  /** The most typed-array state the host and its VMs may hold (checked against the budget). */
+  private estimatedStateBytes: number;
   private scheduleOrder = 0;
 
   constructor(options: HostOptions, where = "host") {
     const settings = resolveHostSettings(options, where);
     this.where = where;
+    // Refused before the frames are allocated (4 bytes each), not by a RangeError later.
+    this.estimatedStateBytes = 4 * settings.memoryPages;
+    checkStateFits(this.estimatedStateBytes, `a host of ${describePages(settings.memoryPages)}`, pathJoin(where, "memory"), options.memory);
     this.machine = new MachineMemory(settings.memoryPages);
     this.autoSwap = settings.swapPages === undefined;
     this.swap = new SwapDevice(settings.swapPages ?? 0);
@@ -138,9 +144,14 @@ export class Host implements HostControl, VmBackend {
         { where: pathJoin(where, "memory"), value: options.memory },
       );
     }
+    // The VM's state must fit beside the host's and the other VMs', checked before any of it
+    // (or its workload) is built.
+    const vmStateBytes = Vm.estimateStateBytes(settings);
+    checkStateFits(this.estimatedStateBytes + vmStateBytes, `with VM "${settings.name}" (${formatBytes(settings.memoryPages * PAGE_SIZE_BYTES)}, about ${formatBytes(vmStateBytes)} of state), the host`, pathJoin(where, "memory"), options.memory);
     let workload: Workload | undefined;
     if (options.workload !== undefined) workload = this.buildWorkload(options.workload, settings.name, pathJoin(where, "workload"), context.baseDir);
     if (this.autoSwap) this.swap.capacityPages = swapPages;
+    this.estimatedStateBytes += vmStateBytes;
     const vm = new Vm(index, settings, this);
     this.vms.push(vm);
     vm.guest.timeNs = this.step * this.quantumNs;

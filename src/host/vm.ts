@@ -19,6 +19,7 @@ import { MachineMemory } from "./machine-memory";
 import { BALLOONED, HOST_STATE_NAMES, HOST_SWAPPED, RESIDENT, TRAPPED, UNBACKED } from "./page-state";
 import { SwapDevice } from "./swap-device";
 import { Workload } from "../workloads/workload";
+import { DIRECT_LIMIT_PAGES } from "./virtual-space";
 
 /** The host services a VM needs: frames, the swap device, trap notification. */
 export interface VmBackend {
@@ -299,5 +300,20 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   /** Bytes of typed-array state this VM holds (host side + guest). */
   get stateBytes(): number {
     return this.p2m.byteLength + this.hstate.byteLength + this.guest.stateBytes + this.balloon.stateBytes;
+  }
+
+  /**
+   * The most typed-array state a VM with these settings holds, estimated before it is built:
+   * per configured page P→M (4 bytes), host state (1), guest flags (1), P→V (4) and the guest's
+   * free stack (4); the balloon's pinned list (4 per page of its cap); the V→P direct table
+   * (4 per virtual page, up to memory + guest swap and at most 2^24 pages).
+   *
+   * @example
+   * Vm.estimateStateBytes(resolveVmSettings({ name: "web", memory: "1 GiB" }, "vms[0]")) // ≈ 7 MiB
+   */
+  static estimateStateBytes(settings: VmSettings): number {
+    const P = settings.memoryPages;
+    const virtualPages = Math.min(DIRECT_LIMIT_PAGES, P + settings.guest.swapPages);
+    return 14 * P + 4 * settings.balloon.maxPages + 4 * virtualPages;
   }
 }

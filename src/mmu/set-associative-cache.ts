@@ -47,6 +47,8 @@
  * lookups and inserts allocate nothing.
  */
 import { MemvirtError } from "../util/errors";
+import { formatCount } from "../util/units";
+import { checkStateFits } from "./memory-budget";
 
 /** Size and shape of a set-associative structure. */
 export interface CacheShape {
@@ -108,6 +110,8 @@ export class SetAssociativeCache {
     if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0) {
       throw new MemvirtError(`entries / ways must be a power of two (got ${entries} / ${ways})`, { where, value: shape });
     }
+    const bits = bucketBits(entries);
+    checkStateFits(SetAssociativeCache.stateBytesOf(entries, sets, bits, lru), `a cache of ${formatCount(entries)} entries`, `${where}.entries`, entries);
     this.entries = entries;
     this.ways = ways;
     this.sets = sets;
@@ -117,13 +121,28 @@ export class SetAssociativeCache {
     this.flags = new Uint8Array(entries);
     this.data = new Float64Array(2 * entries);
     for (let slot = 0; slot < entries; slot++) this.data[2 * slot + 1] = -1;
-    let bits = 8;
-    while (bits < 30 && 2 ** bits < entries * 8) bits++;
     this.hashShift = 32 - bits;
     this.buckets = new Int32Array(2 * 2 ** bits);
     this.links = new Int32Array(4 * (entries + sets));
     this.stamps = lru === "stamp" ? new Float64Array(entries) : null;
     this.resetLists();
+  }
+
+  /**
+   * Bytes of typed arrays a cache of this shape holds: values, values2, flags, data and stamps
+   * per slot, links per slot and set, count and hint per bucket.
+   *
+   * @example
+   * SetAssociativeCache.stateBytesOf(1536, 128, 14, "list") // 208384: the default TLB
+   */
+  static stateBytesOf(entries: number, sets: number, bucketBitCount: number, lru: "list" | "stamp"): number {
+    return entries * (8 + 8 + 1 + 16 + (lru === "stamp" ? 8 : 0)) + 16 * (entries + sets) + 8 * 2 ** bucketBitCount;
+  }
+
+  /** Bytes of typed arrays this cache holds. */
+  get stateBytes(): number {
+    return this.values.byteLength + this.values2.byteLength + this.flags.byteLength + this.data.byteLength +
+      this.links.byteLength + this.buckets.byteLength + (this.stamps?.byteLength ?? 0);
   }
 
   /**
@@ -450,4 +469,11 @@ export function moveToFront(links: Int32Array, slot: number, sentinel: number): 
   links[i + 2] = next;
   links[4 * sentinel + 2] = slot;
   links[4 * next + 1] = slot;
+}
+
+/** log2 of the bucket count: at least 8× the entries (so a missing key's bucket is usually empty), 2^8 to 2^30. */
+function bucketBits(entries: number): number {
+  let bits = 8;
+  while (bits < 30 && 2 ** bits < entries * 8) bits++;
+  return bits;
 }

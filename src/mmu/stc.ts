@@ -116,6 +116,12 @@ export class Stc implements WalkCache {
     return false;
   }
 
+  get stateBytes(): number {
+    let bytes = 0;
+    for (const dim of this.caches) for (const cache of dim) bytes += cache.stateBytes;
+    return bytes;
+  }
+
   fillTable(dimension: number, tag: number, page: number, level: number, table: number, frame: number): void {
     if (level < 1 || level > this.depth) return;
     this.flat[dimension * 4 - 1 + level].insert(tag, Math.floor(page * INV_SPAN[level]), table, frame, 0);

@@ -46,6 +46,7 @@ export class Uptc implements WalkCache {
   }
 
   get hits(): number { return this.cache.hits; }
+  get stateBytes(): number { return this.cache.stateBytes; }
   get misses(): number { return this.cache.misses; }
 
   skipTo(_dimension: number, _tag: number, _page: number, topLevel: number): number {

@@ -60,6 +60,8 @@ export interface WalkCache {
   readonly misses: number;
   /** A one-line description of size and shape, for explain text. */
   describe(): string;
+  /** Bytes of typed arrays the cache holds (for the simulator's memory budget). */
+  readonly stateBytes: number;
 }
 
 /**
@@ -82,4 +84,5 @@ export class NoWalkCache implements WalkCache {
   flushTag(): void {}
   flushAll(): void {}
   describe(): string { return "no page-walk cache"; }
+  readonly stateBytes = 0;
 }

@@ -42,6 +42,7 @@ import { ShadowMode } from "./shadow-mode";
 import { TranslationStats, diffCounts, type TranslationCounts, type TrapCounts } from "./translation-stats";
 import { WALK_OK, WALK_PROTECTION, type ModeContext, type TranslationMode } from "./translation-mode";
 import { VmMemory } from "./vm-memory";
+import { checkStateFits } from "../mmu/memory-budget";
 
 // Module-local copies: imported bindings compile to property (or getter) loads, which are
 // measurably slower on the per-access path than local constants.
@@ -186,6 +187,12 @@ export class Mmu {
     const ntlbOption = options.nestedTlb ?? false;
     this.nestedTlb = ntlbOption === false ? null : new NestedTlb(ntlbOption === true ? {} : ntlbOption, at("nestedTlb"));
 
+    // The guest side, before it is built: GuestMemory's free list (4 bytes per page), GuestKernel's
+    // chunk arrays (22), VmMemory's backed map (1 per host page), and two 64-table pools.
+    const chunks = Math.floor((guestFrames - ptFrames) / framesPerPage(guestPageSize));
+    const guestBytes = 26 * chunks + Math.ceil(guestFrames / framesPerPage(hostPageSize)) + 2 * 64 * 512 * 9;
+    const cacheBytes = this.tlb.cache.stateBytes + (this.nestedTlb?.cache.stateBytes ?? 0) + this.pwc.stateBytes;
+    checkStateFits(guestBytes + cacheBytes, `an Mmu with ${formatBytes(guestFrames * 4096)} of guest memory and its caches`, at("guestMemory"), options.guestMemory ?? "1 GiB");
     this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", rng: p2mRng });
     const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
     this.guest = new GuestKernel({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
