@@ -7,6 +7,12 @@
 // returns { ok, cellIndex, kind, message }, so the caller can read that cell's outputs.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { withCheckoutJupyterPath } from "./kernel-spec.mjs";
+
+// This checkout's own kernelspec comes first, whatever another clone did to the global one.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 // Runs in Debian's python3 (argv: input, output, working folder, kernel name, timeout seconds).
 const DRIVER = String.raw`
@@ -56,7 +62,7 @@ function python() {
 export function executeNotebook({ input, output, cwd, kernel = "memvirt", timeoutSeconds = 120 }) {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(python(), ["-c", DRIVER, input, output, cwd, kernel, String(timeoutSeconds)], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(python(), ["-c", DRIVER, input, output, cwd, kernel, String(timeoutSeconds)], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, JUPYTER_PATH: withCheckoutJupyterPath(root, process.env.JUPYTER_PATH) } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => { stdout += d; });
