@@ -22,7 +22,7 @@ import { ZipfMethod } from "./zipf-sampler";
 import { HotColdWorkload } from "./hot-cold";
 import { LoopWorkload, ScanWorkload } from "./sequential";
 import { ToucherWorkload } from "./toucher";
-import { Phase, PhasesWorkload } from "./phases";
+import { MAX_PHASES_DEPTH, Phase, PhasesWorkload, shortenPhasesPath } from "./phases";
 import { loadLackeyTraceSync } from "../trace/load-lackey";
 import { TraceReplayWorkload } from "../trace/replay";
 
@@ -93,6 +93,11 @@ export interface CreateWorkloadOptions {
  * w.name // "zipf(1.1) over 4,096 pages, 30% writes"
  */
 export function createWorkload(spec: WorkloadSpec | unknown, rng: Rng, where = "workload", options: CreateWorkloadOptions = {}): Workload {
+  return build(spec, rng, where, options, 0);
+}
+
+/** `createWorkload` inside `depth` enclosing phases. */
+function build(spec: WorkloadSpec | unknown, rng: Rng, where: string, options: CreateWorkloadOptions, depth: number): Workload {
   if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
     throw new MemvirtError(`must be a workload object such as {"kind": "uniform", "pages": 1024} (kinds: ${WORKLOAD_KINDS.join(", ")})`, { where, value: spec });
   }
@@ -118,6 +123,10 @@ export function createWorkload(spec: WorkloadSpec | unknown, rng: Rng, where = "
     case "phases": {
       const list = s.phases as unknown;
       const listWhere = pathJoin(where, "phases");
+      // Checked before recursing: a spec nested thousands deep would overflow the stack.
+      if (depth >= MAX_PHASES_DEPTH) {
+        throw new MemvirtError(`phases nest more than ${MAX_PHASES_DEPTH} deep; at most ${MAX_PHASES_DEPTH} levels are allowed`, { where: shortenPhasesPath(listWhere) });
+      }
       if (!Array.isArray(list) || list.length === 0) throw new MemvirtError("must be a non-empty array of {accesses, workload}", { where: listWhere, value: list });
       const phases: Phase[] = list.map((p: unknown, i: number) => {
         const pw = pathJoin(listWhere, i);
@@ -125,7 +134,7 @@ export function createWorkload(spec: WorkloadSpec | unknown, rng: Rng, where = "
         if (entry.workload === undefined) throw new MemvirtError("is required", { where: pathJoin(pw, "workload") });
         return {
           accesses: entry.accesses === undefined ? undefined : checkCount(entry.accesses, pathJoin(pw, "accesses"), 1),
-          workload: createWorkload(entry.workload, rng.split(`phase:${i}`), pathJoin(pw, "workload"), options),
+          workload: build(entry.workload, rng.split(`phase:${i}`), pathJoin(pw, "workload"), options, depth + 1),
         };
       });
       return new PhasesWorkload(phases, { repeat: s.repeat, accesses: s.accesses }, where);

@@ -62,6 +62,19 @@ export abstract class GeneratedWorkload implements Workload {
   /** What this generator does, without the common suffix (e.g. "uniform over 4,096 pages"). */
   protected abstract describe(): string;
 
+  /** Pages in the region the generator draws from, starting at `basePage`. */
+  protected abstract get regionPages(): number;
+
+  /**
+   * The region it draws from: `[basePage, basePage + pages)`.
+   *
+   * @example
+   * new UniformWorkload({ pages: 100, basePage: 5 }, new Rng(1)).footprint() // [[5, 100]]
+   */
+  footprint(): ReadonlyArray<readonly [number, number]> {
+    return [[this.basePage, this.regionPages]];
+  }
+
   /**
    * Write `count` absolute page numbers (basePage included) into `pages[0..count)`.
    * Return how many were written; fewer than `count` means the stream ended.

@@ -48,6 +48,10 @@ export class HotColdWorkload extends GeneratedWorkload {
     this.hotThreshold = this.hotPages === this.pages ? 4294967296 : Math.round(this.hotAccessFraction * 4294967296);
   }
 
+  protected get regionPages(): number {
+    return this.pages;
+  }
+
   protected describe(): string {
     return `hot-cold over ${formatCount(this.pages)} pages (${+(this.hotAccessFraction * 100).toFixed(2)}% of accesses to ${formatCount(this.hotPages)} hot pages)`;
   }

@@ -14,6 +14,25 @@ import { MemvirtError, pathJoin } from "../util/errors";
 import { Workload } from "./workload";
 import { checkBoolean, checkCount } from "./validate";
 
+/**
+ * How deep phases may nest. Building, naming and running a phased workload recurse once per
+ * level, so a spec nested thousands deep overflowed the stack; 64 is far beyond any real use.
+ */
+export const MAX_PHASES_DEPTH = 64;
+
+/**
+ * A config path shortened for an error line: the first and last levels of a deeply nested
+ * phases path, with the count of levels left out.
+ *
+ * @example
+ * shortenPhasesPath("w.phases[0].workload.phases[0].workload") // unchanged: short enough
+ */
+export function shortenPhasesPath(where: string): string {
+  const levels = where.split(/(?=\.phases\[)/);
+  if (levels.length <= 6) return where;
+  return `${levels.slice(0, 3).join("")}…(${levels.length - 5} more levels)…${levels.slice(-2).join("")}`;
+}
+
 /** One phase: a workload and how many accesses it runs for (default: until it ends). */
 export interface Phase {
   workload: Workload;
@@ -42,6 +61,8 @@ export class PhasesWorkload implements Workload {
   readonly phases: readonly Phase[];
   readonly repeat: boolean;
   readonly accesses: number;
+  /** Levels of phases, this one included (a phase that is itself phased adds one). */
+  readonly depth: number;
   private index = 0;
   private leftInPhase: number;
   private producedCount = 0;
@@ -52,6 +73,13 @@ export class PhasesWorkload implements Workload {
     phases.forEach((p, i) => {
       if (p.accesses !== undefined) checkCount(p.accesses, pathJoin(where, "phases", i, "accesses"), 1);
     });
+    // Each child's depth is known when it is built, so this needs no recursion.
+    let deepest = 0;
+    for (const p of phases) if (p.workload instanceof PhasesWorkload && p.workload.depth > deepest) deepest = p.workload.depth;
+    this.depth = deepest + 1;
+    if (this.depth > MAX_PHASES_DEPTH) {
+      throw new MemvirtError(`phases nest ${this.depth} deep; at most ${MAX_PHASES_DEPTH} levels are allowed`, { where: shortenPhasesPath(where) });
+    }
     this.phases = phases;
     this.repeat = options.repeat === undefined ? false : checkBoolean(options.repeat, pathJoin(where, "repeat"));
     this.accesses = options.accesses === undefined ? Infinity : checkCount(options.accesses, pathJoin(where, "accesses"));
@@ -59,6 +87,18 @@ export class PhasesWorkload implements Workload {
   }
 
   /** Index of the phase the next access comes from (phases.length once finished). */
+  /**
+   * Every phase's footprint; a phase whose footprint is unknown is left out (a lower bound).
+   *
+   * @example
+   * phased.footprint() // [[0, 100], [100, 100]]
+   */
+  footprint(): ReadonlyArray<readonly [number, number]> {
+    const ranges: Array<readonly [number, number]> = [];
+    for (const p of this.phases) if (typeof p.workload.footprint === "function") ranges.push(...p.workload.footprint());
+    return ranges;
+  }
+
   get phaseIndex(): number {
     return this.index;
   }

@@ -45,6 +45,10 @@ export class ScanWorkload extends GeneratedWorkload {
     this.repeat = repeat;
   }
 
+  protected get regionPages(): number {
+    return this.pages;
+  }
+
   protected describe(): string {
     const per = this.accessesPerPage > 1 ? `, ${formatCount(this.accessesPerPage)} accesses per page` : "";
     return `${this.repeat ? "loop" : "scan"} over ${formatCount(this.pages)} pages${per}`;

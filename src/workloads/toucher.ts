@@ -49,6 +49,10 @@ export class ToucherWorkload extends GeneratedWorkload {
     this.workingSet = checkPages(pages, this.where);
   }
 
+  protected get regionPages(): number {
+    return this.workingSet;
+  }
+
   protected describe(): string {
     return `toucher over a ${formatCount(this.workingSet)}-page working set`;
   }

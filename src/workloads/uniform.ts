@@ -31,6 +31,10 @@ export class UniformWorkload extends GeneratedWorkload {
     this.pages = checkPages(options.pages, pathJoin(where, "pages"));
   }
 
+  protected get regionPages(): number {
+    return this.pages;
+  }
+
   protected describe(): string {
     return `uniform over ${formatCount(this.pages)} pages`;
   }

@@ -26,4 +26,10 @@ export interface Workload {
    * Returns 0 once the workload is exhausted (an endless generator never returns 0).
    */
   fill(pages: Float64Array, kinds: Uint8Array): number;
+  /**
+   * The virtual pages it may touch, as `[firstPage, pageCount]` ranges (they may overlap), when
+   * known before it runs; the host checks them against the guest's memory plus swap. Absent when
+   * unknown; a partial list (a phase of unknown footprint) is a lower bound.
+   */
+  footprint?(): ReadonlyArray<readonly [number, number]>;
 }

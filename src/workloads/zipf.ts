@@ -64,6 +64,10 @@ export class ZipfWorkload extends GeneratedWorkload {
     }
   }
 
+  protected get regionPages(): number {
+    return this.pages;
+  }
+
   /**
    * The page (relative to basePage) that holds 0-based popularity rank `rank`.
    *

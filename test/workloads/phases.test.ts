@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LoopWorkload, PhasesWorkload, Rng, ScanWorkload, UniformWorkload } from "../../src";
+import { createWorkload, LoopWorkload, PhasesWorkload, Rng, ScanWorkload, UniformWorkload } from "../../src";
 import { take } from "./helpers";
 
 describe("PhasesWorkload", () => {
@@ -44,5 +44,37 @@ describe("PhasesWorkload", () => {
 
   it("needs at least one phase", () => {
     expect(() => new PhasesWorkload([])).toThrow("phases.phases: needs at least one phase");
+  });
+});
+
+describe("phases nesting", () => {
+  /** A phases spec nested `levels` deep around a uniform workload. */
+  function nested(levels: number): unknown {
+    let spec: unknown = { kind: "uniform", pages: 10 };
+    for (let i = 0; i < levels; i++) spec = { kind: "phases", phases: [{ workload: spec }] };
+    return spec;
+  }
+
+  it("refuses phases nested 3,000 deep with a clear error at the path, not a stack overflow", () => {
+    // As an experiment file would hold it (JSON.parse takes this depth; the old builder did not).
+    const spec = JSON.parse(`${'{"kind":"phases","phases":[{"workload":'.repeat(3000)}{"kind":"uniform","pages":10}${"}]}".repeat(3000)}`);
+    expect(() => createWorkload(spec, new Rng(1), "vms[0].workload")).toThrow(
+      "vms[0].workload.phases[0].workload.phases[0].workload…(60 more levels)….phases[0].workload.phases[0].workload.phases: phases nest more than 64 deep; at most 64 levels are allowed");
+  });
+
+  it("accepts 64 levels and refuses 65, from a spec or from code", () => {
+    const deep = createWorkload(nested(64), new Rng(1)) as PhasesWorkload;
+    expect(deep.depth).toBe(64);
+    expect(take(deep, 5).pages).toHaveLength(5);
+    expect(() => createWorkload(nested(65), new Rng(1), "w")).toThrow(/^w\.phases\[0\].*\.phases: phases nest more than 64 deep/);
+    expect(() => new PhasesWorkload([{ workload: deep }], {}, "mine")).toThrow("mine: phases nest 65 deep; at most 64 levels are allowed");
+  });
+
+  it("reports the footprint of every phase (the host checks it against guest memory plus swap)", () => {
+    const w = createWorkload({ kind: "phases", phases: [
+      { accesses: 10, workload: { kind: "uniform", pages: 100 } },
+      { accesses: 10, workload: { kind: "phases", phases: [{ workload: { kind: "toucher", workingSetPages: 7, basePage: 500 } }] } },
+    ] }, new Rng(1));
+    expect(w.footprint?.()).toEqual([[0, 100], [500, 7]]);
   });
 });
