@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,32 @@ describe("addresses outside the address space echo the hex as the trace wrote it
     expect(() => loadLackeyTraceSync(path, { addressBits: 48 })).toThrow(message);
     await expect(loadLackeyTrace(path, { addressBits: 48 })).rejects.toThrow(message);
     expect(loadLackeyTraceSync(path, { addressBits: 57 }).stats.records).toBe(4);
+  });
+
+  it("property: for any addressBits, a record is refused exactly when its last byte is at or above 2^addressBits", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 13, max: 64 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.bigInt({ min: -4096n, max: 4096n }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 0, max: 2 }),
+        (bits, below, nudge, size, pad) => {
+          // Addresses near the top of the space, where the check matters.
+          let addr = (1n << BigInt(bits)) - (1n << BigInt(Math.min(below, bits - 1))) + nudge;
+          if (addr < 0n) addr = 0n;
+          if (addr + BigInt(size) > 1n << 64n) addr = (1n << 64n) - BigInt(size);
+          const hex = "0".repeat(pad) + addr.toString(16);
+          const run = () => parseLackeyBuffer(` L ${hex},${size}\n`, "t", { addressBits: bits });
+          if (addr + BigInt(size) - 1n < 1n << BigInt(bits)) {
+            expect(Array.from(run().pages)[0]).toBe(Number(addr >> 12n));
+          } else {
+            expect(run).toThrow(addr < 1n << BigInt(bits) ? `t:1: record ${hex},${size} runs past the end of the ${bits}-bit` : ` ${hex} is `);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("addressBits outside 13..64 is refused", () => {
