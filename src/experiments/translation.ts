@@ -37,6 +37,7 @@ import { loadLackeyTraceSync, type LackeyTrace } from "../trace/load-lackey";
 import { readLackey, type TraceSource } from "../trace/read-lackey";
 import { replayWorkload } from "../trace/replay";
 import { Mmu, type MmuOptions, type MmuSettings } from "../virt/mmu";
+import { addressBitsOf } from "../mmu/page-size";
 import type { TranslationCounts, TrapCounts } from "../virt/translation-stats";
 import type { GuestKernelCounts } from "../virt/guest-kernel";
 
@@ -507,6 +508,8 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
   await readLackey(trace, {
     fileName: name,
     maxRecords: Number.isFinite(limit) ? limit + (rest.warmupAccesses ?? 0) : undefined,
+    // A record beyond the guest's address space fails at FILE:LINE with its hex, not in the Mmu.
+    addressBits: addressBitsOf(run.mmu.settings.guestLevels),
     onBatch: (pages, kinds, n) => { run.feed(pages, kinds, n); },
     onProgress: onBytes,
   });

@@ -167,6 +167,15 @@ describe("simulateTranslation", () => {
     expect(limited.totals.accesses).toBe(5000);
   });
 
+  it("rejects a streamed record beyond the guest's address space at FILE:LINE, echoing its hex", async () => {
+    const far = "I  0400d7d4,8\n L 1000000000000,4\n";
+    await expect(simulateTranslationStream({ mode: "nested", trace: Readable.from([Buffer.from(far)]), traceName: "far.lackey" })).rejects.toThrow(
+      'far.lackey:2: address 1000000000000 is outside the 48-bit virtual address space (got " L 1000000000000,4")',
+    );
+    const r = await simulateTranslationStream({ mode: "nested", guestLevels: 5, trace: Readable.from([Buffer.from(far)]), traceName: "far.lackey" });
+    expect(r.totals.accesses).toBe(2);
+  });
+
   it("rejects a malformed trace line with FILE:LINE and the text", async () => {
     const bad = "I  0400d7d4,8\n L zz12,4\n";
     await expect(simulateTranslationStream({ mode: "nested", trace: Readable.from([Buffer.from(bad)]), traceName: "bad.lackey" })).rejects.toThrow(/bad\.lackey:2: .*zz12/);
