@@ -57,7 +57,8 @@ class TraceBuilder {
 }
 
 /**
- * Parse a whole trace held in a buffer (plain text; see `loadLackeyTraceSync` for gzip).
+ * Parse a whole trace held in a buffer (plain text; see `loadLackeyTraceSync` for gzip); a
+ * string is taken as UTF-8 text. Throws like `LackeyParser` for input that is not a trace.
  *
  * @example
  * const t = parseLackeyBuffer(Buffer.from("I  0400d7d4,8\n M 0421d9c8,4\n"), "tiny.lackey");
