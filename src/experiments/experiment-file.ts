@@ -25,6 +25,7 @@ import { checkSeed } from "../util/rng";
 import { Host } from "../host/host";
 import { checkCallback, checkObject, checkPositive, HostOptions, quantumIndex, resolveHostSettings, resolveVmSettings, VmOptions, wholeQuanta } from "../host/host-config";
 import { Vm } from "../host/vm";
+import { checkWorkloadFits } from "../host/guest-capacity";
 import { checkStateFits } from "../mmu/memory-budget";
 import { Run } from "../host/run";
 import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
@@ -195,6 +196,10 @@ export function buildHost(exp: Experiment, startSeconds = 0): Host {
         throw new MemvirtError(`VM "${e.vm}" does not run a "toucher" workload, whose working set could change`, { where: pathJoin(where, "workingSet"), value: e.workingSet });
       }
       const ws = e.workingSet!;
+      // The toucher then touches [basePage, basePage + ws): it must fit in the guest too.
+      const basePage = (workload as { basePage?: number }).basePage ?? 0;
+      const wsPages = parsePages(ws, pathJoin(where, "workingSet"));
+      checkWorkloadFits({ name: "", fill: () => 0, footprint: () => [[basePage, wsPages]] }, vm.guest.settings, pathJoin(where, "workingSet"));
       host.at(startSeconds + e.at, `${e.vm}'s working set becomes ${ws}${typeof ws === "number" ? " pages" : ""}`, () => workload.setWorkingSetPages!(ws));
     }
   });

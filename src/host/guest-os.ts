@@ -23,12 +23,12 @@
  *   guest-physical page, and 4 B per virtual page in the direct V→P table.
  */
 import { MemvirtError } from "../util/errors";
-import { mix32 } from "../util/rng";
 import { formatCount } from "../util/units";
 import { FETCH, WRITE, Workload } from "../workloads/workload";
 import { AccessCosts } from "./costs";
 import { SwapDevice } from "./swap-device";
 import { VirtualSpace } from "./virtual-space";
+import { fileBackedThreshold, isFileBackedPage } from "./guest-capacity";
 import {
   G_DIRTY, G_FILE, G_IN_USE, G_PINNED, G_REF, G_SWAP_COPY, G_WIRED, RESIDENT,
   V_GUEST_SWAPPED, V_ON_FILE, V_UNTOUCHED,
@@ -135,7 +135,7 @@ export class GuestOs implements GuestCounters {
     for (let i = 0; i < P; i++) this.freeStack[i] = P - 1 - i;
     this.freeTop = P;
     this.swap = new SwapDevice(settings.swapPages);
-    this.fileThreshold = Math.round(settings.fileBackedFraction * 4294967296);
+    this.fileThreshold = fileBackedThreshold(settings.fileBackedFraction);
   }
 
   /**
@@ -312,8 +312,7 @@ export class GuestOs implements GuestCounters {
    * guest.isFileBacked(42) // false unless fileBackedFraction > 0
    */
   isFileBacked(vpn: number): boolean {
-    if (this.fileThreshold === 0) return false;
-    return mix32((vpn >>> 0) ^ Math.imul((vpn / 4294967296) >>> 0, 0x9e3779b1)) < this.fileThreshold;
+    return isFileBackedPage(vpn, this.fileThreshold);
   }
 
   /**

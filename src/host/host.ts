@@ -40,6 +40,7 @@ import { SwapDevice } from "./swap-device";
 import { TimelineRecorder } from "./timeline-recorder";
 import { Vm, VmBackend } from "./vm";
 import { checkStateFits } from "../mmu/memory-budget";
+import { checkWorkloadFits } from "./guest-capacity";
 
 /** Options of `host.run(...)`. */
 export interface RunOptions {
@@ -150,6 +151,7 @@ export class Host implements HostControl, VmBackend {
     checkStateFits(this.estimatedStateBytes + vmStateBytes, `with VM "${settings.name}" (${formatBytes(settings.memoryPages * PAGE_SIZE_BYTES)}, about ${formatBytes(vmStateBytes)} of state), the host`, pathJoin(where, "memory"), options.memory);
     let workload: Workload | undefined;
     if (options.workload !== undefined) workload = this.buildWorkload(options.workload, settings.name, pathJoin(where, "workload"), context.baseDir);
+    checkWorkloadFits(workload, settings.guest, pathJoin(where, "workload"));
     if (this.autoSwap) this.swap.capacityPages = swapPages;
     this.estimatedStateBytes += vmStateBytes;
     const vm = new Vm(index, settings, this);
@@ -218,7 +220,9 @@ export class Host implements HostControl, VmBackend {
    */
   setWorkload(name: string, workload: Workload | Record<string, unknown> | undefined): void {
     const vm = this.vm(name);
-    vm.guest.setWorkload(workload === undefined ? undefined : this.buildWorkload(workload, `${name}#${this.step}`, `${name}.workload`));
+    const built = workload === undefined ? undefined : this.buildWorkload(workload, `${name}#${this.step}`, `${name}.workload`);
+    checkWorkloadFits(built, vm.guest.settings, `${name}.workload`);
+    vm.guest.setWorkload(built);
   }
 
   /**

@@ -96,6 +96,8 @@ describe("experiment files", () => {
     ["a null reclamation", (s: any) => { s.reclamation = null; }, "reclamation", /must be an object/],
     ["a reclamation list", (s: any) => { s.reclamation = [1]; }, "reclamation", /must be an object/],
     ["a negative reservation", (s: any) => { s.vms[0].min = -1; }, "vms[0].min", /must not be negative/],
+    ["a workload larger than guest memory plus swap", (s: any) => { s.vms[1].workload.pages = 9000; }, "vms[1].workload", /touches 9,000 pages .* more than the guest can hold: 2,953 pages .* plus 6,000 pages/],
+    ["a working set that outgrows the guest", (s: any) => { s.events = [{ at: 1, vm: "a", workingSet: 9000 }]; }, "events[0].workingSet", /touches 9,000 pages/],
     ["a null workload", (s: any) => { s.vms[0].workload = null; }, "vms[0].workload", /workload object/],
     ["a working-set change for a VM that is not a toucher", (s: any) => { s.events = [{ at: 1, vm: "b", workingSet: 10 }]; }, "events[0].workingSet", /toucher/],
   ])("rejects %s, naming its JSON path", (_what, change, where, message) => {

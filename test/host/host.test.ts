@@ -17,9 +17,11 @@ describe("Host", () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 1e6 }), fc.array(vmArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 300, max: 2000 }), (seed, vms, memory) => {
       const host = new Host({ memory, seed, quantumSeconds: 0.005 });
       vms.forEach((v, i) => {
-        const workload = v.kind === "zipf" ? { kind: "zipf", pages: v.pages, exponent: 0.9, writeFraction: v.writeFraction }
-          : v.kind === "hot-cold" ? { kind: "hot-cold", pages: v.pages, hotFraction: 0.2, hotAccessFraction: 0.8, writeFraction: v.writeFraction }
-          : { kind: "uniform", pages: v.pages, writeFraction: v.writeFraction };
+        // At most what the guest can hold (memory beside the kernel, plus default swap of twice the memory, less a slot).
+        const pages = Math.min(v.pages, v.memory - Math.round(v.memory / 64) + 2 * v.memory - 1);
+        const workload = v.kind === "zipf" ? { kind: "zipf", pages, exponent: 0.9, writeFraction: v.writeFraction }
+          : v.kind === "hot-cold" ? { kind: "hot-cold", pages, hotFraction: 0.2, hotAccessFraction: 0.8, writeFraction: v.writeFraction }
+          : { kind: "uniform", pages, writeFraction: v.writeFraction };
         host.addVm({ name: `vm${i}`, memory: v.memory, max: Math.max(40, Math.floor(v.memory * v.maxFraction)), balloon: v.balloon, workload });
       });
       host.run({ seconds: 0.1, sampleEvery: 0.05, checkInvariants: true });
@@ -128,6 +130,36 @@ describe("Host", () => {
     const run = host.run({ seconds: 0.5, sampleEvery: 0.25 });
     expect(run.timeline.array("t")).toEqual([0.75, 1]);
     expect(run.summary.startSeconds).toBe(0.5);
+  });
+
+  it("refuses a workload larger than guest memory plus guest swap when the VM is added; the largest that fits runs", () => {
+    // 1000 pages, 16 wired by the kernel, 500 of guest swap: 1483 anonymous pages fit (a page read
+    // back from swap keeps its slot, so one slot must stay free); a loop over 1484 dies on its second pass.
+    const vm = { name: "a", memory: 1000, balloon: false, guest: { swap: 500 } };
+    const host = new Host({ memory: 5000 });
+    expect(() => host.addVm({ ...vm, workload: { kind: "loop", pages: 1484 } })).toThrow(
+      "vms[0].workload: the workload touches 1,484 pages (5.80 MiB) of anonymous memory, more than the guest can hold: 984 pages (3.84 MiB) of memory beside its kernel plus 500 pages (1.95 MiB) of guest swap, less the one slot a page coming back from swap needs; give the guest more swap (\"guest\": {\"swap\": ...}) or memory, or shrink the workload");
+    expect(host.vms).toHaveLength(0);
+    const ok = host.addVm({ ...vm, workload: { kind: "loop", pages: 1483, writeFraction: 1 } });
+    host.run({ seconds: 0.5, sampleEvery: 0.5 });
+    expect(ok.accesses).toBeGreaterThan(1483 + 50); // into the second pass: pages come back from swap
+    expect(ok.guest.guestDiskReads).toBeGreaterThan(50);
+    expect(ok.guest.guestSwappedPages).toBe(499);
+    // Overlapping phases count once; another base page counts apart; file-backed pages need no swap.
+    expect(() => new Host({ memory: 5000 }).addVm({ ...vm, workload: { kind: "phases", phases: [
+      { accesses: 10, workload: { kind: "uniform", pages: 1400 } }, { accesses: 10, workload: { kind: "uniform", pages: 1483 } }] } })).not.toThrow();
+    expect(() => new Host({ memory: 5000 }).addVm({ ...vm, workload: { kind: "phases", phases: [
+      { accesses: 10, workload: { kind: "uniform", pages: 1400 } }, { accesses: 10, workload: { kind: "uniform", pages: 100, basePage: 5000 } }] } }, { where: "x" })).toThrow(/^x\.workload: the workload touches 1,500 pages/);
+    // Half file-backed: about 1,400 of 2,800 pages are anonymous, so it fits; 3,200 do not.
+    expect(() => new Host({ memory: 5000 }).addVm({ ...vm, guest: { swap: 500, fileBackedFraction: 0.5 }, workload: { kind: "loop", pages: 2800 } })).not.toThrow();
+    expect(() => new Host({ memory: 5000 }).addVm({ ...vm, guest: { swap: 500, fileBackedFraction: 0.5 }, workload: { kind: "loop", pages: 3200 } })).toThrow(/the workload touches 1,[56]\d\d pages/);
+  });
+
+  it("checks a new workload from code against the guest too", () => {
+    const host = new Host({ memory: 5000 });
+    host.addVm({ name: "a", memory: 1000, guest: { swap: 0 } });
+    expect(() => host.setWorkload("a", { kind: "uniform", pages: 985 })).toThrow(/^a\.workload: the workload touches 985 pages/); // no swap: 984 beside the kernel
+    host.setWorkload("a", { kind: "uniform", pages: 984 });
   });
 
   it("runs an at() action due at the end of a run in the next run, and says so in the first", () => {
