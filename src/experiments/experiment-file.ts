@@ -4,12 +4,12 @@
  *   {
  *     "name": "overcommit",                 optional
  *     "description": "...",                 optional
- *     "seed": 42,                           optional (number or string, default 1)
+ *     "seed": 42,                           optional (a safe integer or a string, default 1; "42" is 42)
  *     "host": { "memory": "1 GiB", "swap": "auto", "quantumSeconds": 0.01, "costs": {...} },
  *     "reclamation": { "periodSeconds": 1, "thresholds": {...}, "balloon": true, ... } | false,
  *     "vms": [ { "name": "web", "memory": "512 MiB", "min": 0, "max": "512 MiB", "shares": 5120,
  *                "workload": { "kind": "zipf", ... }, "balloon": {...} | false, "guest": {...} } ],
- *     "events": [ { "at": 30, "vm": "web", "max": "256 MiB" },
+ *     "events": [ { "at": 30, "vm": "web", "max": "256 MiB" },       at < run.seconds (an event at the end never fires)
  *                 { "at": 45, "vm": "db", "workingSet": "300 MiB" } ],
  *     "run": { "seconds": 60, "sampleEvery": 1, "warmupSeconds": 0 }
  *   }
@@ -34,6 +34,7 @@ import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-poli
 export interface Experiment {
   name: string;
   description: string;
+  /** Canonical: a canonical decimal string ("42") is stored as the number. */
   seed: number | string;
   host: Record<string, unknown>;
   reclamation: ReclamationParams | false;
