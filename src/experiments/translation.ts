@@ -35,6 +35,7 @@ import type { Workload } from "../workloads/workload";
 import { WRITE } from "../workloads/workload";
 import { loadLackeyTraceSync, type LackeyTrace } from "../trace/load-lackey";
 import { readLackey, type TraceSource } from "../trace/read-lackey";
+import type { LackeyStats } from "../trace/lackey-parser";
 import { replayWorkload } from "../trace/replay";
 import { Mmu, type MmuOptions, type MmuSettings } from "../virt/mmu";
 import { addressBitsOf } from "../mmu/page-size";
@@ -148,6 +149,11 @@ export class TranslationResult {
   readonly intervals: aq.ColumnTable;
   /** Caveats about the numbers (an input that ended early, interval rows dropped); empty when none. */
   readonly warnings: string[];
+  /**
+   * What the Lackey reader saw, when the input was a trace: record lines, page accesses (a record
+   * crossing a page is one per page), records crossing a page, and skipped lines.
+   */
+  traceStats: LackeyStats | undefined;
 
   constructor(settings: MmuSettings, inputName: string, guestActivity: Required<GuestActivityOptions>, totals: TranslationTotals, intervals: aq.ColumnTable, warnings: string[] = []) {
     this.settings = settings;
@@ -156,6 +162,7 @@ export class TranslationResult {
     this.totals = totals;
     this.intervals = intervals;
     this.warnings = warnings;
+    this.traceStats = undefined;
   }
 
   /** The interval table (arquero). */
@@ -183,6 +190,8 @@ export class TranslationResult {
     if (g.forkEvery > 0) activity.push(`a fork+exec burst ${every(g.forkEvery)}`);
     if (g.unmapEvery > 0) activity.push(`an unmap ${every(g.unmapEvery)}`);
     lines.push(`Input: ${this.inputName}; guest: ${activity.join(", ")}.`);
+    const ts = this.traceStats;
+    if (ts) lines.push(`  The trace: ${countOf(ts.records, "record")}, ${countOf(ts.accesses, "page access", "page accesses")} (${countOf(ts.multiPageRecords, "record")} crossing a page); ${countOf(ts.skipped, "other line")} skipped.`);
     lines.push(`  ${countOf(t.accesses, "access", "accesses")}: ${countOf(t.tlbHits, "TLB hit")}, ${countOf(t.tlbMisses, "miss", "misses")} (${pct(t.tlbMissRate)}).`);
     lines.push(`  Walks made ${countOf(t.memoryReferences, "memory reference")}, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${countOf(t.walkCacheHits, "lookup")}${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
     lines.push(`  The guest OS took ${countOf(t.guestPageFaults, "page fault")} and made ${countOf(t.ptWrites, "page-table write")}, ${countOf(t.ptReads, "read")} and ${countOf(t.cr3Switches, "CR3 switch", "CR3 switches")} (${countOf(t.guest.forks, "fork")}, ${countOf(t.guest.unmaps, "unmap")}).`);
@@ -463,12 +472,14 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
   let workload: Workload;
   let inputName: string;
   let limit = options.accesses ?? NaN;
+  let traceStats: LackeyStats | undefined;
   if (options.trace !== undefined) {
     const trace = typeof options.trace === "string" ? loadLackeyTraceSync(options.trace) : options.trace;
     if (typeof trace !== "object" || trace === null || !(trace.pages instanceof Float64Array)) throw new MemvirtError("expected a trace path or a loaded trace", { where: "trace", value: options.trace });
     workload = replayWorkload(trace);
     inputName = `Lackey trace ${trace.fileName} (${formatCount(trace.stats.records)} records)`;
     if (Number.isNaN(limit)) limit = trace.pages.length; // accesses: a record crossing a page is several
+    traceStats = trace.stats;
   } else {
     const w = options.workload as Workload | WorkloadSpec;
     workload = typeof (w as Workload).fill === "function" ? (w as Workload) : createWorkload(w, new Rng(options.seed ?? 1).split("workload"), "workload");
@@ -484,7 +495,9 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
     if (n === 0) break;
     run.feed(pages, kinds, n);
   }
-  return run.finish();
+  const result = run.finish();
+  result.traceStats = traceStats;
+  return result;
 }
 
 /**
@@ -505,7 +518,7 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
   if (Number.isFinite(limit)) checkLimit(limit);
   const name = traceName ?? (typeof trace === "string" ? (trace === "-" ? "<stdin>" : trace) : "<stream>");
   const run = new TranslationRun(rest, `Lackey trace ${name}`, limit);
-  await readLackey(trace, {
+  const stats = await readLackey(trace, {
     fileName: name,
     maxRecords: Number.isFinite(limit) ? limit + (rest.warmupAccesses ?? 0) : undefined,
     // A record beyond the guest's address space fails at FILE:LINE with its hex, not in the Mmu.
@@ -513,7 +526,9 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
     onBatch: (pages, kinds, n) => { run.feed(pages, kinds, n); },
     onProgress: onBytes,
   });
-  return run.finish();
+  const result = run.finish();
+  result.traceStats = stats;
+  return result;
 }
 
 function checkLimit(limit: number): void {

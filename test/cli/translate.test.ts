@@ -178,6 +178,24 @@ describe("memvirt translate", () => {
     expect(JSON.parse(r.stdout).settings.trapReads).toBe(false);
   });
 
+  it("says what the trace held: records, page accesses, records crossing a page, skipped lines", () => {
+    // Two records, one of which crosses from page 0x4000 into 0x4001; a banner line and a blank.
+    const text = "==1== Lackey\nI  04000ffe,4\n\n L 04001000,4\n";
+    const r = runCli(["translate", "--trace", "-", "--json"], text);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).traceStats).toEqual({ lines: 4, records: 2, accesses: 3, multiPageRecords: 1, skipped: 2 });
+    expect(JSON.parse(r.stdout).accesses).toBe(3);
+    const human = runCli(["translate", "--trace", "-"], text);
+    expect(human.stdout).toContain("The trace: 2 records, 3 page accesses (1 record crossing a page); 2 other lines skipped.");
+    const empty = runCli(["translate", "--trace", "-"], "");
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim().split("\n")).toHaveLength(1);
+    expect(empty.stderr).toMatch(/empty trace/);
+    const notATrace = runCli(["translate", "--trace", "README.md"]);
+    expect(notATrace.code).toBe(2);
+    expect(notATrace.stderr).toMatch(/README\.md: no Lackey records \(\d+ lines skipped/);
+  });
+
   it("rejects a malformed record with FILE:LINE and the text, and a missing --trace", () => {
     const bad = runCli(["translate", "--trace", "-"], "I  0400d7d4,8\n S 0x,4\n");
     expect(bad.code).toBe(2);

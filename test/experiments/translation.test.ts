@@ -188,3 +188,12 @@ describe("simulateTranslation", () => {
     expect(() => simulateTranslation({ ...small, workload: { kind: "zipfy" } as never })).toThrow(/workload\.kind/);
   });
 });
+
+describe("what the trace held", () => {
+  it("a loaded trace's stats ride on the result and in explain(); a workload has none", () => {
+    const r = simulateTranslation({ mode: "native", trace: parseLackeyBuffer("I  04000ffe,4\n L 04001000,4\n", "t.lackey") });
+    expect(r.traceStats).toMatchObject({ records: 2, accesses: 3, multiPageRecords: 1, skipped: 0 });
+    expect(r.explain()).toContain("The trace: 2 records, 3 page accesses (1 record crossing a page); 0 other lines skipped.");
+    expect(simulateTranslation({ mode: "native", workload: { kind: "uniform", pages: 16 }, accesses: 100 }).traceStats).toBeUndefined();
+  });
+});

@@ -173,6 +173,7 @@ function jsonData(result: TranslationResult, trace: string) {
     guest,
     settings: { ...result.settings },
     warnings: result.warnings,
+    traceStats: result.traceStats === undefined ? undefined : (({ lines, records, accesses, multiPageRecords, skipped }) => ({ lines, records, accesses, multiPageRecords, skipped }))(result.traceStats),
   };
 }
 
