@@ -126,6 +126,9 @@ describe("walk(): options", () => {
     const big = walk({ mode: "nested", hostPageSize: "2M", nestedTlb: true });
     // guest tables share one 2M host page, so the nested TLB answers all but the first table walk
     expect(big.memoryReferences).toBeLessThan(19);
+    // A nested-TLB hit saves a whole host walk (3 references here), not one.
+    expect(big.memoryReferences + big.savedReferences).toBe(19);
+    expect(big.events.filter((e) => e.kind === "cache-hit").length).toBeLessThan(big.savedReferences);
   });
 
   it("accepts hex addresses and rejects bad ones with the option name", () => {
