@@ -171,8 +171,12 @@ describe("memvirt run", () => {
     const dir = tempDir();
     const out = path.join(dir, "results.csv");
     fs.writeFileSync(out, "old results\n");
-    // The guest's swap is far too small for its workload: it runs out of memory mid-run.
-    const failing = { ...experiment, vms: [{ name: "a", memory: "4 MiB", guest: { swap: 16 }, workload: { kind: "uniform", pages: "8 MiB", writeFraction: 1 } }] };
+    // The workload fits a's guest only while its balloon is empty (a workload that can never fit
+    // is refused at load); under host pressure the balloon inflates and the guest runs out mid-run.
+    const failing = { ...experiment, vms: [
+      { name: "a", memory: "12 MiB", guest: { swap: 16 }, workload: { kind: "uniform", pages: "11 MiB", writeFraction: 1 } },
+      { name: "b", memory: "12 MiB", balloon: false, workload: { kind: "uniform", pages: "10 MiB", writeFraction: 1 } },
+    ] };
     const r = runCli(["run", writeExperiment(dir, failing), "--out", out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^memvirt: error: vms\[0\]\.guest\.swap: guest ran out of memory at t ≈ [\d.]+ s: every page/);
