@@ -149,6 +149,21 @@ describe("memvirt run", () => {
     expect(r.stderr).toMatch(/^memvirt: error: --out: cannot create files in .*: (permission denied|read-only file system|operation not permitted)/);
   });
 
+  it("reads --seed as the JSON does: \"42\" is 42, and a seed it cannot hold is refused naming --seed", () => {
+    const dir = tempDir();
+    const file = writeExperiment(dir, experiment);
+    const fromFlag = JSON.parse(runCli(["run", file, "--json", "--seed", "42"]).stdout);
+    const fromJson = JSON.parse(runCli(["run", writeExperiment(tempDir(), { ...experiment, seed: "42" }), "--json"]).stdout);
+    expect(fromFlag.seed).toBe(42);
+    expect(fromJson.seed).toBe(42);
+    expect(fromFlag.summary).toEqual(fromJson.summary);
+    for (const bad of ["1.5", "007", "1e300"]) {
+      const r = runCli(["run", file, "--seed", bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^memvirt: error: --seed: .*\\(got "${bad}"\\)\n$`));
+    }
+  });
+
   it("rejects a flag given twice", () => {
     const dir = tempDir();
     const r = runCli(["run", writeExperiment(dir, experiment), "--seed", "1", "--seed", "2"]);

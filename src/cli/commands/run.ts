@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../../util/units";
+import { checkSeed } from "../../util/rng";
 import { RowWriter, writeTableRows } from "../../util/row-stream";
 import { loadExperimentFile, runExperiment, Experiment, ExperimentResult } from "../../experiments/experiment-file";
 import { action, emit, progressBar } from "../io";
@@ -38,7 +39,7 @@ export function registerRun(program: Command): void {
       const experiment = loadExperimentFile(file);
       // Checked before the run, which may take minutes: writable, and not one of its inputs.
       const out = opts.out === undefined ? undefined : checkOutFlag(opts.out, [{ path: file, what: "the experiment file" }, ...inputFiles(experiment)]);
-      if (opts.seed !== undefined) experiment.seed = /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed;
+      if (opts.seed !== undefined) experiment.seed = checkSeed(opts.seed, "--seed"); // "42" is 42, as in the JSON
       const bar = progressBar(`${experiment.name}`);
       let result: ExperimentResult;
       try {
