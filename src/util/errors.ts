@@ -65,3 +65,22 @@ export function pathJoin(...parts: Array<string | number>): string {
   }
   return out;
 }
+
+/**
+ * Re-point a `MemvirtError` from a library option path to the flag the user typed, e.g.
+ * `tlb.entries` → `--tlb-entries`, so a CLI error names what was written. Paths not in `flags`
+ * (and other errors) are returned unchanged; a path under a mapped one keeps its tail.
+ *
+ * @example
+ * renameWhere(new MemvirtError("too big", { where: "tlb.entries", value: 1 }), { "tlb.entries": "--tlb-entries" }).message
+ * // "--tlb-entries: too big (got 1)"
+ */
+export function renameWhere(err: unknown, flags: Record<string, string>): unknown {
+  if (!(err instanceof MemvirtError) || err.where === undefined) return err;
+  const where = err.where;
+  const key = Object.keys(flags).filter((k) => where === k || where.startsWith(`${k}.`) || where.startsWith(`${k}[`)).sort((a, b) => b.length - a.length)[0];
+  if (key === undefined) return err;
+  const problem = err.message.slice(where.length + 2);
+  const renamed = new MemvirtError(problem, { where: `${flags[key]}${where.slice(key.length)}`, exitCode: err.exitCode });
+  return renamed;
+}

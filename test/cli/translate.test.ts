@@ -196,6 +196,13 @@ describe("memvirt translate", () => {
     expect(notATrace.stderr).toMatch(/README\.md: no Lackey records \(\d+ lines skipped/);
   });
 
+  it("names the flag, not the library option, when a value cannot be simulated", () => {
+    const r = runCli(["translate", "--trace", "-", "--tlb-entries", String(2 ** 30)], "I  0400d7d4,8\n");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memvirt: error: --tlb-entries: a cache of 1,073,741,824 entries needs about [\d.]+ GiB of simulator state; this machine has/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("rejects a malformed record with FILE:LINE and the text, and a missing --trace", () => {
     const bad = runCli(["translate", "--trace", "-"], "I  0400d7d4,8\n S 0x,4\n");
     expect(bad.code).toBe(2);

@@ -9,7 +9,7 @@
  * with its length). A malformed record stops the run with FILE:LINE and the offending text.
  */
 import type { Command } from "commander";
-import { MemvirtError } from "../../util/errors";
+import { MemvirtError, renameWhere } from "../../util/errors";
 import { parsePages } from "../../util/units";
 import { RowWriter } from "../../util/row-stream";
 import type { OutputFile } from "../../util/output-file";
@@ -154,12 +154,24 @@ export function registerTranslate(program: Command): void {
         }
       };
       let result: TranslationResult | undefined;
-      if (out === undefined) result = await simulate();
-      else await writeOutFile(out, async (file) => { result = await simulate(file); });
+      try {
+        if (out === undefined) result = await simulate();
+        else await writeOutFile(out, async (file) => { result = await simulate(file); });
+      } catch (err) {
+        throw renameWhere(err, OPTION_FLAGS);
+      }
       for (const w of result!.warnings) warn(w);
       emit(opts, jsonData(result!, opts.trace), () => humanText(result!, opts.out));
     }));
 }
+
+/** Library option paths and the flags that set them, so an error names what the user typed. */
+const OPTION_FLAGS: Record<string, string> = {
+  "tlb.entries": "--tlb-entries", "tlb.ways": "--tlb-ways", tlb: "--tlb-entries/--tlb-ways",
+  guestMemory: "--guest-memory", guestLevels: "--guest-levels", hostLevels: "--host-levels",
+  accesses: "--accesses", warmupAccesses: "--warmup", intervalAccesses: "--interval",
+  "guest.processes": "--processes", "guest.switchEvery": "--switch-every", "guest.forkEvery": "--fork-every", "guest.unmapEvery": "--unmap-every",
+};
 
 function jsonData(result: TranslationResult, trace: string) {
   const t = result.totals;
