@@ -4,13 +4,13 @@ import { classifyFreeMemory, HARD, HIGH, LOW, resolveThresholds, SOFT, FreeMemor
 
 describe("free-memory states", () => {
   it.each([
-    [0.07, HIGH, HIGH], [0.05, HIGH, HIGH], [0.039, HIGH, SOFT], [0.019, HIGH, HARD], [0.009, HIGH, LOW],
+    [0.07, HIGH, HIGH], [0.05, HIGH, HIGH], [0.04, HIGH, HIGH], [0.039, HIGH, SOFT], [0.02, HIGH, SOFT], [0.019, HIGH, HARD], [0.01, HIGH, HARD], [0.009, HIGH, LOW],
   ])("from high, %f free enters state %i… (%i)", (free, prev, expected) => {
     expect(classifyFreeMemory(free, prev as FreeMemoryState)).toBe(expected);
   });
 
   it.each([
-    [0.05, SOFT, SOFT], [0.061, SOFT, HIGH],
+    [0.05, SOFT, SOFT], [0.06, SOFT, HIGH], [0.061, SOFT, HIGH], [0.04, HARD, SOFT], [0.02, LOW, HARD],
     [0.03, HARD, HARD], [0.041, HARD, SOFT], [0.07, HARD, HIGH],
     [0.015, LOW, LOW], [0.025, LOW, HARD], [0.045, LOW, SOFT], [0.07, LOW, HIGH],
   ])("leaves a state only above the next threshold up: %f free in state %i gives %i", (free, prev, expected) => {

@@ -27,6 +27,10 @@ describe("planReclaim", () => {
     expect(planReclaim([{ allocatedPages: 800, minPages: 0, shares: 1 }, { allocatedPages: 200, minPages: 0, shares: 1 }], 800)).toEqual([700, 100]); // both end at 100 pages
   });
 
+  it("reclaims whole pages: a fractional need is rounded down", () => {
+    expect(planReclaim([{ allocatedPages: 800, minPages: 0, shares: 1 }], 2.7)).toEqual([2]);
+  });
+
   it("never reclaims below a reservation", () => {
     expect(planReclaim([{ allocatedPages: 800, minPages: 700, shares: 1 }, { allocatedPages: 200, minPages: 0, shares: 1 }], 500)).toEqual([100, 200]);
   });

@@ -60,6 +60,42 @@ describe("ReclamationPolicy decisions", () => {
     expect(swapped).toBeGreaterThanOrEqual(400 - 150);
     expect(swapped).toBeLessThanOrEqual(400 - 150 + 2);
     expect(calls.balloon.get(0)).toBeGreaterThan(0); // and keeps ballooning
+    expect([...calls.blocked.values()]).not.toContain(true); // blocking is for the low state only
+  });
+
+  it("does not swap with swapping off, and never swaps a VM below its reservation", () => {
+    const off = fakeHost(10_000, 150, [{ residentPages: 6000 }, { residentPages: 3850 }]);
+    new ReclamationPolicy({ swap: false }).tick(off.host);
+    expect(off.calls.swap.size).toBe(0);
+    const reserved = fakeHost(10_000, 150, [{ residentPages: 6000, minPages: 5990, balloonMaxPages: 0 }, { residentPages: 3850, minPages: 3800, balloonMaxPages: 0 }]);
+    new ReclamationPolicy().tick(reserved.host);
+    expect([reserved.calls.swap.get(0), reserved.calls.swap.get(1)]).toEqual([10, 50]);
+  });
+
+  it("counts reclamation already in flight: a second soft tick before the balloon inflates lowers no target further", () => {
+    const { host, views } = fakeHost(10_000, 300, [{ residentPages: 6000 }, { residentPages: 3700 }]);
+    const policy = new ReclamationPolicy();
+    policy.tick(host);
+    policy.tick(host); // the guest has not given anything up yet
+    expect(views[0].targetPages).toBe(5700);
+  });
+
+  it("never deflates a balloon under pressure", () => {
+    const { host, calls } = fakeHost(10_000, 300, [{ residentPages: 6000, balloonTargetPages: 2500 }, { residentPages: 3700 }]);
+    new ReclamationPolicy().tick(host);
+    expect(calls.balloon.get(0)).toBe(2500); // memory − target would be 2300
+  });
+
+  it("raises targets again when memory is plentiful, unless deflating is off", () => {
+    for (const deflate of [true, false]) {
+      const { host, views, calls } = fakeHost(10_000, 300, [{ residentPages: 6000 }, { residentPages: 3700 }]);
+      const policy = new ReclamationPolicy({ deflate });
+      policy.tick(host);
+      (host as { freePages: number }).freePages = 5000;
+      policy.tick(host);
+      expect(views[0].targetPages).toBe(deflate ? 8000 : 5700);
+      expect(calls.balloon.get(0)).toBe(deflate ? 0 : 2300);
+    }
   });
 
   it("blocks VMs above their target in the low state, and only those", () => {
@@ -78,9 +114,14 @@ describe("ReclamationPolicy decisions", () => {
   });
 
   it("balloons a VM with a limit down to memory − max even when memory is plentiful", () => {
-    const { host, calls } = fakeHost(100_000, 90_000, [{ residentPages: 100, maxPages: 3000 }]);
-    new ReclamationPolicy().tick(host);
+    const { host, calls, views } = fakeHost(100_000, 90_000, [{ residentPages: 100, maxPages: 3000 }]);
+    const policy = new ReclamationPolicy();
+    policy.tick(host);
     expect(calls.balloon.get(0)).toBe(5000);
+    // A limit lowered later caps the target the policy already holds.
+    views[0].maxPages = 2900;
+    policy.tick(host);
+    expect(calls.balloon.get(0)).toBe(5100);
   });
 
   it("rejects unknown or bad parameters, naming them", () => {
