@@ -24,7 +24,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name("memvirt")
-    .description("memvirt: a memory-virtualization laboratory (page tables, 2-D walks, ballooning, sampling, sharing)")
+    .description("memvirt: a memory-virtualization laboratory (page tables, 2-D walks, shadow and nested paging, ballooning and host swapping)")
     .version(VERSION, "-V, --version")
     .configureOutput({
       // Commander's own usage errors: one line on stderr.
