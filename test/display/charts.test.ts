@@ -52,3 +52,30 @@ describe("chart legends", () => {
     expect(fig.data.filter((d) => d.showlegend).map((d) => d.name)).toEqual(["a", "b"]);
   });
 });
+
+describe("chart options", () => {
+  it("keeps a colour value's colour in every facet, and gives each value its own", () => {
+    const fig = lineChart(timeline, { x: "t", y: "residentPages", color: "vm", facet: "host" });
+    const colour = (d: Record<string, unknown>) => (d.line as { color: string }).color;
+    const a = fig.data.filter((d) => d.name === "a").map(colour);
+    const b = fig.data.filter((d) => d.name === "b").map(colour);
+    expect([a.length, b.length]).toEqual([2, 2]);
+    expect(new Set(a).size).toBe(1);
+    expect(new Set(b).size).toBe(1);
+    expect(a[0]).not.toBe(b[0]);
+  });
+
+  it("sets log axes, the title and a height that grows with facet rows", () => {
+    const fig = lineChart(timeline, { x: "t", y: "residentPages", logX: true, logY: true, title: "resident" });
+    expect([(fig.layout.xaxis as { type: string }).type, (fig.layout.yaxis as { type: string }).type]).toEqual(["log", "log"]);
+    expect(fig.layout.title).toEqual({ text: "resident" });
+    expect(fig.layout.height).toBe(420);
+    expect(lineChart(timeline, { x: "t", y: "residentPages", facet: "host", facetColumns: 1 }).layout.height).toBe(260 * 2 + 80);
+    expect(lineChart(timeline, { x: "t", y: "residentPages", facet: "host", facetColumns: 1, heightPixels: 300 }).layout.height).toBe(300);
+  });
+
+  it("names a missing colour or facet column", () => {
+    expect(() => lineChart(timeline, { x: "t", y: "residentPages", color: "colour" })).toThrow(/chart color: no column "colour"/);
+    expect(() => lineChart(timeline, { x: "t", y: "residentPages", facet: "hosts" })).toThrow(/chart facet: no column "hosts"/);
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import * as aq from "arquero";
 import { figure } from "../../src/display/figure";
 import { lineChart } from "../../src/display/charts";
@@ -37,6 +37,8 @@ describe("toMimeBundle", () => {
   it("escapes a closing script tag in figure data", () => {
     const html = toMimeBundle(figure([{ y: [1], name: "</script><b>x" }]), { ...newMimeState("e"), plotlySent: true })["text/html"]!;
     expect(html).not.toContain("</script><b>");
+    // Only the output's own two script elements close.
+    expect(html.match(/<\/script/gi)).toHaveLength(2);
   });
 
   it("renders an explainable result as its explain view", () => {
@@ -102,8 +104,30 @@ describe("notebookDisplay", () => {
     const p = notebookDisplay(kernel).progress("run");
     p.update(0, 10);
     p.update(10, 10);
+    expect(updates).toHaveLength(2); // the last update draws at once, however soon after the one before
+    expect(updates[1]).toContain("100% (10/10)");
     p.done();
     expect(made).toBe(1);
     expect(updates.at(-1)).toContain("100%");
+  });
+
+  it("throttles progress redraws, and done() draws the finished state", () => {
+    vi.useFakeTimers();
+    try {
+      vi.setSystemTime(1_000_000);
+      const updates: string[] = [];
+      const kernel = { display: { html: () => {}, text: () => {} }, newDisplay: () => ({ html: (s: string) => updates.push(s), text: () => {} }) };
+      const p = notebookDisplay(kernel).progress("run");
+      p.update(0, 10);
+      p.update(3, 10); // within 200 ms: not drawn
+      expect(updates).toHaveLength(1);
+      p.done();
+      expect(updates.at(-1)).toContain("100% (10/10)");
+      vi.setSystemTime(1_000_500);
+      p.update(15, 10);
+      expect(updates.at(-1)).toContain("run: 100% (15/10)");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
