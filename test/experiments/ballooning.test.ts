@@ -20,6 +20,14 @@ describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
     for (const r of ballooned) expect(r.doublePagingEvents).toBe(0);
   });
 
+  it("derives each gap from the throughputs: the ballooned gap in percent of configured, the swapped slowdown as a ratio", () => {
+    for (const g of gaps) {
+      expect(g.balloonGapPercent).toBeCloseTo(((g.configured - g.ballooned) / g.configured) * 100, 9);
+      expect(g.swappedSlowdown).toBeCloseTo(g.configured / g.swapped, 9);
+    }
+    expect(gaps[0].swappedSlowdown).toBeGreaterThan(1 / 0.75);
+  });
+
   it("at the full size all three setups are the same run", () => {
     const full = gaps[gaps.length - 1];
     expect(full.ballooned).toBe(full.configured);
@@ -36,6 +44,11 @@ describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
     const lines = result.explain().split("\n");
     expect(lines[0]).toMatch(/^Setting: /);
     expect(lines[lines.length - 1]).toMatch(/^Summary: ballooned down to X, the VM runs within .*% of a VM configured with X/);
+    // The range covers the sizes below the large size only (at full size nothing was reclaimed).
+    const below = gaps.slice(0, -1).map((g) => g.balloonGapPercent);
+    expect(lines[lines.length - 1]).toContain(`within ${Math.min(...below).toFixed(2)}–${Math.max(...below).toFixed(2)}% of`);
+    const slow = gaps.slice(0, -1).map((g) => g.swappedSlowdown);
+    expect(lines[lines.length - 1]).toContain(`is ${Math.min(...slow).toFixed(1)}–${Math.max(...slow).toFixed(1)}× slower`);
   });
 
   it("rejects a size above the large size, naming it", () => {

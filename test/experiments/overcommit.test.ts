@@ -18,6 +18,13 @@ describe("overcommitScenario", () => {
     for (const w of touchers) expect(w.workingSetPages).toBe(24 * 256 + 384 * 40);
   });
 
+  it("stops a working set at what the guest can hold beside its kernel", () => {
+    // 16 MiB = 4096 pages; the guest keeps 4096/64 = 64 for its kernel, and one more.
+    const small = overcommitScenario({ seed: 1, vmCount: 1, hostMemory: "64 MiB", vmMemory: "16 MiB", startWorkingSet: "8 MiB", growthPagesPerSecond: 2048, growSeconds: 2 });
+    small.host.run({ seconds: 3, sampleEvery: 1 });
+    expect(small.touchers[0].workingSetPages).toBe(4096 - 64 - 1);
+  });
+
   it("reclaims by ballooning, and swaps when ballooning is not fast enough", () => {
     const last = run.hostTimeline.objects()[run.hostTimeline.numRows() - 1] as Record<string, number>;
     expect(last.balloonedPages).toBeGreaterThan(0);

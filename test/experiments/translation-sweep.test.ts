@@ -6,15 +6,26 @@ const base = { tlb: { entries: 64, ways: 4 }, pwc: "uptc" as const, nestedTlb: t
 
 describe("comparing and sweeping modes", () => {
   it("compares modes on the same input: same guest work, different costs", () => {
-    const { table, results } = compareTranslationModes({ ...base, modes: ["shadow", "nested"] });
+    const { table, results } = compareTranslationModes({ ...base, guest: { unmapEvery: 200 }, modes: ["shadow", "nested"] });
     expect(table.numRows()).toBe(2);
     expect(results.shadow?.totals.ptWrites).toBe(results.nested?.totals.ptWrites);
     expect(results.shadow?.totals.cycles).not.toBe(results.nested?.totals.cycles);
+    // Each row is its mode's totals, rates per 1,000 accesses.
+    const rows = table.objects() as Array<Record<string, number | string>>;
+    for (const r of rows) {
+      const t = results[r.mode as "shadow" | "nested"]!.totals;
+      expect(r.cyclesPerAccess).toBe(t.cyclesPerAccess);
+      expect(r.ptWritesPer1k).toBeCloseTo((1000 * t.ptWrites) / t.accesses, 9);
+      expect(r.trapsPer1k).toBeCloseTo((1000 * t.traps.total) / t.accesses, 9);
+    }
+    expect(rows.map((r) => r.x)).toEqual([0, 0]);
+    expect(results.shadow!.totals.ptWrites).toBeGreaterThan(0);
   });
 
   it("finds the page-table-update rate where nested paging starts to beat shadow paging", () => {
     const table = sweepTranslation({ base, modes: ["shadow", "nested"], values: [0, 400, 100, 40, 20], set: (v) => ({ guest: { unmapEvery: v } }) });
     expect(table.numRows()).toBe(10);
+    expect(table.array("x")).toEqual([0, 0, 400, 400, 100, 100, 40, 40, 20, 20]);
     const x = findCrossover(table.derive({ x: (d: { ptWritesPer1k: number }) => d.ptWritesPer1k }), { x: "ptWritesPer1k", y: "cyclesPerAccess", a: "shadow", b: "nested" });
     expect(x).not.toBeNull();
     expect(x as number).toBeGreaterThan(0);
@@ -37,8 +48,10 @@ describe("comparing and sweeping modes", () => {
 describe("compareTranslation", () => {
   it("runs named setups on one input and tabulates them", async () => {
     const { compareTranslation } = await import("../../src/experiments/translation-sweep");
-    const { table, results } = compareTranslation({ ...base, mode: "nested" }, { "no caches": {}, "STC + nested TLB": { pwc: "stc", nestedTlb: true } });
-    expect(table.array("setup")).toEqual(["no caches", "STC + nested TLB"]);
+    const { table, results } = compareTranslation({ ...base, mode: "nested" }, { "no caches": {}, "STC + nested TLB": { pwc: "stc", nestedTlb: true }, "with unmaps": { guest: { unmapEvery: 50 } } });
+    expect(table.array("setup")).toEqual(["no caches", "STC + nested TLB", "with unmaps"]);
+    // A setup's guest options reach its run.
+    expect(results["with unmaps"].totals.ptWrites).toBeGreaterThan(results["no caches"].totals.ptWrites);
     expect(results["STC + nested TLB"].totals.referencesPerMiss).toBeLessThan(results["no caches"].totals.referencesPerMiss);
     expect(table.columnNames()).not.toContain("x");
   });

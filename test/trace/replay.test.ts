@@ -13,9 +13,24 @@ describe("TraceReplayWorkload", () => {
     expect(w.fill(new Float64Array(2), new Uint8Array(2))).toBe(0);
   });
 
+  it("without loop, ends with the trace even when more accesses are asked for", () => {
+    const w = replayWorkload(trace, { accesses: 10 });
+    expect(take(w, 100, 3).pages).toEqual([0x400d, 0x7ff000, 0x400e, 0x7ff000]);
+    expect(w.produced).toBe(4);
+    expect(w.name).toBe("lackey trace t.lackey (4 records, 3 pages), 10 accesses");
+  });
+
+  it("rejects a bad access count and a loop over an empty trace, naming them", () => {
+    expect(() => replayWorkload(trace, { accesses: -1 })).toThrow(/^trace\.accesses: must be a whole number of at least 0 \(got -1\)$/);
+    expect(() => replayWorkload(trace, { accesses: 2.5 })).toThrow(/trace\.accesses/);
+    const empty = { ...trace, fileName: "e.lackey", pages: new Float64Array(0), kinds: new Uint8Array(0) };
+    expect(() => replayWorkload(empty, { loop: true })).toThrow(/e\.lackey: cannot loop over a trace with no records/);
+  });
+
   it("loop restarts at the first record; accesses bounds the length", () => {
     const w = replayWorkload(trace, { loop: true, accesses: 10 });
     expect(take(w, 100, 3).pages).toEqual([0x400d, 0x7ff000, 0x400e, 0x7ff000, 0x400d, 0x7ff000, 0x400e, 0x7ff000, 0x400d, 0x7ff000]);
+    expect(w.name).toBe("lackey trace t.lackey (4 records, 3 pages), looped, 10 accesses");
   });
 
   it("renumber maps pages densely in first-touch order; basePage shifts them", () => {
