@@ -22,6 +22,7 @@
  * | hiddenFaultCycles      |   2000 | shadow paging: the VMM walks the guest table in software and fills the shadow; Adams & Agesen (ASPLOS 2006) single out hidden faults as the costliest shadow event (≈) |
  * | shadowSwitchCycles     |   1000 | shadow paging: finding (or building) the shadow root for a new guest CR3 (≈) |
  * | m2pLookupCycles        |     40 | protected paging without read traps: the guest reads the machine→physical table, one memory reference |
+ * | dataAccessCycles       |     40 | the program's own load or store, once per access: not part of any mode's `cycles`; experiments add it for program cycles and overhead vs native. Priced as a walk reference (between an L2 and an L3 hit, Intel Optimization Manual), as the synthetic workloads scatter their data as widely as their PTEs; a cache-friendly trace mostly hits L1 (4–5 cycles), so lower it there (≈) |
  *
  * The trap, hypercall and VMM-work costs are charged on top of each other: a shadow PT write
  * costs `trapCycles + shadowUpdateCycles`, a hidden fault `trapCycles + hiddenFaultCycles`.
@@ -45,6 +46,8 @@ export interface CostModel {
   hiddenFaultCycles: number;
   shadowSwitchCycles: number;
   m2pLookupCycles: number;
+  /** The data access itself; the Mmu never charges it (see the table above). */
+  dataAccessCycles: number;
 }
 
 /** The documented defaults. */
@@ -64,6 +67,7 @@ export const DEFAULT_TRANSLATION_COSTS: Readonly<CostModel> = Object.freeze({
   hiddenFaultCycles: 2000,
   shadowSwitchCycles: 1000,
   m2pLookupCycles: 40,
+  dataAccessCycles: 40,
 });
 
 /**
