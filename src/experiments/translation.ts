@@ -19,11 +19,28 @@
  * - `unmapEvery`: the guest unmaps one random mapped page (freeing memory); touching it again
  *   demand-pages it back.
  *
+ * The guest's activity runs on the whole stream, warm-up included (the guest cannot tell when
+ * measuring starts): its periods count every access, so the warm-up also makes every process's
+ * first touches, switches, forks and unmaps, and the measured window starts in the state the
+ * run settles into.
+ *
+ * Steady state: the measured window is split in two halves (by workload accesses) and their
+ * cycles per access compared; `totals.halfDifference` is (second − first) / first and
+ * `totals.steady` says whether it is within `steadyTolerance` (10%). A window that is not steady
+ * gets a warning: its number is mostly start-up, or phases, or events too rare for its length.
+ * A trace measured from its first access (no warm-up) is a whole program on purpose, start-up
+ * included, so it gets the figures but no warning.
+ *
+ * Cycles: `cyclesPerAccess` is what memory management costs per access (TLB, walks, guest
+ * kernel, VMM); `programCyclesPerAccess` adds the program's own data access
+ * (`costs.dataAccessCycles`), the figure to compare when asking how much faster a program runs.
+ *
  * Invariants: memory is flat in trace length: batches are streamed, interval rows go to
  * `onInterval` as they close and at most `keepIntervals` of them stay in the result (the
- * last ones; a warning says when some were dropped); the same options and seed give the same
- * numbers; counters cover measured accesses only (an input that ends during the warm-up
- * measures nothing, and says so in `warnings`).
+ * last ones; a warning says when some were dropped), and the halves check keeps at most
+ * 2 × HALF_CHECKPOINTS checkpoints; the same options and seed give the same numbers; counters
+ * cover measured accesses only (an input that ends during the warm-up measures nothing, and
+ * says so in `warnings`).
  */
 import * as aq from "arquero";
 import { MemvirtError, pathJoin } from "../util/errors";
@@ -65,10 +82,16 @@ export interface SimulateTranslationOptions extends MmuOptions {
   /** Stop after this many workload accesses (default: the whole trace; 1,000,000 for endless workloads). */
   accesses?: number;
   /**
-   * Accesses run first and not measured (default 0): lets first-touch demand paging settle, so
-   * the totals describe the steady state. They do not count toward `accesses`.
+   * Accesses run first and not measured (default 0), guest activity included: lets first
+   * touches, shadows and caches settle, so the totals describe the steady state. They do not
+   * count toward `accesses`. Too short a warm-up shows as `totals.steady === false`.
    */
   warmupAccesses?: number;
+  /**
+   * How far apart the cycles per access of the measured window's two halves may be, relative to
+   * the first half, for the run to count as steady (default 0.1, i.e. 10%).
+   */
+  steadyTolerance?: number;
   /** Accesses per row of the interval table (default: accesses / 50, at least 1,000; 100,000 for streams). */
   intervalAccesses?: number;
   /** What the guest OS does besides running the workload. */
@@ -112,8 +135,23 @@ export interface TranslationTotals {
   ptReads: number;
   ptWrites: number;
   cr3Switches: number;
+  /** Memory-management cycles: translation + guest kernel + VMM (the data accesses are not in it). */
   cycles: number;
+  /** cycles / accesses: what memory management costs per access, the data access left out. */
   cyclesPerAccess: number;
+  /** cycles + accesses × costs.dataAccessCycles: the program's cycles, its own loads and stores included. */
+  programCycles: number;
+  /** programCycles / accesses = cyclesPerAccess + costs.dataAccessCycles. */
+  programCyclesPerAccess: number;
+  /** cyclesPerAccess over the first and the second half of the measured window (NaN when it is too short to split). */
+  halfCyclesPerAccess: [number, number];
+  /**
+   * (second half − first half) / first half of cyclesPerAccess: negative while start-up costs
+   * are still draining out of the window. NaN when the window is too short to split.
+   */
+  halfDifference: number;
+  /** |halfDifference| ≤ steadyTolerance: the window measures a steady state. */
+  steady: boolean;
   cyclesTranslation: number;
   cyclesGuest: number;
   cyclesVmm: number;
@@ -126,6 +164,15 @@ export interface TranslationTotals {
 }
 
 const INTERVAL_COLUMNS = ["interval", "accessesEnd", "accesses", "tlbMisses", "memoryReferences", "referencesPerMiss", "traps", "hiddenFaults", "ptWrites", "cycles", "cyclesPerAccess", "shadowBytes"] as const;
+
+/** The default of `steadyTolerance`: halves within 10% of each other. */
+export const DEFAULT_STEADY_TOLERANCE = 0.1;
+
+/**
+ * Checkpoints the halves check keeps: when 2× this many are held, every other one is dropped
+ * and the spacing doubles, so the split lands within 1/HALF_CHECKPOINTS of the window's middle.
+ */
+const HALF_CHECKPOINTS = 512;
 
 /** The columns of the interval table, in order (`mode` first). */
 export const TRANSLATION_INTERVAL_COLUMNS = ["mode", ...INTERVAL_COLUMNS] as const;
@@ -197,7 +244,9 @@ export class TranslationResult {
     lines.push(`  The guest OS took ${countOf(t.guestPageFaults, "page fault")} and made ${countOf(t.ptWrites, "page-table write")}, ${countOf(t.ptReads, "read")} and ${countOf(t.cr3Switches, "CR3 switch", "CR3 switches")} (${countOf(t.guest.forks, "fork")}, ${countOf(t.guest.unmaps, "unmap")}).`);
     const tr = t.traps;
     lines.push(`  Traps to the VMM: ${formatCount(tr.total)} (page-table writes ${formatCount(tr.ptWrite)}, reads ${formatCount(tr.ptRead)}, page faults ${formatCount(tr.pageFault)}, hidden faults ${formatCount(tr.hiddenFault)}, CR3 ${formatCount(tr.cr3Switch)}, TLB flushes ${formatCount(tr.tlbFlush)}).`);
-    lines.push(`  Cycles: ${formatCount(t.cycles)} = translation ${formatCount(t.cyclesTranslation)} + guest kernel ${formatCount(t.cyclesGuest)} + VMM ${formatCount(t.cyclesVmm)}.`);
+    lines.push(`  Cycles: ${formatCount(t.cycles)} = translation ${formatCount(t.cyclesTranslation)} + guest kernel ${formatCount(t.cyclesGuest)} + VMM ${formatCount(t.cyclesVmm)}; with the program's own data accesses (${formatCount(s.costs.dataAccessCycles)} cycles each), ${formatCount(t.programCycles)}, ${t.programCyclesPerAccess.toFixed(2)} per access.`);
+    const [first, second] = t.halfCyclesPerAccess;
+    if (!Number.isNaN(t.halfDifference)) lines.push(`  Halves of the measured window: ${first.toFixed(2)} then ${second.toFixed(2)} cycles per access (${signedPercent(t.halfDifference)}): ${t.steady ? "steady" : "not steady"}.`);
     lines.push(`  Memory: guest page tables ${formatBytes(t.guestPageTableBytes)}${s.mode === "nested" ? `, host page tables ${formatBytes(t.hostPageTableBytes)}` : ""}${s.mode === "shadow" ? `, shadow tables ${formatBytes(t.shadowBytes)} (peak ${formatBytes(t.peakShadowBytes)})` : ""}.`);
     for (const w of this.warnings) lines.push(`Warning: ${w}`);
     lines.push(`Summary: ${s.mode} paging costs ${t.cyclesPerAccess.toFixed(2)} cycles per access: ${pct(t.tlbMissRate)} TLB misses at ${t.referencesPerMiss.toFixed(1)} ${t.referencesPerMiss === 1 ? "reference" : "references"} each, ${countOf(tr.total, "trap")}.`);
@@ -232,6 +281,15 @@ export class TranslationRun {
   private done = 0;
   /** Unmeasured accesses still to run before measuring starts. */
   private warmup: number;
+  /** Accesses fed, warm-up included: the guest activity's clock. */
+  private fed = 0;
+  /** Whether an unsteady window gets a warning (not for a trace measured whole from its start). */
+  private readonly warnUnsteady: boolean;
+  private readonly steadyTolerance: number;
+  /** Halves check: measured workload accesses, accesses and cycles at every `checkpointStride` accesses. */
+  private readonly checkpoints: { done: number[]; accesses: number[]; cycles: number[] } = { done: [], accesses: [], cycles: [] };
+  private checkpointStride = 1;
+  private nextCheckpoint = 1;
   private nextInterval: number;
   private nextSwitch: number;
   private nextFork: number;
@@ -243,8 +301,12 @@ export class TranslationRun {
   private lastIntervalEnd = 0;
   private childBase = 0x7e0000000;
 
-  constructor(options: SimulateTranslationOptions, inputName: string, limit: number, where = "") {
-    const { workload: _w, trace: _t, accesses: _a, intervalAccesses, warmupAccesses, guest, onProgress, onInterval, keepIntervals, ...mmuOptions } = options;
+  /**
+   * `input` says what is measured: a "trace" run without a warm-up is a whole program, start-up
+   * included on purpose, so an unsteady window is not warned about.
+   */
+  constructor(options: SimulateTranslationOptions, inputName: string, limit: number, where = "", input: "workload" | "trace" = "workload") {
+    const { workload: _w, trace: _t, accesses: _a, intervalAccesses, warmupAccesses, steadyTolerance, guest, onProgress, onInterval, keepIntervals, ...mmuOptions } = options;
     void _w; void _t; void _a;
     this.mmu = new Mmu(mmuOptions, where);
     this.activity = resolveActivity(guest, pathJoin(where, "guest"));
@@ -252,6 +314,10 @@ export class TranslationRun {
     if (!Number.isInteger(warmup) || warmup < 0) throw new MemvirtError("must be a whole number of accesses", { where: pathJoin(where, "warmupAccesses"), value: warmupAccesses });
     this.warmup = warmup;
     this.warmupAsked = warmup;
+    const tolerance = steadyTolerance ?? DEFAULT_STEADY_TOLERANCE;
+    if (typeof tolerance !== "number" || !(tolerance >= 0)) throw new MemvirtError("must be a non-negative fraction (0.1 is 10%)", { where: pathJoin(where, "steadyTolerance"), value: steadyTolerance });
+    this.steadyTolerance = tolerance;
+    this.warnUnsteady = input === "workload" || warmup > 0;
     this.askedAccesses = options.accesses;
     if (onInterval !== undefined && typeof onInterval !== "function") throw new MemvirtError("must be a function (row) => void", { where: pathJoin(where, "onInterval"), value: typeof onInterval });
     this.onInterval = onInterval;
@@ -299,19 +365,24 @@ export class TranslationRun {
    */
   feed(pages: Float64Array, kinds: Uint8Array, count: number): number {
     let i = 0;
-    if (this.warmup > 0) {
-      i = Math.min(count, this.warmup);
-      this.mmu.run(pages, kinds, 0, i);
-      this.warmup -= i;
+    // The warm-up runs the guest's activity too: only the counters are thrown away.
+    while (this.warmup > 0 && i < count) {
+      const j = i + Math.min(count - i, this.warmup, this.nextActivity() - this.fed);
+      this.mmu.run(pages, kinds, i, j);
+      this.fed += j - i;
+      this.warmup -= j - i;
+      i = j;
+      this.dueActivity();
       if (this.warmup === 0) this.startMeasuring();
-      if (i === count) return count;
     }
+    if (this.warmup > 0) return count;
     const n = i + Math.min(count - i, this.limit - this.done);
     while (i < n) {
-      const next = Math.min(this.nextInterval, this.nextSwitch, this.nextFork, this.nextUnmap, this.limit);
-      const j = Math.min(n, i + (next - this.done));
+      const next = Math.min(this.nextInterval, this.nextCheckpoint, this.limit) - this.done;
+      const j = Math.min(n, i + next, i + (this.nextActivity() - this.fed));
       this.mmu.run(pages, kinds, i, j);
       this.done += j - i;
+      this.fed += j - i;
       i = j;
       this.dueEvents();
     }
@@ -344,6 +415,18 @@ export class TranslationRun {
     }
     const c = this.mmu.counts();
     const mem = this.mmu.memory();
+    const dataCycles = c.accesses * this.mmu.settings.costs.dataAccessCycles;
+    const halves = this.halves(c.accesses, c.cycles);
+    const halfDifference = halves[0] === halves[1] ? 0 : (halves[1] - halves[0]) / halves[0];
+    const steady = Math.abs(halfDifference) <= this.steadyTolerance;
+    if (this.done > 0 && this.warnUnsteady) {
+      if (Number.isNaN(halfDifference)) {
+        warnings.push(`the measured window (${countOf(this.done, "access", "accesses")}) is too short to split in halves and check for a steady state`);
+      } else if (!steady) {
+        warnings.push(`not a steady state: cycles per access went from ${halves[0].toFixed(2)} in the first half of the measured window to ${halves[1].toFixed(2)} in the second (${signedPercent(halfDifference)}, beyond ±${formatPercent(this.steadyTolerance)}); ` +
+          `start-up (first touches, cold shadows and caches) is still in the window, or it has phases or events too rare for its length: raise warmupAccesses or accesses`);
+      }
+    }
     const totals: TranslationTotals = {
       accesses: c.accesses,
       workloadAccesses: this.done,
@@ -362,6 +445,11 @@ export class TranslationRun {
       cr3Switches: c.cr3Switches,
       cycles: c.cycles,
       cyclesPerAccess: c.accesses ? c.cycles / c.accesses : 0,
+      programCycles: c.cycles + dataCycles,
+      programCyclesPerAccess: c.accesses ? (c.cycles + dataCycles) / c.accesses : 0,
+      halfCyclesPerAccess: halves,
+      halfDifference,
+      steady,
       cyclesTranslation: c.cyclesTranslation,
       cyclesGuest: c.cyclesGuest,
       cyclesVmm: c.cyclesVmm,
@@ -380,28 +468,80 @@ export class TranslationRun {
 
   private dueEvents(): void {
     const done = this.done;
+    if (done >= this.nextCheckpoint) this.checkpoint();
     if (done >= this.limit) {
       // The run is over: close the last interval, start no more guest activity.
       if (done >= this.nextInterval) this.closeInterval();
       return;
     }
-    if (done >= this.nextSwitch) {
-      this.current = (this.current + 1) % this.processes.length;
-      this.mmu.guest.switchTo(this.processes[this.current]);
-      this.nextSwitch += this.activity.switchEvery;
-    }
-    if (done >= this.nextFork) {
-      this.forkBurst();
-      this.nextFork += this.activity.forkEvery;
-    }
-    if (done >= this.nextUnmap) {
-      this.mmu.guest.unmapRandom(this.rng);
-      this.nextUnmap += this.activity.unmapEvery;
-    }
+    this.dueActivity();
     if (done >= this.nextInterval) {
       this.closeInterval();
       this.nextInterval += this.intervalAccesses;
     }
+  }
+
+  /** The next access count (on the `fed` clock) at which guest activity is due. */
+  private nextActivity(): number {
+    return Math.min(this.nextSwitch, this.nextFork, this.nextUnmap);
+  }
+
+  /** Switches, fork bursts and unmaps due by now (`fed` accesses, warm-up included). */
+  private dueActivity(): void {
+    const fed = this.fed;
+    if (fed >= this.nextSwitch) {
+      this.current = (this.current + 1) % this.processes.length;
+      this.mmu.guest.switchTo(this.processes[this.current]);
+      this.nextSwitch += this.activity.switchEvery;
+    }
+    if (fed >= this.nextFork) {
+      this.forkBurst();
+      this.nextFork += this.activity.forkEvery;
+    }
+    if (fed >= this.nextUnmap) {
+      this.mmu.guest.unmapRandom(this.rng);
+      this.nextUnmap += this.activity.unmapEvery;
+    }
+  }
+
+  /**
+   * Record the counters for the halves check. Checkpoints sit every `checkpointStride` measured
+   * accesses; when 2 × HALF_CHECKPOINTS are held, every other one goes and the stride doubles,
+   * so the memory stays bounded however long the run.
+   */
+  private checkpoint(): void {
+    const cp = this.checkpoints;
+    const c = this.mmu.stats;
+    cp.done.push(this.done);
+    cp.accesses.push(c.accesses);
+    cp.cycles.push(c.cyclesTranslation + c.cyclesGuest + c.cyclesVmm);
+    if (cp.done.length >= 2 * HALF_CHECKPOINTS) {
+      // Checkpoint k sits at (k + 1) × stride: the odd ones are the multiples of 2 × stride.
+      for (const list of [cp.done, cp.accesses, cp.cycles]) {
+        for (let k = 1, w = 0; k < list.length; k += 2, w++) list[w] = list[k];
+        list.length = HALF_CHECKPOINTS;
+      }
+      this.checkpointStride *= 2;
+    }
+    this.nextCheckpoint = (cp.done.length + 1) * this.checkpointStride;
+  }
+
+  /**
+   * Cycles per access of the two halves of the measured window, split at the checkpoint nearest
+   * its middle; NaN for both when no checkpoint lies strictly inside it.
+   */
+  private halves(accesses: number, cycles: number): [number, number] {
+    const cp = this.checkpoints;
+    const middle = this.done / 2;
+    let best = -1;
+    for (let k = 0; k < cp.done.length; k++) {
+      if (cp.done[k] <= 0 || cp.done[k] >= this.done) continue;
+      if (best < 0 || Math.abs(cp.done[k] - middle) < Math.abs(cp.done[best] - middle)) best = k;
+    }
+    if (best < 0) return [NaN, NaN];
+    const a = cp.accesses[best];
+    const y = cp.cycles[best];
+    return [a ? y / a : 0, accesses - a ? (cycles - y) / (accesses - a) : 0];
   }
 
   /** fork; the child execs, maps a few pages of its new image, exits. */
@@ -487,7 +627,7 @@ export function simulateTranslation(options: SimulateTranslationOptions): Transl
     if (Number.isNaN(limit)) limit = 1_000_000;
   }
   checkLimit(limit);
-  const run = new TranslationRun(options, inputName, limit);
+  const run = new TranslationRun(options, inputName, limit, "", options.trace !== undefined ? "trace" : "workload");
   const pages = new Float64Array(4096);
   const kinds = new Uint8Array(4096);
   while (!run.full) {
@@ -517,7 +657,7 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
   const limit = rest.accesses ?? Infinity;
   if (Number.isFinite(limit)) checkLimit(limit);
   const name = traceName ?? (typeof trace === "string" ? (trace === "-" ? "<stdin>" : trace) : "<stream>");
-  const run = new TranslationRun(rest, `Lackey trace ${name}`, limit);
+  const run = new TranslationRun(rest, `Lackey trace ${name}`, limit, "", "trace");
   const stats = await readLackey(trace, {
     fileName: name,
     maxRecords: Number.isFinite(limit) ? limit + (rest.warmupAccesses ?? 0) : undefined,
@@ -529,6 +669,15 @@ export async function simulateTranslationStream(options: Omit<SimulateTranslatio
   const result = run.finish();
   result.traceStats = stats;
   return result;
+}
+
+/** +12.3% / −4.5%, for the halves check. */
+function signedPercent(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${formatPercent(Math.abs(x))}`;
+}
+
+function formatPercent(x: number): string {
+  return `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 }
 
 function checkLimit(limit: number): void {
