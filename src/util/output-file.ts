@@ -30,8 +30,11 @@ export interface OutputFile {
   readonly file: string;
   /** The file that will be replaced (symlinks resolved). */
   readonly target: string;
-  /** Append text; flushed to disk once the buffer holds `bufferBytes`. */
-  write(text: string): void;
+  /**
+   * Append text (UTF-8) or bytes; flushed to disk once the buffer holds `bufferBytes`. Bytes
+   * are not copied: leave them unchanged until the next flush or `commit`.
+   */
+  write(data: string | Uint8Array): void;
   /** Finish: the target now holds everything written, durably. */
   commit(): void;
   /** Give up: remove the temporary file; the target is untouched. Safe to call twice. */
@@ -182,26 +185,36 @@ function createTemp(target: string, file: string, where: string): { fd: number; 
 abstract class BufferedOutput implements OutputFile {
   protected fd: number | undefined;
   protected finished = false;
-  private chunks: string[] = [];
+  private chunks: Array<string | Uint8Array> = [];
   private buffered = 0;
 
   constructor(readonly file: string, readonly target: string, protected readonly where: string, private readonly bufferBytes: number) {}
 
-  write(text: string): void {
+  write(data: string | Uint8Array): void {
     if (this.finished) throw new MemvirtError(`output ${this.file} is already closed`, { where: this.where });
-    this.chunks.push(text);
-    this.buffered += text.length;
+    this.chunks.push(data);
+    this.buffered += data.length;
     if (this.buffered >= this.bufferBytes) this.flush();
   }
 
   /** Write out the buffer; on failure remove what was started and throw the one-line error. */
   protected flush(): void {
     if (this.buffered === 0 || this.fd === undefined) return;
-    const bytes = Buffer.from(this.chunks.join(""), "utf8");
+    // Runs of text are joined into one write; bytes are written as they are (not copied).
+    const parts: Uint8Array[] = [];
+    let text: string[] = [];
+    for (const chunk of this.chunks) {
+      if (typeof chunk === "string") { text.push(chunk); continue; }
+      if (text.length > 0) { parts.push(Buffer.from(text.join(""), "utf8")); text = []; }
+      parts.push(chunk);
+    }
+    if (text.length > 0) parts.push(Buffer.from(text.join(""), "utf8"));
     this.chunks = [];
     this.buffered = 0;
     try {
-      for (let off = 0; off < bytes.length;) off += fs.writeSync(this.fd, bytes, off, bytes.length - off);
+      for (const bytes of parts) {
+        for (let off = 0; off < bytes.length;) off += fs.writeSync(this.fd, bytes, off, bytes.length - off);
+      }
     } catch (err) {
       this.fail(err);
     }
