@@ -20,6 +20,18 @@ export interface GuestHooks {
   createAddressSpace(asid: number): void;
   /** An address space is gone (its tables are freed). */
   destroyAddressSpace(asid: number): void;
+  /**
+   * The guest starts a run of page-table updates it will not rely on before `leaveLazyMmu`
+   * (Linux's lazy MMU mode, around fork's copy, munmap's and exit's zap, mprotect), so a
+   * paravirtual VMM may batch them.
+   */
+  enterLazyMmu(asid: number): void;
+  /** End of that run: updates still queued must reach the VMM now. */
+  leaveLazyMmu(asid: number): void;
+  /** The guest is about to drop every mapping and table of `asid` (exit_mmap; exec drops the old image so). */
+  beginTeardown(asid: number): void;
+  /** The teardown is done; if `asid` still exists (exec), its empty root serves the new image. */
+  endTeardown(asid: number): void;
 }
 
 /**
@@ -36,4 +48,8 @@ export const NULL_HOOKS: GuestHooks = {
   switchAddressSpace() {},
   createAddressSpace() {},
   destroyAddressSpace() {},
+  enterLazyMmu() {},
+  leaveLazyMmu() {},
+  beginTeardown() {},
+  endTeardown() {},
 };

@@ -14,6 +14,13 @@
  *   fork            read every parent leaf; write-protect the writable ones (write); write each
  *                   into the child's new table (writes); flush the parent's TLB entries
  *   exec / exit     clear every leaf and every table entry (writes), free the table pages
+ *   mprotect        rewrite the writable bit of each mapped leaf in a range (reads + writes),
+ *                   then INVLPG each page, or flush the address space past 33 pages
+ *
+ * Runs of updates the guest does not rely on until they end are lazy-MMU sections, as in Linux
+ * (`hooks.enterLazyMmu` / `leaveLazyMmu`): fork's copy, munmap's and the teardown's zap, and
+ * mprotect, so a paravirtual VMM can batch them. A teardown is bracketed by `beginTeardown` /
+ * `endTeardown` (Linux's exit_mmap: Xen PV unpins the tables first).
  *
  * Data pages are chunks of the guest page size (4K, 2M or 1G); page-table pages are 4K frames
  * from their own region (see guest-memory.ts). Address spaces are numbered by ASID; the first
@@ -23,14 +30,17 @@
  * fork and the child's exec/exit); a chunk is free exactly when chunkRefs[c] = 0.
  */
 import { MemvirtError } from "../util/errors";
-import { leafLevelOf, type Levels, type PageSize } from "../mmu/page-size";
+import { leafLevelOf, LEVEL_SPAN_PAGES, type Levels, type PageSize } from "../mmu/page-size";
 import { PageTablePool } from "../mmu/page-table-pool";
-import { PTE_DIRTY, PTE_PRESENT, PTE_USER, PTE_WRITABLE } from "../mmu/pte";
+import { PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_USER, PTE_WRITABLE } from "../mmu/pte";
 import { alignDown, RadixPageTable, type FrameSource, type PageTableObserver } from "../mmu/radix-page-table";
 import type { Rng } from "../util/rng";
 import { GuestMemory } from "./guest-memory";
 import { NULL_HOOKS, type GuestHooks } from "./guest-hooks";
 import type { VmMemory } from "./vm-memory";
+
+/** Above this many pages an mprotect flushes the address space instead of INVLPG per page (Linux x86's default). */
+export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
 /** Settings of a guest OS. */
 export interface GuestKernelOptions {
@@ -50,6 +60,8 @@ export interface GuestKernelCounts {
   forks: number;
   execs: number;
   exits: number;
+  /** mprotect calls. */
+  protects: number;
 }
 
 /**
@@ -69,7 +81,7 @@ export class GuestKernel implements PageTableObserver, FrameSource {
   hooks: GuestHooks = NULL_HOOKS;
   /** The running process's ASID. */
   current = 0;
-  readonly counts: GuestKernelCounts = { demandFaults: 0, cowFaults: 0, unmaps: 0, reclaims: 0, switches: 0, forks: 0, execs: 0, exits: 0 };
+  readonly counts: GuestKernelCounts = { demandFaults: 0, cowFaults: 0, unmaps: 0, reclaims: 0, switches: 0, forks: 0, execs: 0, exits: 0, protects: 0 };
   private readonly spaces = new Map<number, RadixPageTable>();
   private nextAsid = 1;
   /** Per chunk: mappings, owner ASID, first page mapped. */
@@ -200,7 +212,9 @@ export class GuestKernel implements PageTableObserver, FrameSource {
     if (frame < 0) return false;
     const chunk = this.memory.chunkOf(frame);
     this.observing = asid;
+    this.hooks.enterLazyMmu(asid);
     table.unmap(page, this);
+    this.hooks.leaveLazyMmu(asid);
     this.hooks.invalidatePage(asid, page);
     this.dropRef(chunk);
     this.counts.unmaps++;
@@ -235,6 +249,7 @@ export class GuestKernel implements PageTableObserver, FrameSource {
     const parent = this.tableOf(asid);
     const childAsid = this.createProcess();
     const child = this.tableOf(childAsid);
+    this.hooks.enterLazyMmu(asid);
     parent.forEachLeaf((page, level, frame, flags, t, i) => {
       let shared = flags;
       if (flags & PTE_WRITABLE) {
@@ -247,6 +262,7 @@ export class GuestKernel implements PageTableObserver, FrameSource {
       const chunk = this.memory.chunkOf(frame);
       this.chunkRefs[chunk]++;
     }, this.observerFor(asid));
+    this.hooks.leaveLazyMmu(asid);
     this.hooks.flushAddressSpace(asid);
     this.counts.forks++;
     return childAsid;
@@ -277,6 +293,47 @@ export class GuestKernel implements PageTableObserver, FrameSource {
     this.counts.exits++;
   }
 
+  /**
+   * mprotect(): make the mapped pages of [page, page + pages) read-only, or writable again.
+   * Pages still shared copy-on-write stay read-only (as Linux keeps them), and a store to a
+   * read-only page is resolved as copy-on-write (the model has no SIGSEGV). The TLB is then
+   * invalidated page by page, or flushed whole past 33 pages (Linux's
+   * tlb_single_page_flush_ceiling, arch/x86/mm/tlb.c). Returns how many leaves changed.
+   *
+   * @example
+   * guest.protectRange(1, 0x7f000, 16, false) // 16 pages read-only
+   */
+  protectRange(asid: number, page: number, pages: number, writable: boolean): number {
+    const table = this.tableOf(asid);
+    if (!Number.isInteger(page) || !Number.isInteger(pages) || page < 0 || pages < 0) throw new MemvirtError("expected whole, non-negative page numbers", { where: "protectRange", value: { page, pages } });
+    const span = LEVEL_SPAN_PAGES[this.leafLevel - 1];
+    const first = alignDown(page, this.leafLevel);
+    const end = page + pages;
+    this.observing = asid;
+    this.hooks.enterLazyMmu(asid);
+    let changed = 0;
+    for (let p = first; p < end; p += span) {
+      const frame = table.lookup(p);
+      if (frame < 0) continue;
+      const flags = table.lastFlags;
+      const exclusive = this.chunkRefs[this.memory.chunkOf(frame)] === 1;
+      const next = writable ? (exclusive ? flags | PTE_WRITABLE : flags) : flags & ~PTE_WRITABLE;
+      if (next === flags) continue;
+      table.setLeaf(p, next & ~PTE_LARGE, -1, this);
+      changed++;
+    }
+    this.hooks.leaveLazyMmu(asid);
+    if (changed > 0) {
+      if ((end - first) / span <= TLB_SINGLE_PAGE_FLUSH_CEILING) {
+        for (let p = first; p < end; p += span) this.hooks.invalidatePage(asid, p);
+      } else {
+        this.hooks.flushAddressSpace(asid);
+      }
+    }
+    this.counts.protects++;
+    return changed;
+  }
+
   /** Pages mapped by a process (leaves, each of the guest page size). */
   mappedPages(asid: number): number {
     return this.tableOf(asid).countLeaves();
@@ -291,8 +348,12 @@ export class GuestKernel implements PageTableObserver, FrameSource {
     const table = this.tableOf(asid);
     table.forEachLeaf((_page, _level, frame) => this.dropRef(this.memory.chunkOf(frame)));
     this.observing = asid;
+    this.hooks.beginTeardown(asid);
+    this.hooks.enterLazyMmu(asid);
     table.destroy(this, keepRoot);
+    this.hooks.leaveLazyMmu(asid);
     this.hooks.flushAddressSpace(asid);
+    this.hooks.endTeardown(asid);
   }
 
   private breakCow(asid: number, table: RadixPageTable, page: number, frame: number): void {

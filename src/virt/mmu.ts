@@ -40,7 +40,7 @@ import { NestedMode } from "./nested-mode";
 import { ProtectedMode } from "./protected-mode";
 import { ShadowMode } from "./shadow-mode";
 import { TranslationStats, diffCounts, type TranslationCounts, type TrapCounts } from "./translation-stats";
-import { WALK_OK, WALK_PROTECTION, type ModeContext, type TranslationMode } from "./translation-mode";
+import { WALK_OK, WALK_PROTECTION, type HostBacking, type ModeContext, type PvPolicy, type ShadowPolicy, type TranslationMode } from "./translation-mode";
 import { VmMemory } from "./vm-memory";
 import { checkStateFits } from "../mmu/memory-budget";
 
@@ -78,10 +78,30 @@ export interface MmuOptions {
   nestedTlb?: NestedTlbOptions | boolean;
   /** Cycle costs to override (see cost-model.ts for the defaults and their sources). */
   costs?: Partial<CostModel>;
-  /** Protected paging: guest page-table reads trap (default true). */
+  /**
+   * Protected paging, `pvPolicy: "slides"`: guest page-table reads trap (default true). Xen PV
+   * guests read the M→P table instead, so under "xen" reads never trap and `true` is refused.
+   */
   trapReads?: boolean;
   /** Shadow paging: address spaces whose shadows survive a switch (default 8). */
   shadowCacheSize?: number;
+  /**
+   * Shadow paging: "kvm" (default), a real shadow MMU: only shadowed guest tables are
+   * write-protected, leaf tables go out of sync, write floods unshadow a table, dirty bits are
+   * emulated; or "slides": every guest page-table write traps (see shadow-mode.ts).
+   */
+  shadowPolicy?: ShadowPolicy;
+  /**
+   * Protected paging: "xen" (default), Xen PV: reads through the M→P table, updates batched into
+   * multicalls in lazy-MMU sections, tables written directly until pinned; or "slides": every
+   * page-table write (and read, with `trapReads`) traps (see protected-mode.ts).
+   */
+  pvPolicy?: PvPolicy;
+  /**
+   * Nested paging: "lazy" (default), the first touch of an unbacked gPA takes an EPT violation;
+   * or "eager", the host backs every page before the guest touches it (see vm-memory.ts).
+   */
+  hostBacking?: HostBacking;
   /** P→M layout: "scattered" (default) or "identity" (native always uses identity). */
   p2m?: "scattered" | "identity";
   /** Seed of the P→M scatter (default 1). */
@@ -101,6 +121,9 @@ export interface MmuSettings {
   nestedTlb: string;
   trapReads: boolean;
   shadowCacheSize: number;
+  shadowPolicy: ShadowPolicy;
+  pvPolicy: PvPolicy;
+  hostBacking: HostBacking;
   p2m: "scattered" | "identity";
   costs: CostModel;
 }
@@ -128,7 +151,7 @@ export interface AccessResult {
   counts: TranslationCounts;
 }
 
-const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "hostPageSize", "guestMemory", "guestPageTableFrames", "tlb", "pwc", "nestedTlb", "costs", "trapReads", "shadowCacheSize", "p2m", "seed"];
+const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "hostPageSize", "guestMemory", "guestPageTableFrames", "tlb", "pwc", "nestedTlb", "costs", "trapReads", "shadowCacheSize", "shadowPolicy", "pvPolicy", "hostBacking", "p2m", "seed"];
 
 /**
  * @example
@@ -171,7 +194,13 @@ export class Mmu {
     if (!Number.isInteger(ptFrames) || ptFrames < 8 || ptFrames >= guestFrames) {
       throw new MemvirtError("must be a whole number of frames, at least 8 and below guestMemory", { where: at("guestPageTableFrames"), value: options.guestPageTableFrames });
     }
-    const trapReads = checkBoolean(options.trapReads ?? true, at("trapReads"));
+    const shadowPolicy = checkChoice(options.shadowPolicy ?? "kvm", SHADOW_POLICIES, at("shadowPolicy"));
+    const pvPolicy = checkChoice(options.pvPolicy ?? "xen", PV_POLICIES, at("pvPolicy"));
+    const hostBacking = checkChoice(options.hostBacking ?? "lazy", HOST_BACKINGS, at("hostBacking"));
+    const trapReads = checkBoolean(options.trapReads ?? pvPolicy === "slides", at("trapReads"));
+    if (trapReads && pvPolicy === "xen" && mode === "protected") {
+      throw new MemvirtError(`Xen PV guests read their page tables through the M→P table, so reads never trap; pvPolicy "slides" traps them`, { where: at("trapReads"), value: trapReads });
+    }
     const shadowCacheSize = options.shadowCacheSize ?? 8;
     if (!Number.isInteger(shadowCacheSize) || shadowCacheSize < 1) throw new MemvirtError("must be a positive whole number", { where: at("shadowCacheSize"), value: shadowCacheSize });
     const p2m = options.p2m ?? "scattered";
@@ -193,12 +222,12 @@ export class Mmu {
     const guestBytes = 26 * chunks + Math.ceil(guestFrames / framesPerPage(hostPageSize)) + 2 * 64 * 512 * 9;
     const cacheBytes = this.tlb.cache.stateBytes + (this.nestedTlb?.cache.stateBytes ?? 0) + this.pwc.stateBytes;
     checkStateFits(guestBytes + cacheBytes, `an Mmu with ${formatBytes(guestFrames * 4096)} of guest memory and its caches`, at("guestMemory"), options.guestMemory ?? "1 GiB");
-    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", rng: p2mRng });
+    this.vm = new VmMemory({ guestFrames, hostLevels, hostPageSize, identity: mode === "native" || p2m === "identity", hostTable: mode !== "native", rng: p2mRng, lazy: mode === "nested" && hostBacking === "lazy" });
     const memory = new GuestMemory(guestFrames, framesPerPage(guestPageSize), ptFrames);
     this.guest = new GuestKernel({ levels: guestLevels, pageSize: guestPageSize, memory, vm: this.vm });
     const ctx: ModeContext = {
       guest: this.guest, vm: this.vm, tlb: this.tlb, pwc: this.pwc, nestedTlb: mode === "nested" ? this.nestedTlb : null,
-      costs, stats: this.stats, guestLevels, hostLevels, guestPageSize, hostPageSize, trapReads, shadowCacheSize,
+      costs, stats: this.stats, guestLevels, hostLevels, guestPageSize, hostPageSize, trapReads, shadowCacheSize, shadowPolicy, pvPolicy,
     };
     this.mode = mode === "native" ? new NativeMode(ctx)
       : mode === "protected" ? new ProtectedMode(ctx)
@@ -213,7 +242,7 @@ export class Mmu {
       tlb: this.tlbEnabled ? { entries: this.tlb.entries, ways: this.tlb.ways, tagged: this.tlb.tagged } : null,
       pwc: this.pwc.describe(),
       nestedTlb: this.nestedTlb === null ? "no nested TLB" : `nested TLB, ${this.nestedTlb.entries} entries, ${this.nestedTlb.ways === this.nestedTlb.entries ? "fully associative" : `${this.nestedTlb.ways}-way`}`,
-      trapReads, shadowCacheSize, p2m: this.vm.identity ? "identity" : "scattered", costs,
+      trapReads, shadowCacheSize, shadowPolicy, pvPolicy, hostBacking, p2m: this.vm.identity ? "identity" : "scattered", costs,
     };
     // Boot: one process, running. Setup work is not part of any measurement.
     const first = this.guest.createProcess();
@@ -381,7 +410,8 @@ export class Mmu {
     const s = this.settings;
     const host = s.mode === "native" ? "" : `, host ${s.hostLevels}-level/${s.hostPageSize}`;
     const tlb = s.tlb ? `TLB ${s.tlb.entries} entries ${s.tlb.ways}-way${s.tlb.tagged ? " (ASID-tagged)" : " (untagged)"}` : "no TLB";
-    return `${s.mode} paging: guest ${s.guestLevels}-level/${s.guestPageSize}${host}; guest memory ${formatBytes(s.guestMemoryBytes)}; ${tlb}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}`;
+    const policy = s.mode === "shadow" ? ` (${s.shadowPolicy} policy)` : s.mode === "protected" ? ` (${s.pvPolicy} policy)` : s.mode === "nested" ? ` (${s.hostBacking} host backing)` : "";
+    return `${s.mode} paging${policy}: guest ${s.guestLevels}-level/${s.guestPageSize}${host}; guest memory ${formatBytes(s.guestMemoryBytes)}; ${tlb}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}`;
   }
 
   /** The settings a recorded walk reports. */
@@ -489,7 +519,9 @@ export class Mmu {
   private miss(page: number, key: number, write: boolean, rec: WalkRecorder | null): number {
     const mode = this.mode;
     const out = mode.out;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    // A first touch in a lazily backed VM may take a guest fault and an EPT violation for each
+    // table level and the data page before its walk succeeds.
+    for (let attempt = 0; attempt < 16; attempt++) {
       this.stats.walks++;
       let status = mode.walk(page, write, rec);
       if (status === L_WALK_OK && write && !out.writable) status = L_WALK_PROTECTION;
@@ -502,6 +534,15 @@ export class Mmu {
     }
     throw new Error(`internal: translating page ${page} did not converge`);
   }
+}
+
+const SHADOW_POLICIES: readonly ShadowPolicy[] = ["slides", "kvm"];
+const PV_POLICIES: readonly PvPolicy[] = ["slides", "xen"];
+const HOST_BACKINGS: readonly HostBacking[] = ["lazy", "eager"];
+
+function checkChoice<T extends string>(value: unknown, choices: readonly T[], where: string): T {
+  if (typeof value === "string" && (choices as readonly string[]).includes(value)) return value as T;
+  throw new MemvirtError(`expected ${choices.join(" or ")}`, { where, value });
 }
 
 function checkBoolean(value: unknown, where: string): boolean {

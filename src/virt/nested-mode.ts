@@ -17,6 +17,11 @@
  * entry's machine address; STC: by gVA prefix in the guest dimension, holding the next guest
  * table's hPA, and by gPA prefix in the host dimension); the nested TLB caches whole host walks.
  * Guest page-table updates and CR3 switches cost what they cost natively: no VM exits.
+ *
+ * Host memory is backed lazily by default (vm-memory.ts): a walk whose host dimension meets a
+ * not-present entry ends in an EPT/NPT violation, a VM exit (`eptViolation` trap) after which the
+ * VMM backs the host page and the guest retries; the second touch of that host page walks
+ * through. With `hostBacking: "eager"` every gPA the guest allocates is backed in advance.
  */
 import { leafLevelOf, LEVEL_SPAN_PAGES, levelIndex, smallerPageSize } from "../mmu/page-size";
 import { PTE_ACCESSED, PTE_DIRTY, PTE_LARGE, PTE_PRESENT, PTE_WRITABLE, hex } from "../mmu/pte";
@@ -25,7 +30,7 @@ import { Stc } from "../mmu/stc";
 import { TLB_WRITABLE } from "../mmu/tlb";
 import type { WalkRecorder } from "../mmu/walk-recorder";
 import { WRITE } from "../workloads/workload";
-import { ModeBase, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
+import { ModeBase, WALK_EPT_VIOLATION, WALK_NOT_PRESENT, WALK_OK, type ModeContext } from "./translation-mode";
 
 // Module-local copies: imported bindings compile to property (or getter) loads, which are
 // measurably slower on the per-access path than local constants.
@@ -38,6 +43,7 @@ const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
 const L_levelIndex = levelIndex;
 const L_WALK_OK = WALK_OK;
 const L_WALK_NOT_PRESENT = WALK_NOT_PRESENT;
+const L_WALK_EPT_VIOLATION = WALK_EPT_VIOLATION;
 const L_TLB_WRITABLE = TLB_WRITABLE;
 const L_WRITE = WRITE;
 const L_moveToFront = moveToFront;
@@ -77,6 +83,8 @@ export class NestedMode extends ModeBase {
   private readonly emptyCache = new SetAssociativeCache({ entries: 1, ways: 1 }, "emptyCache");
   /** Set by `runStc`: the access it stopped at already missed the TLB. */
   stoppedAtMiss = false;
+  /** The gPA frame of the last EPT violation (lazy host backing). */
+  private violationFrame = -1;
 
   constructor(ctx: ModeContext) {
     super(ctx, leafLevelOf(smallerPageSize(ctx.guestPageSize, ctx.hostPageSize)));
@@ -128,6 +136,7 @@ export class NestedMode extends ModeBase {
       const tableGuestFrame = pool.tableFrame[table];
       if (hostFrame < 0) {
         hostFrame = this.hostTranslate(tableGuestFrame, rec, row, level);
+        if (hostFrame < 0) return L_WALK_EPT_VIOLATION;
         if (level < n && this.pwcIsStc) pwc.fillTable(0, asid, page, level, table, hostFrame);
       }
       const idx = L_levelIndex(page, level);
@@ -158,9 +167,11 @@ export class NestedMode extends ModeBase {
       table = pool.child[e];
       hostFrame = -1;
     }
+    const frame = this.hostTranslate(guestFrame, rec, n - guestLeaf + 1, 0);
+    if (frame < 0) return L_WALK_EPT_VIOLATION;
     const out = this.out;
     out.guestFrame = guestFrame;
-    out.frame = this.hostTranslate(guestFrame, rec, n - guestLeaf + 1, 0);
+    out.frame = frame;
     out.writable = (leafFlags & L_PTE_WRITABLE) !== 0;
     pool.flags[leafSlot] = leafFlags | L_PTE_ACCESSED | (write && out.writable ? L_PTE_DIRTY : 0);
     return L_WALK_OK;
@@ -175,11 +186,13 @@ export class NestedMode extends ModeBase {
    *            ─▶ fill the nested TLB and the TLB
    *
    * Anything else stops the kernel at that access: after its TLB lookup (the guest leaf table
-   * is not in the STC, the guest entry faults, or a store meets a read-only entry or TLB entry),
-   * or before it (a page beyond the address space). The caller finishes that access on the
-   * general path (`Mmu.miss`, or the whole access). The guest probe is `peek` then `touch`, so a
-   * stop leaves nothing for the general path to undo. A host leaf table missing from the STC is
-   * walked in place (`hostWalk`). A batch thus does exactly what `accessPage` does access by
+   * is not in the STC, the guest entry faults, a store meets a read-only entry or TLB entry, or
+   * the data page is not backed by the host yet: an EPT violation), or before it (a page beyond
+   * the address space). The caller finishes that access on the general path (`Mmu.miss`, or the
+   * whole access). The guest probe is `peek` then `touch`, and the touch, like every other
+   * change, waits until the host frame is known, so a stop leaves nothing for the general path
+   * to undo. A host leaf table missing from the STC is walked in place (`hostWalk`), once the
+   * page is known to be backed. A batch thus does exactly what `accessPage` does access by
    * access; the tests compare counters, PTE bits and every cache array.
    *
    * The TLB and nested-TLB operations are written inline on the cache arrays (layout and
@@ -243,6 +256,7 @@ export class NestedMode extends ModeBase {
     const gFrames = this.guest.pool.frames;
     const hFlags = this.vm.hostPool.flags;
     const hFrames = this.vm.hostPool.frames;
+    const backed = this.vm.backed;
     // Few counters in the loop (the rest follow from them at the end): every completed miss is
     // one walk, and each of its STC hits is one memory reference.
     let tlbHits = 0;
@@ -286,11 +300,9 @@ export class NestedMode extends ModeBase {
         stop = STOP_AT_MISS;
         break;
       }
-      gFirst.touch(gs);
-      cacheHits++;
       const guestFrame = gFrames[e] + (leaf === 1 ? 0 : page % leafSpan);
-      gFlags[e] = flags | L_PTE_ACCESSED | (write ? L_PTE_DIRTY : 0);
-      // Its host frame: the nested TLB (inline), else the host leaf table from the STC.
+      // Its host frame: the nested TLB (inline), else the host leaf table from the STC. Nothing
+      // is changed before it is known, so an unbacked page can still stop the kernel cleanly.
       const hostPage = guestFrame >>> hostShift;
       const offset = guestFrame - hostPage * hostPageFrames;
       const nSentinel = nEntries + (hostPage & nMask);
@@ -341,10 +353,20 @@ export class NestedMode extends ModeBase {
           }
           frame = hostBase + offset;
         } else {
+          // Lazy backing: a page the host has not backed is an EPT violation, for the general path.
+          if (backed[hostPage] === 0) {
+            tlbPending = th;
+            stop = STOP_AT_MISS;
+            break;
+          }
           if (hasNtlb) ntlb.expectFill(nh);
           frame = this.hostWalk(guestFrame, hostPage, offset, null, 0, 0);
         }
       }
+      // The guest leaf entry's STC hit, and the walker's accessed and dirty bits.
+      gFirst.touch(gs);
+      cacheHits++;
+      gFlags[e] = flags | L_PTE_ACCESSED | (write ? L_PTE_DIRTY : 0);
       // SetAssociativeCache.fill (list LRU), inline.
       const v = tLinks[4 * tSentinel + 1];
       if (tData[2 * v + 1] !== -1) tBuckets[2 * tLinks[4 * v]]--;
@@ -380,8 +402,9 @@ export class NestedMode extends ModeBase {
   }
 
   /**
-   * gPA frame → hPA frame through the host table (nested TLB first). `row` and `target` say
-   * what is being translated, for the recorder (target = guest table level, 0 = data).
+   * gPA frame → hPA frame through the host table (nested TLB first), or -1 when the host has not
+   * backed it (an EPT violation; `violationFrame` says which). `row` and `target` say what is
+   * being translated, for the recorder (target = guest table level, 0 = data).
    */
   private hostTranslate(guestFrame: number, rec: WalkRecorder | null, row: number, target: number): number {
     const stats = this.stats;
@@ -399,7 +422,7 @@ export class NestedMode extends ModeBase {
     return this.hostWalk(guestFrame, hostPage, offset, rec, row, target);
   }
 
-  /** The host walk of `hostTranslate` after a nested-TLB miss (fills the nested TLB). */
+  /** The host walk of `hostTranslate` after a nested-TLB miss (fills the nested TLB); -1 at an unbacked gPA (`violationFrame`). */
   private hostWalk(guestFrame: number, hostPage: number, offset: number, rec: WalkRecorder | null, row: number, target: number): number {
     const stats = this.stats;
     const ntlb = this.ntlb;
@@ -427,13 +450,18 @@ export class NestedMode extends ModeBase {
       const flags = pool.flags[e];
       const leaf = level === 1 || (flags & L_PTE_LARGE) !== 0; // as in walk(): no `child` load at a leaf
       const key = machine * 512 + idx;
-      if ((flags & L_PTE_PRESENT) === 0) throw new Error(`internal: host table does not back gPA frame ${guestFrame}`);
-      if (probe && pwc.probeEntry(key, leaf)) {
+      const present = (flags & L_PTE_PRESENT) !== 0;
+      if (probe && present && pwc.probeEntry(key, leaf)) {
         stats.walkCacheHits++;
         if (rec !== null) rec.cacheHit("pwc", 1, level, 1, row, m - level, `host L${level} entry at hPA ${hex(key * 8)} is cached`);
       } else {
         stats.memoryReferences++;
-        if (rec !== null) rec.reference(1, level, machine * 4096, idx, pool.frames[e] * 4096 + flags, key * 8, guestFrame * 4096 + (target === 0 ? rec.address % 4096 : 0), target, row, m - level);
+        if (rec !== null) rec.reference(1, level, machine * 4096, idx, present ? pool.frames[e] * 4096 + flags : 0, key * 8, guestFrame * 4096 + (target === 0 ? rec.address % 4096 : 0), target, row, m - level);
+      }
+      if (!present) {
+        // Lazy backing: the host has not backed this gPA yet. The walk ends in an EPT violation.
+        this.violationFrame = guestFrame;
+        return -1;
       }
       if (leaf) {
         const hostBase = pool.frames[e];
@@ -445,6 +473,24 @@ export class NestedMode extends ModeBase {
       machine = pool.frames[e];
       if (this.pwcIsStc) pwc.fillTable(1, VPID, guestFrame, level, table, machine);
     }
+  }
+
+  /**
+   * A guest fault goes to the guest, as natively; an EPT violation to the VMM, which backs the
+   * host page and lets the guest retry (the walk restarts).
+   */
+  override handleFault(status: number, page: number, write: boolean, rec: WalkRecorder | null): void {
+    if (status !== L_WALK_EPT_VIOLATION) {
+      this.guestFault(page, write, rec);
+      return;
+    }
+    const frame = this.violationFrame;
+    const backed = this.vm.backOnViolation(frame);
+    const stats = this.stats;
+    const costs = this.costs;
+    stats.trapEptViolation++;
+    stats.cyclesVmm += costs.trapCycles + costs.eptViolationCycles + costs.hostPageZeroCycles * backed;
+    if (rec !== null) rec.note(`EPT violation: the host has not backed gPA ${hex(frame * 4096)} yet; the VMM allocates and zeroes a ${this.ctx.hostPageSize} host page, maps it in the host table and resumes the guest; the walk restarts`);
   }
 
   coldWalk(): { references: number; formula: string } {

@@ -46,6 +46,15 @@ export const WALK_OK = 0;
 export const WALK_NOT_PRESENT = 1;
 /** The translation exists but forbids the store. */
 export const WALK_PROTECTION = 2;
+/** Nested paging: a gPA the walk needed is not backed by host memory yet (EPT/NPT violation). */
+export const WALK_EPT_VIOLATION = 3;
+
+/** How a shadow MMU treats guest page-table writes: the slides' model, or KVM's (shadow-mode.ts). */
+export type ShadowPolicy = "slides" | "kvm";
+/** How protected (paravirtual) paging treats guest page-table access: the slides' model, or Xen PV's (protected-mode.ts). */
+export type PvPolicy = "slides" | "xen";
+/** Nested paging: the host backs guest-physical memory at the first touch ("lazy", an EPT violation), or before the VM runs ("eager"). */
+export type HostBacking = "lazy" | "eager";
 
 /** What a successful walk found (fields reused, never reallocated). */
 export class WalkOut {
@@ -73,6 +82,10 @@ export interface ModeContext {
   trapReads: boolean;
   /** Shadow mode: how many address spaces keep their shadow table across switches. */
   shadowCacheSize: number;
+  /** Shadow mode: the slides' model (every guest page-table write traps) or KVM's. */
+  shadowPolicy: ShadowPolicy;
+  /** Protected mode: the slides' model (every page-table write, and read with `trapReads`, traps) or Xen PV's. */
+  pvPolicy: PvPolicy;
 }
 
 /** A translation mode, as the Mmu drives it. */
@@ -171,6 +184,14 @@ export abstract class ModeBase implements TranslationMode {
   }
 
   createAddressSpace(_asid: number): void {}
+
+  enterLazyMmu(_asid: number): void {}
+
+  leaveLazyMmu(_asid: number): void {}
+
+  beginTeardown(_asid: number): void {}
+
+  endTeardown(_asid: number): void {}
 
   destroyAddressSpace(asid: number): void {
     this.tlb.flushAsid(asid);

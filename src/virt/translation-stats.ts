@@ -26,6 +26,19 @@ export interface TrapCounts {
   cr3Switch: number;
   /** TLB invalidations (INVLPG exits, TLB-flush hypercalls). */
   tlbFlush: number;
+  /**
+   * Shadow paging, KVM policy: the first write to a shadowed, in-sync leaf table, which the VMM
+   * answers by letting the table go out of sync (writable, resynced later) instead of emulating.
+   */
+  unsync: number;
+  /** Shadow paging, KVM policy: the hidden fault of the first store after a read filled the entry (dirty-bit emulation). */
+  dirtyBit: number;
+  /** Protected paging, Xen policy: multicalls, each carrying a batch of queued page-table updates. */
+  multicall: number;
+  /** Protected paging, Xen policy: pin and unpin hypercalls (a pin validates every entry of the tables). */
+  pin: number;
+  /** Nested paging with lazy host backing: EPT/NPT violations, the first touch of a gPA the host has not backed yet. */
+  eptViolation: number;
   /** All of the above. */
   total: number;
 }
@@ -48,6 +61,16 @@ export interface TranslationCounts {
   /** Guest page-table entry reads and writes by the guest OS. */
   ptReads: number;
   ptWrites: number;
+  /** Guest page-table writes that were plain stores: no trap, no hypercall, nothing queued (tables nothing shadows or pins, unsync tables). */
+  directPtWrites: number;
+  /** Guest page-table writes queued into multicalls (Xen policy). */
+  batchedPtWrites: number;
+  /** Page-table entries the VMM validated when the guest pinned its tables (Xen policy). */
+  validatedEntries: number;
+  /** Shadow entries brought up to date from out-of-sync guest tables, at INVLPG or a CR3 switch (KVM policy). */
+  resyncedEntries: number;
+  /** Shadow tables dropped by write-flood detection: the guest table is no longer used as one (KVM policy). */
+  unshadowedTables: number;
   cr3Switches: number;
   cyclesTranslation: number;
   cyclesGuest: number;
@@ -80,8 +103,18 @@ export class TranslationStats {
   trapHiddenFault = 0;
   trapCr3Switch = 0;
   trapTlbFlush = 0;
+  trapUnsync = 0;
+  trapDirtyBit = 0;
+  trapMulticall = 0;
+  trapPin = 0;
+  trapEptViolation = 0;
   ptReads = 0;
   ptWrites = 0;
+  directPtWrites = 0;
+  batchedPtWrites = 0;
+  validatedEntries = 0;
+  resyncedEntries = 0;
+  unshadowedTables = 0;
   cr3Switches = 0;
   cyclesGuest = 0;
   cyclesVmm = 0;
@@ -110,7 +143,13 @@ export class TranslationStats {
       hiddenFault: this.trapHiddenFault,
       cr3Switch: this.trapCr3Switch,
       tlbFlush: this.trapTlbFlush,
-      total: this.trapPtWrite + this.trapPtRead + this.trapPageFault + this.trapHiddenFault + this.trapCr3Switch + this.trapTlbFlush,
+      unsync: this.trapUnsync,
+      dirtyBit: this.trapDirtyBit,
+      multicall: this.trapMulticall,
+      pin: this.trapPin,
+      eptViolation: this.trapEptViolation,
+      total: this.trapPtWrite + this.trapPtRead + this.trapPageFault + this.trapHiddenFault + this.trapCr3Switch + this.trapTlbFlush
+        + this.trapUnsync + this.trapDirtyBit + this.trapMulticall + this.trapPin + this.trapEptViolation,
     };
     return {
       accesses: this.accesses,
@@ -125,6 +164,11 @@ export class TranslationStats {
       traps,
       ptReads: this.ptReads,
       ptWrites: this.ptWrites,
+      directPtWrites: this.directPtWrites,
+      batchedPtWrites: this.batchedPtWrites,
+      validatedEntries: this.validatedEntries,
+      resyncedEntries: this.resyncedEntries,
+      unshadowedTables: this.unshadowedTables,
       cr3Switches: this.cr3Switches,
       cyclesTranslation: this.cyclesTranslation,
       cyclesGuest: this.cyclesGuest,

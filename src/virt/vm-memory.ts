@@ -7,11 +7,22 @@
  *   |  ...   | VMM tables (host, shadow) → |  the VM's memory, host pages scattered  |
  *
  * P→M is a fixed, seeded bijection at host-page granularity: guest host-page h lives at machine
- * host-page VM_BASE + perm(h), perm(h) = (h·A + B) mod 2^k (A odd). Fixed means the VMM "backed"
- * the VM up front, so every mode sees the same P→M and differs only in cost. The host table
- * gets an entry for a host page when the guest first uses a frame in it (`back`); that is a
- * simulator economy, not charged as a fault. With `identity` (native mode, or tests) P→M is the
- * identity and VMM frames sit above the guest's memory; natively no host table is built.
+ * host-page VM_BASE + perm(h), perm(h) = (h·A + B) mod 2^k (A odd). Fixed means every mode sees
+ * the same P→M and differs only in cost: the machine page a gPA gets is decided in advance, and
+ * only *when* the host table maps it differs.
+ *
+ * - eager (every mode but nested's default): the host table gets an entry for a host page when
+ *   the guest OS first allocates a frame in it (`back`), free of charge, as for a VM whose memory
+ *   the host allocated before it ran (QEMU's -mem-prealloc, or memory pinned for device
+ *   passthrough);
+ * - lazy (nested paging's default, as KVM backs guest memory on demand): `back` does nothing; the
+ *   first hardware walk that needs a gPA in an unbacked host page finds its host entry not
+ *   present, which is an EPT/NPT violation: the VMM backs the page (`backOnViolation`) and the
+ *   guest retries (nested-mode.ts). The guest kernel's own stores (zeroing a page, writing a
+ *   page-table page) are not translated by the model, so the walk is the first touch.
+ *
+ * With `identity` (native mode, or tests) P→M is the identity and VMM frames sit above the
+ * guest's memory; natively no host table is built.
  *
  * Invariants: `p2m` is a pure function; a large host page maps a machine-contiguous, aligned
  * range; the host table, when present, agrees with `p2m` for every backed frame.
@@ -38,6 +49,8 @@ export interface VmMemoryOptions {
   hostTable?: boolean;
   /** The generator the scatter is drawn from. */
   rng: Rng;
+  /** Back host pages at the first hardware touch (EPT violation) instead of at guest allocation (default false). */
+  lazy?: boolean;
 }
 
 /**
@@ -61,7 +74,10 @@ export class VmMemory implements FrameSource {
   private readonly permMask: number;
   private readonly permA: number;
   private readonly permB: number;
-  private readonly backed: Uint8Array;
+  /** Host pages the host table maps, 1 per host page (the nested batch kernel reads it: an unbacked page stops it). */
+  readonly backed: Uint8Array;
+  /** Host pages are backed at the first touch (see the top of this file). */
+  readonly lazy: boolean;
   private readonly vmmBase: number;
   private vmmNext: number;
   private readonly vmmFree: number[] = [];
@@ -76,6 +92,7 @@ export class VmMemory implements FrameSource {
     this.hostPageFrames = framesPerPage(options.hostPageSize);
     this.hostShift = Math.log2(this.hostPageFrames);
     this.identity = options.identity;
+    this.lazy = options.lazy === true && options.hostTable !== false;
     const hostPages = Math.ceil(options.guestFrames / this.hostPageFrames);
     const k = Math.max(1, Math.ceil(Math.log2(Math.max(2, hostPages))));
     if (k > 30) throw new MemvirtError("guest memory is too large for the simulator", { where: "guestMemory", value: options.guestFrames });
@@ -111,16 +128,41 @@ export class VmMemory implements FrameSource {
    * vm.back(0, 512);
    */
   back(guestFrame: number, frames = 1): void {
-    if (this.hostTable === null) return;
+    if (this.hostTable === null || this.lazy) return;
     if (guestFrame < 0 || guestFrame + frames > this.guestFrames) throw new Error(`internal: guest frame ${guestFrame} outside the VM`);
     const first = guestFrame >>> this.hostShift;
     const last = (guestFrame + frames - 1) >>> this.hostShift;
-    for (let h = first; h <= last; h++) {
-      if (this.backed[h]) continue;
-      this.backed[h] = 1;
-      const g = h * this.hostPageFrames;
-      this.hostTable.map(g, this.hostLeafLevel, this.p2m(g), PTE_PRESENT | PTE_WRITABLE | PTE_USER);
-    }
+    for (let h = first; h <= last; h++) this.backHostPage(h);
+  }
+
+  /**
+   * Lazy backing: map the host page holding `guestFrame`, after the EPT violation its first
+   * touch took. Returns the 4 KiB frames newly backed (0 if it was backed already).
+   *
+   * @example
+   * vm.backOnViolation(0x3ffff) // 1 with 4 KiB host pages, 512 with 2 MiB ones
+   */
+  backOnViolation(guestFrame: number): number {
+    if (this.hostTable === null || guestFrame < 0 || guestFrame >= this.guestFrames) throw new Error(`internal: guest frame ${guestFrame} outside the VM`);
+    return this.backHostPage(guestFrame >>> this.hostShift) ? this.hostPageFrames : 0;
+  }
+
+  /**
+   * Whether the host table maps the host page holding `guestFrame`.
+   *
+   * @example
+   * vm.isBacked(5) // false in a lazy VM before its first touch
+   */
+  isBacked(guestFrame: number): boolean {
+    return this.backed[guestFrame >>> this.hostShift] === 1;
+  }
+
+  private backHostPage(h: number): boolean {
+    if (this.backed[h]) return false;
+    this.backed[h] = 1;
+    const g = h * this.hostPageFrames;
+    (this.hostTable as RadixPageTable).map(g, this.hostLeafLevel, this.p2m(g), PTE_PRESENT | PTE_WRITABLE | PTE_USER);
+    return true;
   }
 
   /** A machine frame for a VMM table page (host or shadow table). */

@@ -7,13 +7,13 @@ describe("sweepTranslation with named setups", () => {
   it("runs each setup with its own overrides and labels its rows, so two variants of one mode sit side by side", () => {
     const t = sweepTranslation({
       base, values: [0, 100], set: (v) => ({ guest: { unmapEvery: v } }),
-      setups: { "protected, reads trap": { mode: "protected", trapReads: true }, "protected, M→P table": { mode: "protected", trapReads: false } },
+      setups: { "protected, reads trap": { mode: "protected", pvPolicy: "slides", trapReads: true }, "protected, M→P table": { mode: "protected", pvPolicy: "slides", trapReads: false } },
     });
     expect(t.array("setup")).toEqual(["protected, reads trap", "protected, M→P table", "protected, reads trap", "protected, M→P table"]);
     expect(t.array("mode")).toEqual(["protected", "protected", "protected", "protected"]);
     // Each row is exactly the run its setup names.
     const rows = t.objects() as Array<Record<string, number>>;
-    const direct = simulateTranslation({ ...base, mode: "protected", trapReads: false, guest: { unmapEvery: 100 } });
+    const direct = simulateTranslation({ ...base, mode: "protected", pvPolicy: "slides", trapReads: false, guest: { unmapEvery: 100 } });
     expect(rows[3].cyclesPerAccess).toBe(direct.totals.cyclesPerAccess);
     const trapped = rows[2].trapsPer1k;
     expect(trapped).toBeGreaterThan(rows[3].trapsPer1k);

@@ -23,7 +23,8 @@ class LruList {
 
 describe("Mmu.access", () => {
   it("first touch faults and walks twice; the second access hits the TLB", () => {
-    const mmu = new Mmu({ mode: "nested" });
+    // Eager host backing: the host backed the guest's memory up front, so no EPT violation.
+    const mmu = new Mmu({ mode: "nested", hostBacking: "eager" });
     const first = mmu.access(A, "read");
     expect(first.tlbHit).toBe(false);
     expect(first.guestPageFaults).toBe(1);

@@ -57,7 +57,8 @@ describe("all modes map every gVA to the same machine address", () => {
   it("native, protected, shadow and nested agree access by access (fast-check over guest activity)", () => {
     fc.assert(fc.property(settingsArb, fc.array(opArb, { minLength: 30, maxLength: 120 }), (s, ops) => {
       const modes = MODE_NAMES.filter((m) => m !== "protected" || leafLevelOf(s.guestPageSize) <= leafLevelOf(s.hostPageSize));
-      const base: MmuOptions = { ...s, guestMemory: "48 MiB", guestPageTableFrames: 512, tlb: { entries: 16, ways: 4 } };
+      // The slides' variants, whose read trapping is a switch (policies.test.ts compares the variants).
+      const base: MmuOptions = { ...s, shadowPolicy: "slides", pvPolicy: "slides", guestMemory: "48 MiB", guestPageTableFrames: 512, tlb: { entries: 16, ways: 4 } };
       // identity P→M: every mode must return exactly native's frame
       const identity = modes.map((mode) => new Mmu({ ...base, mode, p2m: "identity" }));
       // scattered P→M: every virtualized mode must return p2m(native frame)
@@ -84,9 +85,13 @@ describe("all modes map every gVA to the same machine address", () => {
   });
 });
 
-/** A run of guest activity with page-table churn, the same for every mode. */
+/**
+ * A run of guest activity with page-table churn, the same for every mode, under the slides'
+ * variants (every page-table write traps; the host backed the VM up front): policies.test.ts
+ * covers KVM's, Xen's and lazy backing.
+ */
 function churn(mode: ModeName, extra: MmuOptions = {}): Mmu {
-  const mmu = new Mmu({ mode, guestMemory: "64 MiB", tlb: { entries: 64, ways: 4 }, ...extra });
+  const mmu = new Mmu({ mode, shadowPolicy: "slides", pvPolicy: "slides", hostBacking: "eager", guestMemory: "64 MiB", tlb: { entries: 64, ways: 4 }, ...extra });
   const g = mmu.guest;
   const second = g.createProcess();
   for (let round = 0; round < 5; round++) {
@@ -138,7 +143,7 @@ describe("mode costs", () => {
   });
 
   it("shadow paging has hidden faults, refills after its shadow is evicted, and costs shadow memory", () => {
-    const mmu = new Mmu({ mode: "shadow", shadowCacheSize: 1 });
+    const mmu = new Mmu({ mode: "shadow", shadowPolicy: "slides", shadowCacheSize: 1 });
     for (let p = 0; p < 10; p++) mmu.accessPage(p, READ);
     const c1 = mmu.counts();
     // First touch: each guest fault is reflected by the VMM. Page 0 then takes a hidden fault
@@ -157,7 +162,7 @@ describe("mode costs", () => {
     expect(c2.hiddenFaults).toBe(10);
     expect(c2.traps.hiddenFault).toBe(10);
     expect(c2.guestPageFaults).toBe(0);
-    const kept = new Mmu({ mode: "shadow", shadowCacheSize: 2 });
+    const kept = new Mmu({ mode: "shadow", shadowPolicy: "slides", shadowCacheSize: 2 });
     for (let p = 0; p < 10; p++) kept.accessPage(p, READ);
     const o = kept.guest.createProcess();
     kept.guest.switchTo(o);

@@ -17,6 +17,7 @@ import { parseLevels, parsePageSize } from "../../mmu/page-size";
 import type { WalkCacheDesign } from "../../mmu/walk-cache";
 import { resolveTranslationCosts, type CostModel } from "../../mmu/cost-model";
 import { MODE_NAMES } from "../../virt/mode-name";
+import type { PvPolicy, ShadowPolicy } from "../../virt/translation-mode";
 import { simulateTranslationStream, TRANSLATION_INTERVAL_COLUMNS, type TranslationResult } from "../../experiments/translation";
 import { action, emit, parseChoice, parseIntFlag, progressBar, warn } from "../io";
 import { rejectFlags } from "../flag-rules";
@@ -36,6 +37,8 @@ interface TranslateFlags {
   pwc: string;
   nestedTlb?: boolean;
   trapReads: boolean;
+  shadowPolicy: string;
+  pvPolicy: string;
   processes: string;
   switchEvery: string;
   forkEvery: string;
@@ -70,7 +73,9 @@ export function registerTranslate(program: Command): void {
     .option("--no-tlb", "no TLB at all: every access walks")
     .option("--pwc <design>", "page-walk cache: none, uptc or stc", "none")
     .option("--nested-tlb", "add a nested TLB (nested mode only)")
-    .option("--no-trap-reads", "protected mode only: the guest reads the M→P table instead of trapping on page-table reads")
+    .option("--no-trap-reads", "protected mode only: the guest reads the M→P table instead of trapping on page-table reads (what --pv-policy xen always does)")
+    .option("--shadow-policy <policy>", "shadow mode only: kvm (a real shadow MMU: only shadowed tables trap, leaf tables unsync, write floods unshadow, dirty bits emulated) or slides (every guest page-table write traps)", "kvm")
+    .option("--pv-policy <policy>", "protected mode only: xen (reads through the M→P table, updates batched into multicalls, tables written directly until pinned) or slides (every page-table write and read traps)", "xen")
     .option("--processes <n>", "guest processes time-sharing the CPU, each with its own address space", "1")
     .option("--switch-every <n>", "accesses between process switches (with --processes 2 or more)", "10000")
     .option("--fork-every <n>", "accesses between fork+exec bursts (0 = none)", "0")
@@ -88,6 +93,10 @@ export function registerTranslate(program: Command): void {
       if (mode === "native") rejectFlags(cmd, ["--host-levels", "--host-page-size"], "native paging has no host page tables; drop it or choose another --mode");
       if (mode !== "nested") rejectFlags(cmd, ["--nested-tlb"], `a nested TLB exists only in nested paging, not --mode ${mode}`);
       if (mode !== "protected") rejectFlags(cmd, ["--no-trap-reads"], `applies only to --mode protected, not --mode ${mode}`);
+      if (mode !== "shadow") rejectFlags(cmd, ["--shadow-policy"], `applies only to --mode shadow, not --mode ${mode}`);
+      if (mode !== "protected") rejectFlags(cmd, ["--pv-policy"], `applies only to --mode protected, not --mode ${mode}`);
+      const shadowPolicy = parseChoice<ShadowPolicy>("--shadow-policy", opts.shadowPolicy, ["kvm", "slides"]);
+      const pvPolicy = parseChoice<PvPolicy>("--pv-policy", opts.pvPolicy, ["xen", "slides"]);
       if (opts.tlb === false) rejectFlags(cmd, ["--tlb-entries", "--tlb-ways"], "conflicts with --no-tlb (there is no TLB to size)");
       if (opts.out === undefined) rejectFlags(cmd, ["--interval"], "sets the rows of the --out table; add --out FILE.csv or drop it");
       const count = (flag: string, text: string, min: number) => {
@@ -118,7 +127,10 @@ export function registerTranslate(program: Command): void {
         tlb: opts.tlb === false ? (false as const) : { entries: tlbEntries, ways: tlbWays },
         pwc: parseChoice<WalkCacheDesign>("--pwc", opts.pwc, ["none", "uptc", "stc"]),
         nestedTlb: opts.nestedTlb === true,
-        trapReads: opts.trapReads,
+        // Reads trap only under the slides' policy; Xen's never do (and --no-trap-reads says so).
+        trapReads: pvPolicy === "slides" || opts.trapReads === false ? opts.trapReads : undefined,
+        shadowPolicy,
+        pvPolicy,
         costs,
         accesses: opts.accesses === undefined ? undefined : count("--accesses", opts.accesses, 1),
         warmupAccesses: count("--warmup", opts.warmup, 0),
