@@ -12,6 +12,7 @@ export * from "./virt";
 export * from "./workloads";
 export * from "./display";
 export * from "./trace";
+export * from "./contents";
 export * from "./host";
 export * from "./policy";
 export * from "./experiments";

@@ -8,6 +8,8 @@ import { registerInfo } from "./commands/info";
 import { registerRun } from "./commands/run";
 import { registerWalk } from "./commands/walk";
 import { registerTranslate } from "./commands/translate";
+import { registerCapturePages } from "./commands/capture-pages";
+import { registerSharing } from "./commands/sharing";
 import { trackRepeatedFlags } from "./flag-rules";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerWalk(program);
   registerTranslate(program);
+  registerCapturePages(program);
+  registerSharing(program);
   for (const cmd of program.commands) trackRepeatedFlags(cmd);
   return program;
 }
