@@ -15,4 +15,5 @@ export * from "./trace";
 export * from "./contents";
 export * from "./host";
 export * from "./policy";
+export * from "./analysis";
 export * from "./experiments";
