@@ -34,6 +34,9 @@
  *   its out-of-sync tables (`resyncedEntries`, `resyncEntryCycles` each) and write-protects them
  *   again. A new guest mapping in an out-of-sync table costs a hidden fault at its first access.
  *   Only 4 KiB leaf tables go out of sync, as in KVM (large-page leaf tables are emulated).
+ * - Writes to other shadowed tables (non-leaf tables, large-page leaf tables) trap and are
+ *   emulated; a changed leaf's shadow entry is dropped rather than updated (the next access
+ *   refills it with a hidden fault), as KVM's kvm_mmu_track_write zaps it.
  * - Write-flood detection. A shadowed non-leaf table (or large-page leaf table) whose guest
  *   table takes 3 emulated writes with no hidden fault walking through it in between is
  *   unshadowed: its shadow and everything below is dropped (`unshadowedTables`), so later
@@ -248,10 +251,12 @@ export class ShadowMode extends ModeBase {
       const flags = pool.flags[e];
       if (this.shadowLeafLevel === level) {
         // Same granule: keep the shadow entry in step with the guest entry, if its table exists.
+        // KVM drops the entry instead (kvm_mmu_track_write zaps it): the next access takes a
+        // hidden fault, whose walk tells write-flood detection the table is still in use.
         const slot = shadow.entryAt(page, level);
         if (slot >= 0) {
           const present = (this.shadowPool.flags[slot] & PTE_PRESENT) !== 0;
-          if (flags & PTE_PRESENT) shadow.map(page, level, this.vm.p2m(pool.frames[e]), this.shadowFlags(flags, false));
+          if (flags & PTE_PRESENT && !this.kvm) shadow.map(page, level, this.vm.p2m(pool.frames[e]), this.shadowFlags(flags, false));
           else if (present) shadow.unmap(page);
           if (present) this.pwc.invalidateEntry(this.shadowPool.tableFrame[shadow.lastTable] * 512 + shadow.lastIndex);
         }
