@@ -8,6 +8,7 @@ import { registerInfo } from "./commands/info";
 import { registerRun } from "./commands/run";
 import { registerWalk } from "./commands/walk";
 import { registerTranslate } from "./commands/translate";
+import { registerMrc } from "./commands/mrc";
 import { registerCapturePages } from "./commands/capture-pages";
 import { registerSharing } from "./commands/sharing";
 import { trackRepeatedFlags } from "./flag-rules";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerWalk(program);
   registerTranslate(program);
+  registerMrc(program);
   registerCapturePages(program);
   registerSharing(program);
   for (const cmd of program.commands) trackRepeatedFlags(cmd);
