@@ -12,7 +12,7 @@ import { Seed } from "../util/rng";
 import { Workload } from "../workloads/workload";
 import { Size } from "../workloads/validate";
 import { AccessCosts } from "./costs";
-import { BalloonSettings } from "./balloon-driver";
+import { BALLOON_RATE_MODES, BalloonRateMode, BalloonSettings } from "./balloon-driver";
 import { HostPolicy } from "./host-policy";
 import { VmSettings } from "./vm";
 
@@ -43,9 +43,15 @@ export interface BalloonOptions {
   maxFraction?: number;
   /** The cap as a size (overrides maxFraction). */
   max?: Size;
-  /** Inflation rate limit, pages per second (default 2048). */
+  /**
+   * "adaptive" (default): Linux vmw_balloon's rate adaptation, up to 16,384 pages/s from free
+   * guest memory and 2,048 when the guest must page out (balloon-driver.ts); "fixed": the rates
+   * below. Giving either rate without `rate` means "fixed".
+   */
+  rate?: BalloonRateMode;
+  /** Fixed inflation rate, pages per second (default 2048). */
   inflatePagesPerSecond?: number;
-  /** Deflation rate limit, pages per second (default 2048). */
+  /** Fixed deflation rate, pages per second (default 2048). */
   deflatePagesPerSecond?: number;
 }
 
@@ -79,14 +85,14 @@ export interface VmOptions {
 
 /** ESX's default balloon cap (sched.mem.maxmemctl): 65% of configured memory. */
 export const DEFAULT_BALLOON_MAX_FRACTION = 0.65;
-/** Default balloon rate limit, pages/s (the order of the Linux vmw_balloon driver's rate caps). */
+/** Default fixed balloon rate, pages/s (vmw_balloon's VMW_BALLOON_RATE_ALLOC_MAX, per 1 s cycle). */
 export const DEFAULT_BALLOON_RATE_PAGES_PER_SECOND = 2048;
 /** Default kernel overhead: 64 bytes of page descriptor per 4 KiB page. */
 export const DEFAULT_KERNEL_OVERHEAD = 1 / 64;
 
 const HOST_KEYS = ["memory", "swap", "seed", "costs", "quantumSeconds", "policies"];
 const VM_KEYS = ["name", "memory", "min", "max", "shares", "workload", "balloon", "guest"];
-const BALLOON_KEYS = ["enabled", "maxFraction", "max", "inflatePagesPerSecond", "deflatePagesPerSecond"];
+const BALLOON_KEYS = ["enabled", "maxFraction", "max", "rate", "inflatePagesPerSecond", "deflatePagesPerSecond"];
 const GUEST_KEYS = ["swap", "fileBackedFraction", "kernelOverhead"];
 
 /**
@@ -201,7 +207,7 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
   const bw = pathJoin(where, "balloon");
   let balloon: BalloonSettings;
   if (o.balloon === false) {
-    balloon = { enabled: false, maxPages: 0, inflatePagesPerSecond: DEFAULT_BALLOON_RATE_PAGES_PER_SECOND, deflatePagesPerSecond: DEFAULT_BALLOON_RATE_PAGES_PER_SECOND };
+    balloon = { enabled: false, maxPages: 0, rate: "adaptive", inflatePagesPerSecond: DEFAULT_BALLOON_RATE_PAGES_PER_SECOND, deflatePagesPerSecond: DEFAULT_BALLOON_RATE_PAGES_PER_SECOND };
   } else {
     const b = o.balloon === undefined || o.balloon === true ? {} : checkObject(o.balloon, BALLOON_KEYS, bw);
     const enabled = b.enabled === undefined ? true : b.enabled;
@@ -212,9 +218,17 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
     if (maxBalloon > memoryPages - kernelPages) {
       throw new MemvirtError(`must leave room for the guest kernel (at most ${memoryPages - kernelPages} pages)`, { where: pathJoin(bw, b.max !== undefined ? "max" : "maxFraction"), value: b.max ?? b.maxFraction });
     }
+    const fixedRateGiven = b.inflatePagesPerSecond !== undefined || b.deflatePagesPerSecond !== undefined;
+    const rate = b.rate === undefined ? (fixedRateGiven ? "fixed" : "adaptive") : b.rate;
+    if (!(BALLOON_RATE_MODES as readonly unknown[]).includes(rate)) throw new MemvirtError(`must be one of ${BALLOON_RATE_MODES.map((m) => `"${m}"`).join(", ")}`, { where: pathJoin(bw, "rate"), value: b.rate });
+    if (rate === "adaptive" && fixedRateGiven) {
+      const key = b.inflatePagesPerSecond !== undefined ? "inflatePagesPerSecond" : "deflatePagesPerSecond";
+      throw new MemvirtError('applies to "rate": "fixed" only (the adaptive rate follows the driver)', { where: pathJoin(bw, key), value: b[key] });
+    }
     balloon = {
       enabled,
       maxPages: enabled ? maxBalloon : 0,
+      rate: rate as BalloonRateMode,
       inflatePagesPerSecond: b.inflatePagesPerSecond === undefined ? DEFAULT_BALLOON_RATE_PAGES_PER_SECOND : checkPositive(b.inflatePagesPerSecond, pathJoin(bw, "inflatePagesPerSecond")),
       deflatePagesPerSecond: b.deflatePagesPerSecond === undefined ? DEFAULT_BALLOON_RATE_PAGES_PER_SECOND : checkPositive(b.deflatePagesPerSecond, pathJoin(bw, "deflatePagesPerSecond")),
     };

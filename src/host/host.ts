@@ -338,7 +338,7 @@ export class Host implements HostControl, VmBackend {
         minPages: vm.minPages,
         maxPages: vm.maxPages,
         shares: vm.shares,
-        balloon: vm.balloon.settings.enabled ? `a balloon driver (cap ${formatCount(vm.balloon.maxPages)} pages, ${formatCount(vm.balloon.settings.inflatePagesPerSecond)} pages/s)` : "no balloon driver",
+        balloon: vm.balloon.settings.enabled ? `a balloon driver (cap ${formatCount(vm.balloon.maxPages)} pages, ${vm.balloon.describeRate()})` : "no balloon driver",
         workload: vm.workload?.name ?? "nothing (idle)",
         kernelPages: vm.guest.settings.kernelPages,
       })),
