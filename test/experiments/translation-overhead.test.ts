@@ -55,7 +55,7 @@ describe("overhead vs native", () => {
     expect(reused.table.array("overheadVsNative")).toEqual([reused.results.nested.totals.programCyclesPerAccess / nativeCycles - 1, 0]);
     // Warm, with no page-table activity, shadow and protected paging walk as native does and never trap:
     // no overhead. The nested walk costs more.
-    expect(shared.table.array("overheadVsNative").map((x) => Math.sign(x as number))).toEqual([1, 0, 0]);
+    expect((shared.table.array("overheadVsNative") as number[]).map((x) => Math.sign(x))).toEqual([1, 0, 0]);
   });
 
   it("sweeps compare each knob value with a native run of that value", () => {
