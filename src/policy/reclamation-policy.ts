@@ -6,8 +6,12 @@
  *                               │
  *                  planReclaim (lowest ρ = shares / pages first, never below min)
  *                               │
- *        SOFT+: balloon targets += share        HARD+: swap random pages up to soft·M
+ *        SOFT+: balloon targets += share        HARD+: swap random pages up to high·M
  *        (swap only what balloons cannot take)  LOW: block VMs above their target
+ *
+ * Every state aims at the high threshold, the paging of the hard state included: in Waldspurger
+ * (OSDI 2002, §6.3 "Dynamic Reallocation") the targets of every reclamation state are computed to
+ * bring free memory back above the high threshold, and the hard state reaches them by paging.
  *
  * Limits: a VM with max < memory is ballooned down to memory − max in every state, so its guest
  * decides what to give up; without a driver, the host enforces the limit by random swapping.
@@ -78,7 +82,7 @@ export class ReclamationPolicy implements HostPolicy {
   describe(): string {
     const t = this.thresholds;
     const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
-    const how = [this.useBalloon ? "balloons in soft" : "no ballooning", this.useSwap ? "swaps random pages in hard" : "no swapping", this.useBlock ? "blocks VMs above target in low" : "no blocking"];
+    const how = [this.useBalloon ? "balloons in soft" : "no ballooning", this.useSwap ? "swaps random pages in hard (up to the high threshold)" : "no swapping", this.useBlock ? "blocks VMs above target in low" : "no blocking"];
     return `thresholds high ${pct(t.high)}, soft ${pct(t.soft)}, hard ${pct(t.hard)}, low ${pct(t.low)}; ${how.join(", ")}; reclaims from the VM with the fewest shares per page first`;
   }
 
@@ -159,9 +163,9 @@ export class ReclamationPolicy implements HostPolicy {
     }
 
     if (this.useSwap) {
-      // Hard and low: page out enough, at random, to climb back to the soft threshold.
+      // Hard and low: page out enough, at random, to climb back to the high threshold (§6.3).
       if (this.state >= HARD) {
-        const swapNeed = Math.max(0, softFrames - free);
+        const swapNeed = Math.max(0, highFrames - free);
         let weights = vms.map((v, i) => Math.max(0, v.residentPages - T[i]));
         if (weights.every((w) => w === 0)) weights = vms.map((v) => Math.max(0, v.residentPages - v.minPages));
         const total = weights.reduce((a, b) => a + b, 0);

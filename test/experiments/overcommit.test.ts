@@ -6,12 +6,28 @@ describe("overcommitScenario", () => {
   const { host, touchers } = overcommitScenario({ seed: 42 });
   const run = host.run({ seconds: 60, sampleEvery: 1 });
 
-  it("moves the host from high through soft to hard as the working sets grow", () => {
-    const order = run.summary.stateChanges.map((c) => c.to);
-    expect(order[0]).toBe("soft");
-    expect(order).toContain("hard");
+  it("goes soft, then low with every VM blocked (the balloons' first cycle takes untouched free pages), then back to high", () => {
+    const changes = run.summary.stateChanges;
+    expect(changes.slice(0, 3).map((c) => [c.to, c.t])).toEqual([["soft", 25], ["low", 26], ["high", 27]]);
+    expect(run.summary.vms.every((v) => v.blockedSeconds === 1)).toBe(true);
     expect(run.summary.secondsInState.high).toBeGreaterThan(10);
     host.checkInvariants();
+  });
+
+  it("enters soft again as growth goes on, and stays there by hysteresis with free memory between 4% and 6%, then returns to high", () => {
+    const changes = run.summary.stateChanges;
+    expect(changes.slice(3).map((c) => c.to)).toEqual(["soft", "high"]);
+    const [soft, high] = [changes[3].t, changes[4].t];
+    expect(high - soft).toBeGreaterThan(10);
+    const rows = run.hostTimeline.objects() as Array<{ t: number; freeFraction: number; hostState: string }>;
+    const held = rows.filter((r) => r.t > soft && r.t < high);
+    expect(held.every((r) => r.hostState === "soft" && r.freeFraction >= 0.04 && r.freeFraction < 0.06)).toBe(true);
+  });
+
+  it("never needs the hard state with the driver's adaptive rate; the old fixed 2,048 pages/s balloon does", () => {
+    expect(run.summary.secondsInState.hard ?? 0).toBe(0);
+    const fixed = overcommitScenario({ seed: 42, balloon: { rate: "fixed" } }).host.run({ seconds: 60, sampleEvery: 1 });
+    expect(fixed.summary.secondsInState.hard).toBeGreaterThan(0);
   });
 
   it("grows every VM's working set, up to what its guest can hold", () => {

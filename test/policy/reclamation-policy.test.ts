@@ -52,13 +52,13 @@ describe("ReclamationPolicy decisions", () => {
     expect(calls.swap.get(0)).toBe(300);
   });
 
-  it("swaps random pages up to the soft threshold in the hard state", () => {
+  it("swaps random pages up to the high threshold in the hard state, as Waldspurger's every state aims at high (§6.3)", () => {
     const { host, calls } = fakeHost(10_000, 150, [{ residentPages: 6000 }, { residentPages: 3850 }]);
     new ReclamationPolicy().tick(host);
     expect(calls.states).toEqual(["hard"]);
     const swapped = [...calls.swap.values()].reduce((a, b) => a + b, 0);
-    expect(swapped).toBeGreaterThanOrEqual(400 - 150);
-    expect(swapped).toBeLessThanOrEqual(400 - 150 + 2);
+    expect(swapped).toBeGreaterThanOrEqual(600 - 150); // high (6%), not soft (4%): 450 pages, not 250
+    expect(swapped).toBeLessThanOrEqual(600 - 150 + 2);
     expect(calls.balloon.get(0)).toBeGreaterThan(0); // and keeps ballooning
     expect([...calls.blocked.values()]).not.toContain(true); // blocking is for the low state only
   });
