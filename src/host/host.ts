@@ -289,6 +289,12 @@ export class Host implements HostControl, VmBackend {
         if (due.label) this.note(due.label);
       }
       for (const sch of this.scheduled) if (step % sch.periodSteps === 0) sch.policy.tick(this);
+      // The sample at t is taken here, after what happens at the instant t (scheduled actions,
+      // policy ticks), so its row shows the state the events at t describe, not the one before.
+      if (s > 0 && s % sampleSteps === 0) {
+        recorder.sample(this);
+        options.onProgress?.(s * q, steps * q);
+      }
       const untilNs = (step + 1) * quantumNs;
       for (const vm of vms) vm.balloon.step(q, untilNs);
       recorder.observe(this);
@@ -304,11 +310,10 @@ export class Host implements HostControl, VmBackend {
       }
       this.step++;
       if (options.checkInvariants) this.checkInvariants();
-      if ((s + 1) % sampleSteps === 0 || s + 1 === steps) {
-        recorder.sample(this);
-        options.onProgress?.((s + 1) * q, steps * q);
-      }
     }
+    // The last sample: the instant at the end belongs to the next run, which ticks there first.
+    recorder.sample(this);
+    options.onProgress?.(steps * q, steps * q);
     if (this.schedule.length > 0) {
       // Not silent: actions after this run's last quantum wait for the next run.
       const first = this.schedule[0].step * q;
