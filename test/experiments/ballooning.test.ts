@@ -55,3 +55,52 @@ describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
     expect(() => ballooningComparison({ largeSize: 1000, sizes: [500, 2000] })).toThrow(/sizes\[1\]/);
   });
 });
+
+describe("ballooningComparison with the page-cache workload (as memory-sensitive as the paper's dbench)", () => {
+  // 16 MiB VM, X = 8 and 12 MiB, a 20 MiB file set; kernel 1/64 of configured memory.
+  const small = { workload: "page-cache", largeSize: 4096, sizes: [2048, 3072, 4096], footprint: 5120, warmupSeconds: 100, measureSeconds: 300, seed: 3 } as const;
+  const result = ballooningComparison(small);
+  const gaps = result.gaps();
+
+  it("throughput rises with memory over the whole range: every miss is a disk read", () => {
+    expect(gaps[1].configured).toBeGreaterThan(1.3 * gaps[0].configured);
+    expect(gaps[2].configured).toBeGreaterThan(1.3 * gaps[1].configured);
+  });
+
+  it("the ballooned gap follows the extra pages its kernel wires, as a uniform cache predicts", () => {
+    // Usable cache pages: X less the kernel, sized by configured memory (X, or largeSize ballooned).
+    const missNs = (usable: number) => 10_000 + (1 - usable / 5120) * 5e6;
+    for (const [i, x] of [[0, 2048], [1, 3072]]) {
+      const model = (1 - missNs(x - x / 64) / missNs(x - 4096 / 64)) * 100;
+      expect(gaps[i].balloonGapPercent).toBeGreaterThan(0);
+      expect(Math.abs(gaps[i].balloonGapPercent - model)).toBeLessThan(0.3);
+    }
+    expect(gaps[0].balloonGapPercent).toBeGreaterThan(gaps[1].balloonGapPercent); // fewer extra pages at larger X
+  });
+
+  it("without memory-sized kernel structures the ballooned VM runs exactly like the configured one", () => {
+    const none = ballooningComparison({ ...small, sizes: [2048, 4096], measureSeconds: 100, kernelOverhead: 0 }).gaps();
+    expect(none[0].ballooned).toBe(none[0].configured);
+  });
+
+  it("takes the VM down to X with the driver's default adaptive rate before measuring", () => {
+    for (const r of result.rows.filter((r) => r.setup === "ballooned")) expect(r.balloonedPages).toBe(4096 - r.sizePages);
+    expect(result.rows.filter((r) => r.setup === "swapped" && r.sizePages < 4096).every((r) => r.hostSwappedPages > 0 && r.doublePagingEvents > 0)).toBe(true);
+  });
+
+  it("reads the file set before warming up, longer where the host swaps, and says so", () => {
+    const load = (s: string) => result.rows.filter((r) => r.setup === s && r.sizePages === 2048)[0].loadSeconds;
+    expect(load("configured")).toBeGreaterThanOrEqual(5120 * 0.005);
+    expect(load("swapped")).toBeGreaterThanOrEqual(load("configured"));
+    const text = result.explain();
+    expect(text).toMatch(/page-cache-bound workload \(dbench-like\): it reads a 20 MiB file set once/);
+    expect(text).toContain("our addition: Waldspurger's figure has the first two");
+    expect(text).toMatch(/gap \d+\.\d\d%; its kernel wires 32 pages more/);
+  });
+
+  it("rejects an unknown workload, hot-cold options with the page-cache workload, and a bad kernel overhead, naming them", () => {
+    expect(() => ballooningComparison({ workload: "dbench" as never })).toThrow(/workload.*"hot-cold", "page-cache"/);
+    expect(() => ballooningComparison({ workload: "page-cache", hotFraction: 0.2 })).toThrow(/hotFraction/);
+    expect(() => ballooningComparison({ kernelOverhead: 0.9 })).toThrow(/kernelOverhead/);
+  });
+});
