@@ -230,3 +230,60 @@ describe("memvirt translate", () => {
     expect(data.tlbMisses).toBeGreaterThan(0);
   });
 });
+
+describe("memvirt translate: the variants of shadow, protected and nested paging", () => {
+  const json = (args: string[], records = 600) => {
+    const r = runCli(["translate", "--trace", "-", ...args, "--json"], lackey(records));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  it.each([
+    [["--mode", "nested", "--shadow-policy", "slides"], "--shadow-policy: applies only to --mode shadow, not --mode nested (got \"slides\")"],
+    [["--mode", "protected", "--shadow-policy", "kvm"], "--shadow-policy: applies only to --mode shadow, not --mode protected (got \"kvm\")"],
+    [["--mode", "shadow", "--pv-policy", "xen"], "--pv-policy: applies only to --mode protected, not --mode shadow (got \"xen\")"],
+    [["--pv-policy", "slides"], "--pv-policy: applies only to --mode protected, not --mode nested (got \"slides\")"],
+    [["--mode", "shadow", "--shadow-policy", "vmware"], "--shadow-policy: expected one of kvm, slides (got \"vmware\")"],
+    [["--mode", "protected", "--pv-policy", "kvm"], "--pv-policy: expected one of xen, slides (got \"kvm\")"],
+    [["--mode", "protected", "--pv-policy", "xen", "--pv-policy", "slides"], "--pv-policy: given 2 times; give it once"],
+  ])("rejects a policy flag outside its mode, or a bad one: %j", (flags, message) => {
+    const r = runCli(["translate", "--trace", "-", ...flags], "I  0400d7d4,8\n");
+    expect(r.stderr).toBe(`memvirt: error: ${message}\n`);
+    expect(r.code).toBe(2);
+  });
+
+  it("--shadow-policy: slides traps every page-table write; kvm (the default) unsyncs the leaf tables instead", () => {
+    const slides = json(["--mode", "shadow", "--shadow-policy", "slides"]);
+    expect(slides.settings.shadowPolicy).toBe("slides");
+    expect(slides.trapsByKind.ptWrite).toBe(slides.ptWrites);
+    expect(slides.trapsByKind.unsync).toBe(0);
+    const kvm = json(["--mode", "shadow"]);
+    expect(kvm.settings.shadowPolicy).toBe("kvm");
+    // The same guest work, fewer page-table traps: the trace's two leaf tables unsync once each.
+    expect(kvm.ptWrites).toBe(slides.ptWrites);
+    expect(kvm.trapsByKind.unsync).toBe(2);
+    expect(kvm.trapsByKind.ptWrite).toBeLessThan(slides.trapsByKind.ptWrite);
+  });
+
+  it("--pv-policy: slides traps every page-table read; xen (the default) never does", () => {
+    const slides = json(["--mode", "protected", "--pv-policy", "slides"]);
+    expect(slides.settings).toMatchObject({ pvPolicy: "slides", trapReads: true });
+    expect(slides.trapsByKind.ptRead).toBe(slides.ptReads);
+    expect(slides.ptReads).toBeGreaterThan(0);
+    const xen = json(["--mode", "protected"]);
+    expect(xen.settings).toMatchObject({ pvPolicy: "xen", trapReads: false });
+    expect(xen.trapsByKind.ptRead).toBe(0);
+    expect(xen.ptReads).toBe(slides.ptReads);
+  });
+
+  it("nested paging backs guest memory lazily: trapsByKind.eptViolation counts one per host page first touched", () => {
+    const records = 100;
+    const data = json(["--mode", "nested"], records);
+    // The trace's pages (lackey() above), and the guest tables that map them: root, L3, L2, leaf tables.
+    const pages = new Set(Array.from({ length: records }, (_, i) => 0x400 + ((i * 4099) % 600)));
+    const leafTables = new Set([...pages].map((p) => p >> 9));
+    expect(data.trapsByKind.eptViolation).toBe(pages.size + 3 + leafTables.size);
+    expect(data.traps).toBe(data.trapsByKind.eptViolation);
+  });
+});
