@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ballooningComparison } from "../../src/experiments/ballooning";
+import { ballooningComparison, BallooningOptions } from "../../src/experiments/ballooning";
 
 describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
   const result = ballooningComparison({
@@ -40,6 +40,11 @@ describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
 
   it("reports a table, the gaps and an explanation with a one-line summary", () => {
     expect(result.table.numRows()).toBe(9);
+    // The baseline is a VM configured with X; the other two start at the large size.
+    for (const r of result.rows) {
+      expect(r.configuredPages).toBe(r.setup === "configured" ? r.sizePages : 2048);
+      if (r.setup === "configured") expect(r.balloonedPages).toBe(0);
+    }
     expect(result.gapTable.columnNames()).toContain("balloonGapPercent");
     const lines = result.explain().split("\n");
     expect(lines[0]).toMatch(/^Setting: /);
@@ -58,7 +63,7 @@ describe("ballooningComparison (Waldspurger's Figure 2, in shape)", () => {
 
 describe("ballooningComparison with the page-cache workload (as memory-sensitive as the paper's dbench)", () => {
   // 16 MiB VM, X = 8 and 12 MiB, a 20 MiB file set; kernel 1/64 of configured memory.
-  const small = { workload: "page-cache", largeSize: 4096, sizes: [2048, 3072, 4096], footprint: 5120, warmupSeconds: 100, measureSeconds: 300, seed: 3 } as const;
+  const small: BallooningOptions = { workload: "page-cache", largeSize: 4096, sizes: [2048, 3072, 4096], footprint: 5120, warmupSeconds: 100, measureSeconds: 300, seed: 3 };
   const result = ballooningComparison(small);
   const gaps = result.gaps();
 
