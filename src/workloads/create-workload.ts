@@ -32,7 +32,7 @@ export interface CommonWorkloadSpec {
   writeFraction?: number;
   /** First page of the region (default 0). */
   basePage?: Size;
-  /** Total accesses (default endless; a scan ends after one pass). */
+  /** Total accesses (default endless; a scan ends after one pass, so its length is at most one pass). */
   accesses?: number;
 }
 

@@ -10,7 +10,7 @@
  */
 import { Rng } from "../util/rng";
 import { formatCount } from "../util/units";
-import { pathJoin } from "../util/errors";
+import { MemvirtError, pathJoin } from "../util/errors";
 import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkCount, checkPages, Size } from "./validate";
 
@@ -23,7 +23,8 @@ export interface SequentialOptions extends GeneratorOptions {
 }
 
 /**
- * One pass over `[basePage, basePage + pages)`, then finished.
+ * One pass over `[basePage, basePage + pages)`, then finished. An `accesses` longer than one
+ * pass (pages × accessesPerPage) is refused: that is a loop.
  *
  * @example
  * const w = new ScanWorkload({ pages: 3 }, new Rng(1));
@@ -43,6 +44,15 @@ export class ScanWorkload extends GeneratedWorkload {
     this.pages = checkPages(options.pages, pathJoin(where, "pages"));
     this.accessesPerPage = options.accessesPerPage === undefined ? 1 : checkCount(options.accessesPerPage, pathJoin(where, "accessesPerPage"), 1);
     this.repeat = repeat;
+    // A scan ends after one pass; a longer length would be silently cut while its name claims it.
+    const passAccesses = this.pages * this.accessesPerPage;
+    if (!repeat && this.accesses !== Infinity && this.accesses > passAccesses) {
+      throw new MemvirtError(
+        `is more than one pass over the scan's region (${formatCount(this.pages)} pages × ${formatCount(this.accessesPerPage)} = ${formatCount(passAccesses)} accesses), ` +
+        `and a scan ends after one pass: use "kind": "loop" to go round again, or leave accesses out`,
+        { where: pathJoin(where, "accesses"), value: options.accesses },
+      );
+    }
   }
 
   protected get regionPages(): number {
