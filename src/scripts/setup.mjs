@@ -22,7 +22,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const args = new Set(process.argv.slice(2));
 const mode = args.has("--start") ? "start" : args.has("--test") ? "test" : "setup";
 const JUPYTER_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
-const TEST_PACKAGES = ["chromium"];
+const TEST_PACKAGES = ["chromium", "xxhash"];
 const started = Date.now();
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 
@@ -66,6 +66,8 @@ function missingDebianPackages(wantChromium) {
   if (!works(python, ["-c", "import nbclient"])) missing.push("python3-nbclient");
   if (!works(python, ["-c", "import ipykernel"])) missing.push("python3-ipykernel");
   if (wantChromium && !fs.existsSync(chromiumPath())) missing.push("chromium");
+  // Debian's xxhsum: an independent check of our page hashes (test/contents) and the bench's yardstick.
+  if (wantChromium && !works("xxhsum", ["--version"])) missing.push("xxhash");
   return missing;
 }
 
