@@ -10,11 +10,11 @@
  * | minorFaultNs       | 1 µs    | a guest zero-fill page fault (Linux, ~0.5–2 µs)           |
  * | guestDiskReadNs    | 5 ms    | a random 4 KiB disk read, seek + rotation (2002-era disk) |
  * | guestDiskWriteNs   | 0       | write-back of an evicted page: asynchronous, off the path |
- * | hostAllocNs        | 2 µs    | hidden fault: the host allocates and zeroes a frame       |
+ * | hostAllocNs        | 2 µs    | host fault: the host allocates and zeroes a frame         |
  * | hostSwapReadNs     | 5 ms    | host swap-in: the same kind of disk read                  |
  * | hostSwapWriteNs    | 0       | host swap-out; a fault waits for it only when the host    |
  * |                    |         | must swap to free a frame (asynchronous by default)       |
- * | trapNs             | 2 µs    | hidden fault on an invalidated page (a VM exit, ~1–2 µs)  |
+ * | trapNs             | 2 µs    | host fault on an invalidated page (a VM exit, ~1–2 µs)    |
  */
 import { MemvirtError, pathJoin } from "../util/errors";
 

@@ -5,7 +5,7 @@
  *   workload ──vpn──▶ V→P (VirtualSpace) ──ppn──▶ host state byte ──RESIDENT──▶ hit (hitNs)
  *                         │ not in guest memory         │ anything else
  *                         ▼                             ▼
- *                 guest page fault                hidden fault: port.touch(ppn)
+ *                 guest page fault                host fault: port.touch(ppn)
  *          (allocate a guest page, CLOCK evicts     (host allocates a frame, swaps in,
  *           if none is free; zero-fill or read)      or runs a trap hook)
  *
@@ -239,7 +239,7 @@ export class GuestOs implements GuestCounters {
   }
 
   /**
-   * One access that is not a plain hit: a guest page fault, or a hidden (host) fault.
+   * One access that is not a plain hit: a guest page fault, or a host fault.
    * Returns the simulated time it took, the hit included.
    *
    * @example
@@ -266,7 +266,7 @@ export class GuestOs implements GuestCounters {
     const v = this.vspace.get(slot);
     const write = kind === WRITE;
     if (v >= 0) {
-      // In guest memory, but the host does not have it mapped: a hidden fault only.
+      // In guest memory, but the host does not have it mapped: a host fault only.
       const ns = this.port.touch(v);
       this.flags[v] |= write ? G_REF | G_DIRTY : G_REF;
       return ns + this.costs.hitNs;

@@ -15,8 +15,8 @@
  * - A page holds a machine frame (P→M entry ≥ 0) exactly when it is RESIDENT or TRAPPED.
  * - A page holds a host swap slot exactly when it is HOST_SWAPPED.
  * - A BALLOONED page holds neither: the guest pinned it and promised not to touch it.
- * - Only RESIDENT is the fast path: an access to a page in any other state is a hidden fault
- *   handled by the host, which is how later policies (sampling, sharing) observe accesses.
+ * - Only RESIDENT is the fast path: an access to a page in any other state is a host fault
+ *   (handled by the host), which is how later policies (sampling, sharing) observe accesses.
  */
 
 /** Never touched since boot (or given back by the balloon): no frame, no swap slot. */

@@ -43,9 +43,12 @@ export interface VmSettings {
   balloon: BalloonSettings;
 }
 
-/** Cumulative host-side counters of one VM. */
+/**
+ * Cumulative host-side counters of one VM. Faults the host takes on the guest's behalf are *host
+ * faults*; in this lab a *hidden fault* is only a shadow-page-table fill (src/virt).
+ */
 export interface VmHostCounters {
-  /** Hidden faults where the host allocated (and zeroed) a frame for a never-backed page. */
+  /** Host faults where the host allocated (and zeroed) a frame for a never-backed page. */
   hostAllocFaults: number;
   /** Guest accesses to host-swapped pages (host swap-ins on the guest's behalf). */
   hostSwapFaults: number;
