@@ -322,7 +322,25 @@ export class Host implements HostControl, VmBackend {
       const when = first === last ? `at ${+first.toFixed(6)} s` : `from ${+first.toFixed(6)} s to ${+last.toFixed(6)} s`;
       this.note(`${n} scheduled action${n === 1 ? "" : "s"} (${when}) ${n === 1 ? "falls" : "fall"} after this run's last quantum and ${n === 1 ? "has" : "have"} not run; ${n === 1 ? "it runs" : "they run"} when the host runs on`);
     }
-    return recorder.finish(this, this.runSettings(), this.events);
+    return recorder.finish(this, this.runSettings(), this.events, this.runWarnings());
+  }
+
+  /**
+   * What a reader of the run must not miss. An overcommitted host with no policy is the big one:
+   * `memvirt run` adds reclamation by default, `new Host()` cannot (the host never imports a
+   * policy), so the same experiment in code would quietly run without ballooning.
+   */
+  private runWarnings(): string[] {
+    const warnings: string[] = [];
+    const configured = this.vms.reduce((a, vm) => a + vm.memoryPages, 0);
+    if (this.scheduled.length === 0 && configured > this.machine.totalPages) {
+      warnings.push(
+        `the host is overcommitted (the VMs' memory adds up to ${describePages(configured)}, more than its ${describePages(this.machine.totalPages)}) and runs no policy: ` +
+        `nothing balloons and there are no reclamation states; the host only swaps random pages when it runs out of frames. ` +
+        `For ESX's reclamation (what \`memvirt run\` does by default), pass policies: [new ReclamationPolicy()] to new Host(...), or call host.addPolicy(new ReclamationPolicy())`,
+      );
+    }
+    return warnings;
   }
 
   private runSettings(): RunSettings {

@@ -100,13 +100,19 @@ export class Run {
   readonly settings: RunSettings;
   /** Event lines from the host and its policies, with their times. */
   readonly events: ReadonlyArray<{ t: number; text: string }>;
+  /**
+   * What a reader must not miss about this run, e.g. an overcommitted host that runs no policy
+   * (explain() puts these first); empty when none.
+   */
+  readonly warnings: readonly string[];
 
-  constructor(timeline: Table, hostTimeline: Table, summary: RunSummary, settings: RunSettings, events: Array<{ t: number; text: string }>) {
+  constructor(timeline: Table, hostTimeline: Table, summary: RunSummary, settings: RunSettings, events: Array<{ t: number; text: string }>, warnings: string[] = []) {
     this.timeline = timeline;
     this.hostTimeline = hostTimeline;
     this.summary = summary;
     this.settings = settings;
     this.events = events;
+    this.warnings = warnings;
   }
 
   /**
@@ -130,6 +136,7 @@ export class Run {
     const st = this.settings;
     const pages = (n: number) => `${formatCount(n)} pages (${formatBytes(n * PAGE_SIZE_BYTES)})`;
     const lines: string[] = [];
+    for (const w of this.warnings) lines.push(`WARNING: ${w}.`, "");
     lines.push(`Host: ${pages(st.machinePages)} of machine memory, a hypervisor swap device of ${pages(st.hostSwapPages)}; VMs take turns in ${st.quantumSeconds * 1000} ms quanta; seed ${JSON.stringify(st.seed)}.`);
     lines.push(`Costs: ${st.costsLine}.`);
     lines.push(st.policies.length ? `Policies: ${st.policies.join(" ")}` : "Policies: none, so the host reclaims only when it runs out of frames (random swapping) or a VM hits its limit.");

@@ -165,9 +165,9 @@ export class TimelineRecorder {
    * Build the Run.
    *
    * @example
-   * const run = rec.finish(host, settings, events);
+   * const run = rec.finish(host, settings, events, []);
    */
-  finish(host: SampledHost, settings: RunSettings, events: Array<{ t: number; text: string }>): Run {
+  finish(host: SampledHost, settings: RunSettings, events: Array<{ t: number; text: string }>, warnings: string[] = []): Run {
     this.observe(host);
     const end = host.nowSeconds;
     if (end > this.lastStateSeconds) this.secondsInState[this.lastState] = (this.secondsInState[this.lastState] ?? 0) + (end - this.lastStateSeconds);
@@ -205,7 +205,7 @@ export class TimelineRecorder {
       stateChanges: this.stateChanges.map((s) => ({ ...s, t: round(s.t) })),
       vms,
     };
-    return new Run(aq.table(this.columns), aq.table(this.hostColumns), summary, settings, events);
+    return new Run(aq.table(this.columns), aq.table(this.hostColumns), summary, settings, events, warnings);
   }
 }
 
