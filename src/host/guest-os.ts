@@ -30,7 +30,7 @@ import { SwapDevice } from "./swap-device";
 import { VirtualSpace } from "./virtual-space";
 import { fileBackedThreshold, isFileBackedPage } from "./guest-capacity";
 import {
-  G_DIRTY, G_FILE, G_IN_USE, G_PINNED, G_REF, G_SWAP_COPY, G_WIRED, RESIDENT,
+  G_DIRTY, G_FILE, G_IN_USE, G_PINNED, G_REF, G_SWAP_COPY, G_TOUCHED, G_WIRED, RESIDENT,
   V_GUEST_SWAPPED, V_ON_FILE, V_UNTOUCHED,
 } from "./page-state";
 
@@ -110,6 +110,12 @@ export class GuestOs implements GuestCounters {
   finished = false;
 
   private readonly freeStack: Int32Array;
+  /**
+   * Pages that carried G_TOUCHED when a page-out cleared their flags since the last
+   * `takeTouchedPages` (the balloon may pin the page next): 1 byte per page, so a touched page
+   * counts once. (The only other clearing, `releasePage`, takes back pinned pages, never touched.)
+   */
+  private readonly touchedLeft: Uint8Array;
   private freeTop = 0;
   private clockHand = 0;
   private readonly fileThreshold: number;
@@ -132,6 +138,7 @@ export class GuestOs implements GuestCounters {
     this.flags = new Uint8Array(P);
     this.p2v = new Int32Array(P);
     this.freeStack = new Int32Array(P);
+    this.touchedLeft = new Uint8Array(P);
     for (let i = 0; i < P; i++) this.freeStack[i] = P - 1 - i;
     this.freeTop = P;
     this.swap = new SwapDevice(settings.swapPages);
@@ -195,10 +202,11 @@ export class GuestOs implements GuestCounters {
     const flags = this.flags;
     const hit = this.costs.hitNs;
     // Imported constants become getter calls under some module loaders: copy them to locals.
+    // G_TOUCHED rides along with REF: the ground truth costs the hot path nothing.
     const resident = RESIDENT;
     const write = WRITE;
-    const refBit = G_REF;
-    const refDirtyBits = G_REF | G_DIRTY;
+    const refBit = G_REF | G_TOUCHED;
+    const refDirtyBits = G_REF | G_DIRTY | G_TOUCHED;
     let direct = this.vspace.direct;
     let directLength = direct.length;
     let pos = this.bufPos;
@@ -251,7 +259,7 @@ export class GuestOs implements GuestCounters {
     if (vpn < direct.length) {
       const p = direct[vpn];
       if (p >= 0 && this.port.hstate[p] === RESIDENT) {
-        this.flags[p] |= kind === WRITE ? G_REF | G_DIRTY : G_REF;
+        this.flags[p] |= kind === WRITE ? G_REF | G_DIRTY | G_TOUCHED : G_REF | G_TOUCHED;
         return this.costs.hitNs;
       }
     }
@@ -268,7 +276,7 @@ export class GuestOs implements GuestCounters {
     if (v >= 0) {
       // In guest memory, but the host does not have it mapped: a host fault only.
       const ns = this.port.touch(v);
-      this.flags[v] |= write ? G_REF | G_DIRTY : G_REF;
+      this.flags[v] |= write ? G_REF | G_DIRTY | G_TOUCHED : G_REF | G_TOUCHED;
       return ns + this.costs.hitNs;
     }
     // A guest page fault: find a guest page, have the host back it, fill it.
@@ -276,7 +284,7 @@ export class GuestOs implements GuestCounters {
     let ns = this.pendingNs;
     this.pendingNs = 0;
     ns += this.port.touch(p);
-    let f = G_IN_USE | G_REF;
+    let f = G_IN_USE | G_REF | G_TOUCHED;
     if (v === V_UNTOUCHED) {
       if (kind === FETCH || this.isFileBacked(vpn)) {
         ns += this.costs.guestDiskReadNs;
@@ -336,6 +344,40 @@ export class GuestOs implements GuestCounters {
   releasePage(ppn: number): void {
     this.flags[ppn] = 0;
     this.freeStack[this.freeTop++] = ppn;
+  }
+
+  /**
+   * The ground truth of working-set estimation: how many distinct guest-physical pages the
+   * workload touched since the last call, exactly; then start counting afresh. O(pages), four
+   * pages per step (the timeline calls it once per sample, never per access).
+   *
+   * @example
+   * guest.takeTouchedPages() // e.g. 4096 after a second of a 4096-page toucher
+   */
+  takeTouchedPages(): number {
+    const flags = this.flags;
+    const left = this.touchedLeft;
+    const P = flags.length;
+    const words = P >> 2;
+    // Both arrays own their buffers from offset 0, so whole words line up with pages 4i..4i+3.
+    const flags32 = new Uint32Array(flags.buffer, 0, words);
+    const left32 = new Uint32Array(left.buffer, 0, words);
+    let count = 0;
+    for (let i = 0; i < words; i++) {
+      const w = flags32[i];
+      let bits = ((w >>> 7) & 0x01010101) | left32[i];
+      if (bits === 0) continue;
+      flags32[i] = w & 0x7f7f7f7f;
+      left32[i] = 0;
+      bits = (bits + (bits >>> 8)) & 0x00ff00ff;
+      count += (bits + (bits >>> 16)) & 0xff;
+    }
+    for (let p = words << 2; p < P; p++) {
+      if ((flags[p] & G_TOUCHED) || left[p]) count++;
+      flags[p] &= ~G_TOUCHED;
+      left[p] = 0;
+    }
+    return count;
   }
 
   /**
@@ -407,6 +449,7 @@ export class GuestOs implements GuestCounters {
       this.vspace.set(slot, V_GUEST_SWAPPED);
       this.guestSwappedPages++;
     }
+    if (f & G_TOUCHED) this.touchedLeft[p] = 1;
     this.flags[p] = 0;
     this.inUsePages--;
   }
@@ -447,6 +490,6 @@ export class GuestOs implements GuestCounters {
 
   /** Bytes of typed-array state this guest holds. */
   get stateBytes(): number {
-    return this.flags.byteLength + this.p2v.byteLength + this.freeStack.byteLength + this.vspace.stateBytes;
+    return this.flags.byteLength + this.touchedLeft.byteLength + this.p2v.byteLength + this.freeStack.byteLength + this.vspace.stateBytes;
   }
 }

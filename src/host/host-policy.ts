@@ -9,8 +9,13 @@
  * The host defines these and never imports a policy; policies are injected with
  * `new Host({ policies: [...] })` or `host.addPolicy(...)`. Later policies (working-set
  * sampling, idle memory tax, page sharing, exclusive caches) plug in here too: `invalidate`
- * plus `onTrap` is how a policy observes accesses without slowing the hot path.
+ * plus `onTrap` (and `onHostFault` for pages with no frame) is how a policy observes accesses
+ * without slowing the hot path.
+ *
+ * Members added after the first policies are optional, so a hand-written fake HostControl in a
+ * test need not provide them; the Host always does.
  */
+import { Rng } from "../util/rng";
 
 /** What a policy may read about one VM. Counts are in pages; `hstate` is read-only by contract. */
 export interface VmView {
@@ -37,6 +42,10 @@ export interface VmView {
   readonly accesses: number;
   /** Host state of each guest-physical page (page-state.ts). Do not write: use HostControl. */
   readonly hstate: Uint8Array;
+  /** Simulated seconds the VM has run since boot, not counting time blocked: its own clock. */
+  readonly runSeconds?: number;
+  /** Active pages as last published by a working-set estimator; null (or absent) without one. */
+  readonly estimatedActivePages?: number | null;
 }
 
 /** What a policy may do to the host. */
@@ -57,6 +66,10 @@ export interface HostControl {
   setTarget(vm: number, pages: number): void;
   /** Unmap a resident page so that its next access traps (and calls `onTrap`). False if not resident. */
   invalidate(vm: number, ppn: number): boolean;
+  /** Publish VM `vm`'s estimated active pages (null: no estimate), for other policies and the timeline. */
+  setEstimatedActivePages?(vm: number, pages: number | null): void;
+  /** A random stream of the host's seed, split by `label` (one per policy and VM, e.g. "sampling:web"). */
+  randomStream?(label: string): Rng;
   /** Publish the host's current reclamation state (shown in the timeline). */
   reportState(label: string): void;
   /** Add an event line to the run's explanation. */
@@ -73,6 +86,8 @@ export interface HostPolicy {
   tick(host: HostControl): void;
   /** A guest touched page `ppn` of VM `vm` after `invalidate`; the page is resident again. */
   onTrap?(host: HostControl, vm: number, ppn: number): void;
+  /** A guest touched page `ppn` of VM `vm`, which had no frame (first touch or host swap-in); it has one now. */
+  onHostFault?(host: HostControl, vm: number, ppn: number): void;
   /** One or two sentences on the policy's settings, for explain(). */
   describe?(): string;
 }

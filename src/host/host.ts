@@ -387,6 +387,10 @@ export class Host implements HostControl, VmBackend {
     for (const s of this.scheduled) s.policy.onTrap?.(this, vm.index, ppn);
   }
 
+  notifyFault(vm: Vm, ppn: number): void {
+    for (const s of this.scheduled) s.policy.onHostFault?.(this, vm.index, ppn);
+  }
+
   private pickVictim(requester: Vm): Vm {
     let best: Vm | undefined;
     let bestExcess = -Infinity;
@@ -455,6 +459,14 @@ export class Host implements HostControl, VmBackend {
 
   invalidate(vm: number, ppn: number): boolean {
     return this.vms[vm].invalidate(ppn);
+  }
+
+  setEstimatedActivePages(vm: number, pages: number | null): void {
+    this.vms[vm].estimatedActivePages = pages;
+  }
+
+  randomStream(label: string): Rng {
+    return this.rng.split(`policy:${label}`);
   }
 
   reportState(label: string): void {

@@ -51,6 +51,12 @@ export const G_FILE = 16;
 export const G_WIRED = 32;
 /** An anonymous page whose copy on the guest swap device is still valid (clean swap cache). */
 export const G_SWAP_COPY = 64;
+/**
+ * Not a guest bit: the simulator's ground truth for working-set estimators. Every guest access
+ * sets it together with REF (so the hot path pays nothing); the timeline counts and clears it
+ * at each sample (`GuestOs.takeTouchedPages`). No guest or host decision ever reads it.
+ */
+export const G_TOUCHED = 128;
 
 /**
  * Where a virtual page is, stored in the guest's V→P table when it is not in guest memory.

@@ -7,6 +7,7 @@
 import * as aq from "arquero";
 import { INTERVAL_COLUMNS, Run, RunSettings, RunSummary, SIZE_COLUMNS, StateChange, VmRunSummary } from "./run";
 import { Vm } from "./vm";
+import { AccessCosts } from "./costs";
 
 /** What the recorder reads from the host at each sample. */
 export interface SampledHost {
@@ -17,7 +18,16 @@ export interface SampledHost {
   readonly hostSwapCapacityPages: number;
   readonly stateLabel: string;
   readonly vms: readonly Vm[];
+  readonly costs: AccessCosts;
 }
+
+/**
+ * Working-set columns, after `blockedFraction`: the estimate an estimator last published (null
+ * without one), the exact number of distinct pages the guest touched in the interval (the
+ * ground truth, from the host's touch stamps), and the share of the interval the VM spent in
+ * sampling traps (trapFaults × trapNs; only estimators invalidate pages).
+ */
+export const WORKING_SET_COLUMNS = ["estimatedActivePages", "trueActivePages", "samplingOverheadFraction"] as const;
 
 type Counter = (typeof INTERVAL_COLUMNS)[number];
 
@@ -58,7 +68,7 @@ function sizeOf(vm: Vm, name: (typeof SIZE_COLUMNS)[number]): number {
  * const run = rec.finish(host, settings, events);
  */
 export class TimelineRecorder {
-  private readonly columns: Record<string, Array<number | string>> = {};
+  private readonly columns: Record<string, Array<number | string | null>> = {};
   private readonly hostColumns: Record<string, Array<number | string>> = {};
   private readonly startCounters: Float64Array[];
   private readonly lastCounters: Float64Array[];
@@ -89,7 +99,7 @@ export class TimelineRecorder {
     this.lastStateSeconds = host.nowSeconds;
     this.steadyFrom = host.nowSeconds + (endSeconds - host.nowSeconds) / 2;
     this.steadyCounters = new Float64Array(host.vms.length);
-    for (const name of ["t", "vm", "hostState", ...SIZE_COLUMNS, ...INTERVAL_COLUMNS, "throughput", "blockedFraction"]) this.columns[name] = [];
+    for (const name of ["t", "vm", "hostState", ...SIZE_COLUMNS, ...INTERVAL_COLUMNS, "throughput", "blockedFraction", ...WORKING_SET_COLUMNS]) this.columns[name] = [];
     for (const name of ["t", "hostState", "freePages", "freeFraction", "usedPages", "hostSwapUsedPages", "balloonedPages", "hostSwappedPages", "blockedVms"]) this.hostColumns[name] = [];
   }
 
@@ -144,6 +154,10 @@ export class TimelineRecorder {
       c.throughput.push(dt > 0 ? accesses / dt : 0);
       c.blockedFraction.push(dt > 0 ? round((vm.blockedSeconds - this.lastBlocked[i]) / dt) : 0);
       this.lastBlocked[i] = vm.blockedSeconds;
+      c.estimatedActivePages.push(vm.estimatedActivePages);
+      c.trueActivePages.push(vm.takeTouchedPages());
+      const traps = c.trapFaults[c.trapFaults.length - 1] as number;
+      c.samplingOverheadFraction.push(dt > 0 ? (traps * host.costs.trapNs) / (dt * 1e9) : 0);
       ballooned += vm.balloonedPages;
       swapped += vm.hostSwappedPages;
       if (vm.blocked) blockedVms++;

@@ -8,6 +8,9 @@
  * Invariants (checked by `checkInvariants`):
  * - p2m[p] ≥ 0 exactly when hstate[p] is RESIDENT or TRAPPED, and no frame appears twice.
  * - stateCounts[s] equals the number of pages in state s; their sum is memoryPages.
+ * - Only a guest access (or the double-paging read that precedes its reuse of a page) maps a page
+ *   that had no frame, and the host tells its policies (`notifyFault`), so an estimator watching a
+ *   page sees its first access in any state.
  * - BALLOONED pages are exactly the balloon driver's pinned pages; the guest never touches one
  *   (a touch is an internal error, not a silent miscount).
  */
@@ -26,10 +29,14 @@ export interface VmBackend {
   readonly machine: MachineMemory;
   readonly swap: SwapDevice;
   readonly costs: AccessCosts;
+  /** Simulated seconds since the host started. */
+  readonly nowSeconds: number;
   /** A free frame for `vm`, reclaiming synchronously (random host swap) if none is free. */
   allocateFrameFor(vm: Vm): number;
   /** A guest touched an invalidated page. */
   notifyTrap(vm: Vm, ppn: number): void;
+  /** A guest touched a page with no frame (first touch or host swap-in); it has one now. */
+  notifyFault(vm: Vm, ppn: number): void;
 }
 
 /** A VM's configuration, already validated (sizes in pages). */
@@ -85,6 +92,9 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   blocked = false;
   /** Simulated seconds spent blocked. */
   blockedSeconds = 0;
+  /** Active pages as last published by a working-set estimator (null: no estimator). */
+  estimatedActivePages: number | null = null;
+  private readonly bootSeconds: number;
 
   hostAllocFaults = 0;
   hostSwapFaults = 0;
@@ -106,6 +116,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     this.backend = backend;
     this.p2m = new Int32Array(settings.memoryPages).fill(-1);
     this.hstate = new Uint8Array(settings.memoryPages);
+    this.bootSeconds = backend.nowSeconds;
     this.stateCounts[UNBACKED] = settings.memoryPages;
     this.guest = new GuestOs(settings.guest, this, backend.costs);
     this.balloon = new BalloonDriver(settings.balloon, this.guest, this);
@@ -133,6 +144,22 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   get workload(): Workload | undefined {
     return this.guest.currentWorkload;
   }
+  /** Simulated seconds this VM has run since it booted, not counting time blocked (its own time). */
+  get runSeconds(): number {
+    return this.backend.nowSeconds - this.bootSeconds - this.blockedSeconds;
+  }
+
+  /**
+   * The ground truth beside any working-set estimate: the distinct guest-physical pages the
+   * guest touched since the last call, counted exactly (not sampled); counting starts afresh.
+   * The timeline calls it at every sample; policies never see it.
+   *
+   * @example
+   * const touched = vm.takeTouchedPages(); // pages touched since the last sample
+   */
+  takeTouchedPages(): number {
+    return this.guest.takeTouchedPages();
+  }
 
   // ---- GuestPort: what the guest's accesses and I/O need from the host ----
 
@@ -148,11 +175,13 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     if (s === UNBACKED) {
       const stallNs = this.map(ppn, UNBACKED);
       this.hostAllocFaults++;
+      this.backend.notifyFault(this, ppn);
       return this.backend.costs.hostAllocNs + stallNs;
     }
     if (s === HOST_SWAPPED) {
       const stallNs = this.swapIn(ppn);
       this.hostSwapFaults++;
+      this.backend.notifyFault(this, ppn);
       return this.backend.costs.hostSwapReadNs + stallNs;
     }
     throw new Error(`internal: VM ${this.name} touched guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
@@ -162,8 +191,11 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     const s = this.hstate[ppn];
     if (s === HOST_SWAPPED) {
       // Double paging: the host must read the page back only for the guest to write it out.
+      // Estimators hear of it as of a fault: the guest reuses the page at once, and that touch
+      // finds it mapped.
       const stallNs = this.swapIn(ppn);
       this.doublePagingEvents++;
+      this.backend.notifyFault(this, ppn);
       return this.backend.costs.hostSwapReadNs + stallNs;
     }
     if (s === RESIDENT || s === TRAPPED) return 0; // device I/O reads through P→M, no trap
@@ -307,8 +339,8 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
 
   /**
    * The most typed-array state a VM with these settings holds, estimated before it is built:
-   * per configured page P→M (4 bytes), host state (1), guest flags (1), P→V (4) and the guest's
-   * free stack (4); the balloon's pinned list (4 per page of its cap); the V→P direct table
+   * per configured page P→M (4 bytes), host state (1), guest flags (1), the guest's touched-page
+   * record (1), P→V (4) and the guest's free stack (4); the balloon's pinned list (4 per page of its cap); the V→P direct table
    * (4 per virtual page, up to memory + guest swap and at most 2^24 pages).
    *
    * @example
@@ -317,6 +349,6 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   static estimateStateBytes(settings: VmSettings): number {
     const P = settings.memoryPages;
     const virtualPages = Math.min(DIRECT_LIMIT_PAGES, P + settings.guest.swapPages);
-    return 14 * P + 4 * settings.balloon.maxPages + 4 * virtualPages;
+    return 15 * P + 4 * settings.balloon.maxPages + 4 * virtualPages;
   }
 }
