@@ -18,7 +18,7 @@
  *   pages above a page are those with a later live time.
  * - Memory is O(M), not O(accesses): when the clock reaches the bitmap's capacity, the live times
  *   are renumbered 1..M in order (their ranks, by a linear scan; order kept, so depths are
- *   unchanged), and the capacity is at least twice M, so this costs O(1) amortized per access.
+ *   unchanged), and the capacity is then 8·M, so this O(M) step comes once per 7·M accesses or more.
  * - `remove` takes a page off the stack (the pages below move up one), for samplers that drop
  *   pages (fixed-size SHARDS) and for caches that hold only part of the stack.
  */
@@ -26,6 +26,11 @@ import { CountingBitmap } from "./counting-bitmap";
 import { PageValueMap } from "./page-value-map";
 
 const MIN_TIME_CAPACITY = 1024;
+/**
+ * Access times per page on the stack after a compaction: a compaction costs O(pages) and comes
+ * every (8 − 1) × pages accesses. The bitmap costs a bit per time, so 8 bits a page.
+ */
+const TIMES_PER_PAGE = 8;
 
 /**
  * An LRU stack that reports each access's stack depth.
@@ -42,8 +47,6 @@ export class MattsonStack {
   private readonly times: PageValueMap;
   /** Bit t is set while time t is some page's last access. */
   private liveTimes: CountingBitmap;
-  /** Scratch for compaction: the rank of each live time. */
-  private ranks: Int32Array;
   /** The last time handed out (= liveTimes.length); times run 1..liveTimes.capacity between compactions. */
   private now = 0;
   private live = 0;
@@ -51,9 +54,7 @@ export class MattsonStack {
   /** `expectedPages` sizes the tables up front (they grow anyway). */
   constructor(expectedPages = 0) {
     this.times = new PageValueMap(expectedPages);
-    const capacity = Math.max(MIN_TIME_CAPACITY, 2 * expectedPages);
-    this.liveTimes = new CountingBitmap(capacity);
-    this.ranks = new Int32Array(capacity + 1);
+    this.liveTimes = new CountingBitmap(Math.max(MIN_TIME_CAPACITY, TIMES_PER_PAGE * expectedPages));
   }
 
   /** Pages on the stack. */
@@ -123,20 +124,12 @@ export class MattsonStack {
 
   /** Renumber the live times 1..live in order, and make room for at least as many new ones. */
   private compact(): void {
-    const ranks = this.ranks;
-    const now = this.now;
-    ranks.fill(0, 0, now + 1);
-    this.times.forEachValue((t) => {
-      ranks[t] = 1;
-    });
-    for (let t = 1; t <= now; t++) ranks[t] += ranks[t - 1];
-    this.times.mapValues((t) => ranks[t]);
+    const liveTimes = this.liveTimes;
+    liveTimes.prepareRanks();
+    this.times.mapValues((t) => liveTimes.rank(t));
     this.now = this.live;
-    const capacity = Math.max(MIN_TIME_CAPACITY, 2 * this.live);
-    if (capacity > this.liveTimes.capacity || capacity * 4 < this.liveTimes.capacity) {
-      this.liveTimes = new CountingBitmap(capacity);
-      this.ranks = new Int32Array(capacity + 1);
-    }
+    const capacity = Math.max(MIN_TIME_CAPACITY, TIMES_PER_PAGE * this.live);
+    if (capacity > liveTimes.capacity || capacity * 4 < liveTimes.capacity) this.liveTimes = new CountingBitmap(capacity);
     this.liveTimes.fillOnes(this.live);
   }
 }

@@ -2,7 +2,7 @@
  * A hash map from page numbers to one number each (the LRU stack keeps each page's last access
  * time in it), with the page and its value side by side in one Float64Array: a lookup touches
  * one cache line, allocates nothing, and the value is read and written in the slot it was found
- * in. A JS `Map<number, number>` is about 2× slower on this path, and a map to ids plus an array
+ * in. A JS `Map<number, number>` is 2.5–3.5× slower on this path, and a map to ids plus an array
  * indexed by id costs a second cache miss per access (see test/bench/analysis.bench.ts).
  *
  * Invariants:

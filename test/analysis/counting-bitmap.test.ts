@@ -51,6 +51,18 @@ describe("CountingBitmap", () => {
     expect(b.countRange(63, 64)).toBe(0);
   });
 
+  it("ranks each set position among the set ones, as renumbering them 1, 2, 3, ... would", () => {
+    fc.assert(fc.property(fc.array(fc.boolean(), { maxLength: 300 }), (bits) => {
+      const b = new CountingBitmap(300);
+      bits.forEach((bit) => b.push(bit));
+      b.prepareRanks();
+      let seen = 0;
+      bits.forEach((bit, i) => {
+        if (bit) expect(b.rank(i + 1)).toBe(++seen);
+      });
+    }));
+  });
+
   it("refuses a capacity out of range and a refill beyond it", () => {
     expect(() => new CountingBitmap(0)).toThrow(/capacity: must be a whole number/);
     expect(() => new CountingBitmap(64).fillOnes(65)).toThrow(/count: must be at most the capacity, 64/);
