@@ -43,6 +43,7 @@
  * says so in `warnings`).
  */
 import * as aq from "arquero";
+import { inspect } from "node:util";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { formatBytes, formatCount } from "../util/units";
 import { countOf } from "../util/plural";
@@ -215,6 +216,29 @@ export class TranslationResult {
   /** The interval table (arquero). */
   toTable(): aq.ColumnTable {
     return this.intervals;
+  }
+
+  /**
+   * What a bare result at the end of a notebook cell prints (Node's inspector): the headline
+   * numbers and where to look next, instead of the settings, totals and table objects.
+   *
+   * @internal
+   * @example
+   * console.log(simulateTranslation({ mode: "shadow", workload: { kind: "uniform", pages: 4096 }, accesses: 10000 }));
+   */
+  [inspect.custom](): string {
+    const s = this.settings;
+    const t = this.totals;
+    const lines = [
+      `TranslationResult: ${s.mode} paging on ${this.inputName}`,
+      `  ${countOf(t.accesses, "access", "accesses")}: ${t.cyclesPerAccess.toFixed(2)} cycles per access, ${(100 * t.tlbMissRate).toFixed(2)}% TLB misses at ` +
+        `${t.referencesPerMiss.toFixed(1)} references each, ${countOf(t.traps.total, "trap")}`,
+      `  .intervals: ${countOf(this.intervals.numRows(), "row")}, one per interval; .totals: every counter`,
+    ];
+    for (const w of this.warnings.slice(0, 2)) lines.push(`  WARNING: ${w}`);
+    if (this.warnings.length > 2) lines.push(`  ... and ${this.warnings.length - 2} more warnings (.warnings)`);
+    lines.push("  .explain() or show(…) tells the story");
+    return lines.join("\n");
   }
 
   /**

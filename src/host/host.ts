@@ -24,6 +24,7 @@
  *   pages, swapped at random (how a limit is enforced when the balloon has not caught up).
  * - The host never imports a policy; all randomness comes from the host seed, split by label.
  */
+import { inspect } from "node:util";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { checkSeed, Rng, Seed } from "../util/rng";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/units";
@@ -332,8 +333,8 @@ export class Host implements HostControl, VmBackend {
    */
   private runWarnings(): string[] {
     const warnings: string[] = [];
-    const configured = this.vms.reduce((a, vm) => a + vm.memoryPages, 0);
-    if (this.scheduled.length === 0 && configured > this.machine.totalPages) {
+    const configured = this.configuredPages;
+    if (this.overcommittedWithoutPolicy) {
       warnings.push(
         `the host is overcommitted (the VMs' memory adds up to ${describePages(configured)}, more than its ${describePages(this.machine.totalPages)}) and runs no policy: ` +
         `nothing balloons and there are no reclamation states; the host only swaps random pages when it runs out of frames. ` +
@@ -530,6 +531,39 @@ export class Host implements HostControl, VmBackend {
       vms[vm.name] = row;
     }
     return { totalPages: this.machine.totalPages, free: this.machine.freePages, vms };
+  }
+
+  /** Σ configured memory of the VMs, in pages. */
+  private get configuredPages(): number {
+    return this.vms.reduce((a, vm) => a + vm.memoryPages, 0);
+  }
+
+  /** More VM memory than machine memory, and no policy to reclaim it. */
+  private get overcommittedWithoutPolicy(): boolean {
+    return this.scheduled.length === 0 && this.configuredPages > this.machine.totalPages;
+  }
+
+  /**
+   * What a bare `host` (or `host.addVm(...)`'s host) at the end of a notebook cell prints (Node's
+   * inspector): memory, policies and VMs in a few lines, instead of every frame array.
+   *
+   * @internal
+   * @example
+   * console.log(host); // Host: 262,144 pages (1 GiB) of machine memory, ...
+   */
+  [inspect.custom](): string {
+    const lines = [
+      `Host: ${describePages(this.machine.totalPages)} of machine memory, ${formatCount(this.machine.freePages)} pages free; ` +
+        `hypervisor swap ${formatCount(this.swap.usedPages)} of ${formatCount(this.swap.capacityPages)} pages used; seed ${JSON.stringify(this.seed)}; t = ${+this.nowSeconds.toFixed(6)} s`,
+      `  policies: ${this.scheduled.length ? this.scheduled.map((s) => `${s.policy.name} every ${s.policy.periodSeconds} s`).join(", ") : "none"}` +
+        (this.overcommittedWithoutPolicy ? `; WARNING: overcommitted (VMs ${describePages(this.configuredPages)}) with no policy: pass policies: [new ReclamationPolicy()]` : ""),
+    ];
+    const shown = 5;
+    if (this.vms.length === 0) lines.push("  no VMs yet: host.addVm({ name, memory, workload })");
+    for (const vm of this.vms.slice(0, shown)) lines.push(`  VM ${vm.describeNow()}`);
+    if (this.vms.length > shown) lines.push(`  ... and ${this.vms.length - shown} more VMs (host.vms)`);
+    lines.push("  host.run({ seconds, sampleEvery }) runs it; show(run) or run.explain() tells the story");
+    return lines.join("\n");
   }
 
   /** Bytes of typed-array state for the whole host (frames, P→M, states, guests). */

@@ -10,6 +10,8 @@
  * simulation loop only appends numbers to them.
  */
 import * as aq from "arquero";
+import { inspect } from "node:util";
+import { countOf } from "../util/plural";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
 
 type Table = ReturnType<typeof aq.table>;
@@ -126,6 +128,31 @@ export class Run {
   }
 
   /**
+   * What a bare `run` at the end of a notebook cell prints (Node's inspector): a few lines on
+   * what happened and where to look, instead of its tables' internals.
+   *
+   * @internal
+   * @example
+   * console.log(run); // Run from t = 0 s to 20 s, sampled every 1 s: 2 VMs; ...
+   */
+  [inspect.custom](): string {
+    const s = this.summary;
+    const lines = [`Run from t = ${formatSeconds(s.startSeconds)} to ${formatSeconds(s.endSeconds)}, sampled every ${formatSeconds(s.sampleEverySeconds)}: ` +
+      `${countOf(s.vms.length, "VM")}; .timeline ${rowsOf(this.timeline)} (one per VM per sample), .hostTimeline ${rowsOf(this.hostTimeline)}`];
+    const shown = 4;
+    for (const vm of s.vms.slice(0, shown)) {
+      lines.push(`  ${vm.name}: ${formatCount(Math.round(vm.throughput))} accesses/s; ends with ${formatCount(vm.finalResidentPages)} pages resident, ` +
+        `${formatCount(vm.finalBalloonedPages)} ballooned, ${formatCount(vm.finalHostSwappedPages)} host-swapped`);
+    }
+    if (s.vms.length > shown) lines.push(`  ... and ${s.vms.length - shown} more VMs (.summary.vms)`);
+    const states = Object.entries(s.secondsInState).filter(([k]) => k !== "none").map(([k, v]) => `${k} ${formatSeconds(v)}`).join(", ");
+    lines.push(`  host states: ${states || "none reported (no policy)"}; ${countOf(this.events.length, "event")}; free memory fell to ${(s.minFreeFraction * 100).toFixed(1)}%`);
+    for (const w of this.warnings) lines.push(`  WARNING: ${w}`);
+    lines.push("  .explain() or show(run) tells the story");
+    return lines.join("\n");
+  }
+
+  /**
    * The run in prose: settings, then what happened in order, then a one-line result.
    *
    * @example
@@ -163,6 +190,11 @@ export class Run {
       `${states ? ` (time by state: ${states})` : ""}; ${formatCount(dp)} double-paging events.`);
     return lines.join("\n");
   }
+}
+
+/** Rows of a table, for inspect views. */
+function rowsOf(table: Table): string {
+  return countOf(table.numRows(), "row");
 }
 
 function formatSeconds(seconds: number): string {

@@ -14,6 +14,9 @@
  * - BALLOONED pages are exactly the balloon driver's pinned pages; the guest never touches one
  *   (a touch is an internal error, not a silent miscount).
  */
+import { inspect } from "node:util";
+import { countOf } from "../util/plural";
+import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
 import { AccessCosts } from "./costs";
 import { BalloonDriver, BalloonSettings } from "./balloon-driver";
 import { GuestOs, GuestPort, GuestSettings } from "./guest-os";
@@ -330,6 +333,38 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     for (const p of pinned) if (this.hstate[p] !== BALLOONED) throw new Error(`VM ${this.name}: pinned page ${p} is ${HOST_STATE_NAMES[this.hstate[p]]}`);
     if (this.balloon.sizePages > this.balloon.maxPages) throw new Error(`VM ${this.name}: balloon ${this.balloon.sizePages} above its max ${this.balloon.maxPages}`);
     this.guest.checkInvariants();
+  }
+
+  /**
+   * One line on the VM: its name, sizes, what it holds now and what it runs (the host's
+   * inspect view lists its VMs with it).
+   *
+   * @internal
+   * @example
+   * vm.describeNow() // '"web": 384 MiB configured; now 1,234 pages resident, ...'
+   */
+  describeNow(): string {
+    const size = (pages: number) => formatBytes(pages * PAGE_SIZE_BYTES);
+    const limits = [this.minPages > 0 ? `min ${size(this.minPages)}` : "", this.maxPages < this.memoryPages ? `max ${size(this.maxPages)}` : ""].filter(Boolean).join(", ");
+    return `"${this.name}": ${size(this.memoryPages)} configured${limits ? ` (${limits})` : ""}; now ${formatCount(this.residentPages)} pages resident, ` +
+      `${formatCount(this.balloonedPages)} ballooned, ${formatCount(this.hostSwappedPages)} host-swapped${this.blocked ? ", blocked" : ""}; runs ${this.workload?.name ?? "nothing (idle)"}`;
+  }
+
+  /**
+   * What a bare `vm` at the end of a notebook cell prints (Node's inspector): a few lines
+   * instead of its page arrays.
+   *
+   * @internal
+   * @example
+   * console.log(host.vm("web")); // Vm "web": 384 MiB configured; ...
+   */
+  [inspect.custom](): string {
+    return [
+      `Vm ${this.describeNow()}`,
+      `  ${countOf(this.accesses, "access", "accesses")} so far; host faults: ${formatCount(this.hostAllocFaults)} allocations, ${formatCount(this.hostSwapFaults)} swap-ins, ` +
+        `${formatCount(this.trapFaults)} traps; ${countOf(this.doublePagingEvents, "double-paging event")}; ${formatCount(this.guest.guestSwappedPages)} pages in guest swap`,
+      `  host.setMax("${this.name}", size) limits it; a run's .timeline has its history (vm = "${this.name}")`,
+    ].join("\n");
   }
 
   /** Bytes of typed-array state this VM holds (host side + guest). */

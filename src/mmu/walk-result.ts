@@ -3,6 +3,7 @@
  * hits that replaced references, an OSTEP-style `explain()` and a `toTable()`.
  */
 import * as aq from "arquero";
+import { inspect } from "node:util";
 import { formatCount } from "../util/units";
 import type { PageSize } from "./page-size";
 import { hex } from "./pte";
@@ -145,6 +146,28 @@ export class Walk {
     const saved = this.savedReferences;
     lines.push(`Summary: ${chain} in ${formatCount(this.memoryReferences)} memory reference${this.memoryReferences === 1 ? "" : "s"}${saved ? ` (caches saved ${saved})` : ""}; a cold walk here costs ${this.formula}.`);
     return lines.join("\n");
+  }
+
+  /**
+   * What a bare `w` at the end of a notebook cell prints (Node's inspector): the translation, the
+   * reference count and where to look next, instead of every reference object.
+   *
+   * @internal
+   * @example
+   * console.log(walk({ mode: "nested" })); // Walk (nested; ...): 24 memory references ...
+   */
+  [inspect.custom](): string {
+    const s = this.settings;
+    const host = s.mode === "native" ? "" : `, host ${s.hostLevels}-level ${s.hostPageSize}`;
+    const chain = this.mode === "native"
+      ? `VA ${hex(this.address)} → PA ${hex(this.machineAddress)}`
+      : `gVA ${hex(this.address)} → gPA ${hex(this.physicalAddress)} → hPA ${hex(this.machineAddress)}`;
+    const saved = this.savedReferences;
+    return [
+      `Walk (${s.mode}: guest ${s.guestLevels}-level ${s.guestPageSize}${host}; ${s.walkCache}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""})`,
+      `  ${chain} in ${formatCount(this.memoryReferences)} memory reference${this.memoryReferences === 1 ? "" : "s"}${saved ? ` (caches saved ${formatCount(saved)})` : ""}; a cold walk here: ${this.formula}`,
+      `  .toTable(): every reference, in order; .explain() or show(…) tells the story`,
+    ].join("\n");
   }
 
   /**

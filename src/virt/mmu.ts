@@ -20,8 +20,10 @@
  * Invariant: the mode changes costs, not results: for the same guest activity every mode
  * returns the same machine address (the property tests check this).
  */
+import { inspect } from "node:util";
 import { MemvirtError, pathJoin } from "../util/errors";
 import { parsePages, formatBytes, GiB } from "../util/units";
+import { countOf } from "../util/plural";
 import { Rng, type Seed } from "../util/rng";
 import { READ, WRITE, FETCH } from "../workloads/workload";
 import { resolveTranslationCosts, type CostModel } from "../mmu/cost-model";
@@ -412,6 +414,25 @@ export class Mmu {
     const tlb = s.tlb ? `TLB ${s.tlb.entries} entries ${s.tlb.ways}-way${s.tlb.tagged ? " (ASID-tagged)" : " (untagged)"}` : "no TLB";
     const policy = s.mode === "shadow" ? ` (${s.shadowPolicy} policy)` : s.mode === "protected" ? ` (${s.pvPolicy} policy)` : s.mode === "nested" ? ` (${s.hostBacking} host backing)` : "";
     return `${s.mode} paging${policy}: guest ${s.guestLevels}-level/${s.guestPageSize}${host}; guest memory ${formatBytes(s.guestMemoryBytes)}; ${tlb}; ${s.pwc}${s.mode === "nested" ? `; ${s.nestedTlb}` : ""}`;
+  }
+
+  /**
+   * What a bare `mmu` at the end of a notebook cell prints (Node's inspector): its settings and
+   * counters so far, instead of every table and cache.
+   *
+   * @internal
+   * @example
+   * console.log(new Mmu({ mode: "shadow" })); // Mmu: shadow paging: ...
+   */
+  [inspect.custom](): string {
+    const c = this.counts();
+    const n = countOf;
+    return [
+      `Mmu: ${this.describe()}`,
+      `  so far: ${n(c.accesses, "access", "accesses")}, ${n(c.tlbMisses, "TLB miss", "TLB misses")}, ${n(c.memoryReferences, "walk reference")}, ` +
+        `${n(c.guestPageFaults, "guest page fault")}, ${n(c.traps.total, "trap")}, ${n(c.cycles, "cycle")}`,
+      `  .access(address, "read") runs one access and returns its walk; .counts() has every counter`,
+    ].join("\n");
   }
 
   /** The settings a recorded walk reports. */
