@@ -15,6 +15,8 @@ import { AccessCosts } from "./costs";
 import { BALLOON_RATE_MODES, BalloonRateMode, BalloonSettings } from "./balloon-driver";
 import { HostPolicy } from "./host-policy";
 import { VmSettings } from "./vm";
+import type { ContentModelOptions } from "./page-contents";
+import type { PageSnapshot } from "../contents/page-snapshot";
 
 /** A size: a number of 4 KiB pages, or a string with a unit ("512 MiB", "2 GiB", "1000 pages"). */
 // (Size is the workloads module's type, re-used here.)
@@ -81,6 +83,8 @@ export interface VmOptions {
   /** Balloon driver settings; `false` means no driver installed. */
   balloon?: BalloonOptions | boolean;
   guest?: GuestOptions;
+  /** What the VM's pages hold, for page sharing: a content model or a real page snapshot. */
+  contents?: ContentModelOptions | PageSnapshot;
 }
 
 /** ESX's default balloon cap (sched.mem.maxmemctl): 65% of configured memory. */
@@ -91,7 +95,7 @@ export const DEFAULT_BALLOON_RATE_PAGES_PER_SECOND = 2048;
 export const DEFAULT_KERNEL_OVERHEAD = 1 / 64;
 
 const HOST_KEYS = ["memory", "swap", "seed", "costs", "quantumSeconds", "policies"];
-const VM_KEYS = ["name", "memory", "min", "max", "shares", "workload", "balloon", "guest"];
+const VM_KEYS = ["name", "memory", "min", "max", "shares", "workload", "balloon", "guest", "contents"];
 const BALLOON_KEYS = ["enabled", "maxFraction", "max", "rate", "inflatePagesPerSecond", "deflatePagesPerSecond"];
 const GUEST_KEYS = ["swap", "fileBackedFraction", "kernelOverhead"];
 

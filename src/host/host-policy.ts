@@ -16,6 +16,8 @@
  * test need not provide them; the Host always does.
  */
 import { Rng } from "../util/rng";
+import type { PageContents } from "./page-contents";
+import type { SharedFrames } from "./shared-frames";
 
 /** What a policy may read about one VM. Counts are in pages; `hstate` is read-only by contract. */
 export interface VmView {
@@ -46,6 +48,10 @@ export interface VmView {
   readonly runSeconds?: number;
   /** Active pages as last published by a working-set estimator; null (or absent) without one. */
   readonly estimatedActivePages?: number | null;
+  /** P→M: the machine frame of each guest page (−1 without one). Read-only by contract (sharing). */
+  readonly p2m?: Int32Array;
+  /** What each guest page holds, when the VM was given contents (page sharing). */
+  readonly contents?: PageContents;
 }
 
 /** What a policy may do to the host. */
@@ -70,6 +76,13 @@ export interface HostControl {
   setEstimatedActivePages?(vm: number, pages: number | null): void;
   /** A random stream of the host's seed, split by `label` (one per policy and VM, e.g. "sampling:web"). */
   randomStream?(label: string): Rng;
+  /** Frames shared copy-on-write, with their reference counts and counters (page sharing). */
+  readonly shared?: SharedFrames;
+  /**
+   * Share page `ppn` of VM `vm` (RESIDENT or TRAPPED) copy-on-write: frame −1 makes its own frame
+   * shared; a shared frame merges it there, freeing its own. The caller compared the contents.
+   */
+  sharePage?(vm: number, ppn: number, frame: number): void;
   /** Publish the host's current reclamation state (shown in the timeline). */
   reportState(label: string): void;
   /** Add an event line to the run's explanation. */

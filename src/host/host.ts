@@ -35,7 +35,10 @@ import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCa
 import { Size } from "../workloads/validate";
 import { HostControl, HostPolicy } from "./host-policy";
 import { MachineMemory } from "./machine-memory";
-import { HOST_STATE_NAMES, RESIDENT, TRAPPED, HOST_SWAPPED } from "./page-state";
+import { HOST_STATE_NAMES, RESIDENT, TRAPPED, HOST_SWAPPED, SHARED } from "./page-state";
+import { ContentIdSpace, PageContents } from "./page-contents";
+import { SharedFrames } from "./shared-frames";
+import { PageSnapshot } from "../contents/page-snapshot";
 import { Run, RunSettings } from "./run";
 import { SwapDevice } from "./swap-device";
 import { TimelineRecorder } from "./timeline-recorder";
@@ -85,6 +88,10 @@ export class Host implements HostControl, VmBackend {
   readonly seed: Seed;
   readonly quantumSeconds: number;
   readonly vms: Vm[] = [];
+  /** Frames shared copy-on-write by pages of equal contents (page sharing). */
+  readonly shared: SharedFrames;
+  /** Fresh content ids for every VM's pages (so no two VMs' private pages ever match). */
+  readonly contentIds = new ContentIdSpace();
   private readonly rng: Rng;
   private readonly swapRng: Rng;
   private readonly randomForSwap: () => number;
@@ -106,6 +113,7 @@ export class Host implements HostControl, VmBackend {
     this.estimatedStateBytes = 4 * settings.memoryPages;
     checkStateFits(this.estimatedStateBytes, `a host of ${describePages(settings.memoryPages)}`, pathJoin(where, "memory"), options.memory);
     this.machine = new MachineMemory(settings.memoryPages);
+    this.shared = new SharedFrames(this.machine);
     this.autoSwap = settings.swapPages === undefined;
     this.swap = new SwapDevice(settings.swapPages ?? 0);
     this.costs = resolveCosts(options.costs, pathJoin(where, "costs"));
@@ -156,6 +164,7 @@ export class Host implements HostControl, VmBackend {
     if (this.autoSwap) this.swap.capacityPages = swapPages;
     this.estimatedStateBytes += vmStateBytes;
     const vm = new Vm(index, settings, this);
+    if (options.contents !== undefined) vm.contents = this.buildContents(options.contents, settings.name, settings.memoryPages, pathJoin(where, "contents"));
     this.vms.push(vm);
     vm.guest.timeNs = this.step * this.quantumNs;
     vm.guest.boot();
@@ -245,6 +254,12 @@ export class Host implements HostControl, VmBackend {
     this.schedule.sort((a, b) => a.step - b.step || a.order - b.order);
   }
 
+  private buildContents(spec: NonNullable<VmOptions["contents"]>, vmName: string, memoryPages: number, where: string): PageContents {
+    const rng = this.rng.split(`contents:${vmName}`);
+    if (spec instanceof PageSnapshot) return PageContents.fromSnapshot(memoryPages, spec, this.contentIds, rng);
+    return PageContents.fromModel(memoryPages, spec, this.contentIds, rng, where);
+  }
+
   private buildWorkload(spec: Workload | Record<string, unknown>, vmName: string, where: string, baseDir?: string): Workload {
     if (spec !== null && typeof spec === "object" && typeof (spec as Workload).fill === "function") return spec as Workload;
     return createWorkload(spec, this.rng.split(`vm:${vmName}`), where, { baseDir });
@@ -298,6 +313,8 @@ export class Host implements HostControl, VmBackend {
       }
       const untilNs = (step + 1) * quantumNs;
       for (const vm of vms) vm.balloon.step(q, untilNs);
+      // Content writes (a content model's write rate) break sharing copy-on-write.
+      for (const vm of vms) if (vm.contents && !vm.blocked) for (const p of vm.contents.pagesToWrite(q)) vm.writePage(p);
       recorder.observe(this);
       const n = vms.length;
       for (let k = 0; k < n; k++) {
@@ -462,6 +479,10 @@ export class Host implements HostControl, VmBackend {
     return this.vms[vm].invalidate(ppn);
   }
 
+  sharePage(vm: number, ppn: number, frame: number): void {
+    this.vms[vm].sharePage(ppn, frame);
+  }
+
   setEstimatedActivePages(vm: number, pages: number | null): void {
     this.vms[vm].estimatedActivePages = pages;
   }
@@ -493,6 +514,8 @@ export class Host implements HostControl, VmBackend {
   checkInvariants(): void {
     let resident = 0;
     let swapped = 0;
+    let sharedPages = 0;
+    const sharedRefs = new Map<number, number>();
     const owner = new Uint8Array(this.machine.totalPages);
     for (const f of this.machine.freeFrames()) {
       if (owner[f]) throw new Error(`frame ${f} is on the free list twice`);
@@ -509,10 +532,24 @@ export class Host implements HostControl, VmBackend {
           owner[f] = 1;
           resident++;
         } else if (s === HOST_SWAPPED) swapped++;
+        else if (s === SHARED) {
+          const f = vm.p2m[p];
+          sharedRefs.set(f, (sharedRefs.get(f) ?? 0) + 1);
+          sharedPages++;
+          if (vm.contents && vm.contents.read(p) !== this.shared.content(f)) throw new Error(`VM ${vm.name} page ${p} holds content ${vm.contents.read(p)} but maps shared frame ${f} of content ${this.shared.content(f)}`);
+        }
       }
     }
-    if (resident + this.machine.freePages !== this.machine.totalPages) {
-      throw new Error(`conservation: ${resident} resident + ${this.machine.freePages} free ≠ ${this.machine.totalPages} frames`);
+    for (const [f, refs] of sharedRefs) {
+      if (owner[f]) throw new Error(`shared frame ${f} is also free or private`);
+      owner[f] = 1;
+      if (this.shared.refCount(f) !== refs) throw new Error(`shared frame ${f} counts ${this.shared.refCount(f)} references but ${refs} pages map it`);
+    }
+    if (sharedRefs.size !== this.shared.frameCount || sharedPages !== this.shared.pageCount) {
+      throw new Error(`the shared-frame table counts ${this.shared.frameCount} frames and ${this.shared.pageCount} pages, but ${sharedRefs.size} frames are mapped by ${sharedPages} shared pages`);
+    }
+    if (resident + sharedRefs.size + this.machine.freePages !== this.machine.totalPages) {
+      throw new Error(`conservation: ${resident} resident + ${sharedRefs.size} shared + ${this.machine.freePages} free ≠ ${this.machine.totalPages} frames`);
     }
     if (swapped !== this.swap.usedPages) throw new Error(`host swap holds ${this.swap.usedPages} pages but ${swapped} pages are host-swapped`);
   }

@@ -29,7 +29,7 @@ export const TRAPPED = 2;
 export const HOST_SWAPPED = 3;
 /** Pinned by the guest's balloon driver and handed to the host. */
 export const BALLOONED = 4;
-/** Reserved for content-based page sharing (a later issue). */
+/** Mapped read-only to a frame shared copy-on-write (shared-frames.ts); a write copies it (Vm.writePage). */
 export const SHARED = 5;
 
 /** Names of host page states, indexed by state. */

@@ -3,10 +3,11 @@
  * page, counters, and the guest OS and balloon driver running inside it.
  *
  *   guest-physical page p:  p2m[p]  (Int32, machine frame or -1)
- *                           hstate[p] (UNBACKED | RESIDENT | TRAPPED | HOST_SWAPPED | BALLOONED)
+ *                           hstate[p] (UNBACKED | RESIDENT | TRAPPED | HOST_SWAPPED | BALLOONED | SHARED)
  *
  * Invariants (checked by `checkInvariants`):
- * - p2m[p] ≥ 0 exactly when hstate[p] is RESIDENT or TRAPPED, and no frame appears twice.
+ * - p2m[p] ≥ 0 exactly when hstate[p] is RESIDENT, TRAPPED or SHARED; no private frame appears
+ *   twice (a SHARED page maps a frame of the host's shared-frame table, counted by reference).
  * - stateCounts[s] equals the number of pages in state s; their sum is memoryPages.
  * - Only a guest access (or the double-paging read that precedes its reuse of a page) maps a page
  *   that had no frame, and the host tells its policies (`notifyFault`), so an estimator watching a
@@ -22,7 +23,9 @@ import { BalloonDriver, BalloonSettings } from "./balloon-driver";
 import { GuestOs, GuestPort, GuestSettings } from "./guest-os";
 import { VmView } from "./host-policy";
 import { MachineMemory } from "./machine-memory";
-import { BALLOONED, HOST_STATE_NAMES, HOST_SWAPPED, RESIDENT, TRAPPED, UNBACKED } from "./page-state";
+import { BALLOONED, HOST_STATE_NAMES, HOST_SWAPPED, RESIDENT, SHARED, TRAPPED, UNBACKED } from "./page-state";
+import { PageContents } from "./page-contents";
+import { SharedFrames } from "./shared-frames";
 import { SwapDevice } from "./swap-device";
 import { Workload } from "../workloads/workload";
 import { DIRECT_LIMIT_PAGES } from "./virtual-space";
@@ -40,6 +43,8 @@ export interface VmBackend {
   notifyTrap(vm: Vm, ppn: number): void;
   /** A guest touched a page with no frame (first touch or host swap-in); it has one now. */
   notifyFault(vm: Vm, ppn: number): void;
+  /** Frames shared copy-on-write (content-based page sharing); absent in hosts without it. */
+  readonly shared?: SharedFrames;
 }
 
 /** A VM's configuration, already validated (sizes in pages). */
@@ -98,6 +103,8 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   /** Active pages as last published by a working-set estimator (null: no estimator). */
   estimatedActivePages: number | null = null;
   private readonly bootSeconds: number;
+  /** What each guest page holds (content ids), when the VM was given contents; sharing needs it. */
+  contents: PageContents | undefined;
 
   hostAllocFaults = 0;
   hostSwapFaults = 0;
@@ -169,6 +176,8 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   touch(ppn: number): number {
     const s = this.hstate[ppn];
     if (s === RESIDENT) return 0;
+    // A shared page is mapped read-only: reads run at memory speed; writes come through writePage.
+    if (s === SHARED) return 0;
     if (s === TRAPPED) {
       this.setState(ppn, TRAPPED, RESIDENT);
       this.trapFaults++;
@@ -201,7 +210,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
       this.backend.notifyFault(this, ppn);
       return this.backend.costs.hostSwapReadNs + stallNs;
     }
-    if (s === RESIDENT || s === TRAPPED) return 0; // device I/O reads through P→M, no trap
+    if (s === RESIDENT || s === TRAPPED || s === SHARED) return 0; // device I/O reads through P→M, no trap
     throw new Error(`internal: VM ${this.name} paged out guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
   }
 
@@ -210,6 +219,8 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     if (s === RESIDENT || s === TRAPPED) {
       this.backend.machine.release(this.p2m[ppn]);
       this.p2m[ppn] = -1;
+    } else if (s === SHARED) {
+      this.dropShared(ppn);
     } else if (s === HOST_SWAPPED) {
       this.backend.swap.free(); // the guest promised not to need the contents
     } else if (s !== UNBACKED) {
@@ -233,14 +244,72 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    */
   swapOut(ppn: number): boolean {
     const s = this.hstate[ppn];
-    if (s !== RESIDENT && s !== TRAPPED) throw new Error(`internal: host swap-out of guest page ${ppn} in state ${HOST_STATE_NAMES[s]}`);
+    if (s !== RESIDENT && s !== TRAPPED && s !== SHARED) throw new Error(`internal: host swap-out of guest page ${ppn} in state ${HOST_STATE_NAMES[s]}`);
     if (!this.backend.swap.allocate()) return false;
     this.backend.swap.writes++;
-    this.backend.machine.release(this.p2m[ppn]);
+    if (s === SHARED) this.dropShared(ppn);
+    else this.backend.machine.release(this.p2m[ppn]);
     this.p2m[ppn] = -1;
     this.setState(ppn, s, HOST_SWAPPED);
     this.hostSwapOuts++;
     return true;
+  }
+
+  /**
+   * Share page `ppn` (RESIDENT or TRAPPED, holding its own frame) copy-on-write: with `frame`
+   * −1 its own frame becomes a shared frame; otherwise it maps the shared `frame` and its own
+   * frame goes back to the machine (a merge). The caller has compared the contents.
+   *
+   * @example
+   * a.sharePage(7, -1); b.sharePage(9, a.p2m[7]); // one frame freed
+   */
+  sharePage(ppn: number, frame: number): void {
+    const s = this.hstate[ppn];
+    const shared = this.backend.shared;
+    if ((s !== RESIDENT && s !== TRAPPED) || !shared || !this.contents) throw new Error(`internal: sharing guest page ${ppn} in state ${HOST_STATE_NAMES[s]}`);
+    if (frame < 0) {
+      shared.adopt(this.p2m[ppn], this.contents.read(ppn));
+    } else {
+      this.backend.machine.release(this.p2m[ppn]);
+      this.p2m[ppn] = frame;
+      shared.addRef(frame);
+      shared.merges++;
+    }
+    this.setState(ppn, s, SHARED);
+  }
+
+  /**
+   * The guest writes page `ppn`, changing its contents. A shared page traps first and is copied
+   * into a new frame of its own (copy-on-write), which may make the host reclaim; the last
+   * sharer just takes the frame back. A page without a frame only changes its content id.
+   *
+   * @example
+   * vm.writePage(7);
+   */
+  writePage(ppn: number): void {
+    const s = this.hstate[ppn];
+    if (s === BALLOONED) return; // the guest promised not to touch it
+    if (s === SHARED) {
+      const shared = this.backend.shared!;
+      const frame = this.p2m[ppn];
+      if (shared.refCount(frame) === 1) {
+        shared.disown(frame);
+      } else {
+        // Copy first, then drop the reference: the new frame may come from reclamation.
+        const copy = this.backend.allocateFrameFor(this);
+        shared.dropRef(frame);
+        shared.cowBreaks++;
+        this.p2m[ppn] = copy;
+      }
+      this.setState(ppn, SHARED, RESIDENT);
+    }
+    this.contents?.write(ppn);
+  }
+
+  private dropShared(ppn: number): void {
+    const shared = this.backend.shared!;
+    shared.dropRef(this.p2m[ppn]);
+    shared.dropped++;
   }
 
   /**
@@ -322,7 +391,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     for (let p = 0; p < this.memoryPages; p++) {
       const s = this.hstate[p];
       counts[s]++;
-      const mapped = s === RESIDENT || s === TRAPPED;
+      const mapped = s === RESIDENT || s === TRAPPED || s === SHARED;
       if (mapped !== this.p2m[p] >= 0) throw new Error(`VM ${this.name} page ${p}: state ${HOST_STATE_NAMES[s]} but P→M ${this.p2m[p]}`);
     }
     for (let s = 0; s < counts.length; s++) {
