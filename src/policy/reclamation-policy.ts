@@ -26,6 +26,8 @@ import {
   classifyFreeMemory, FREE_MEMORY_STATE_NAMES, FreeMemoryState, FreeMemoryThresholds, HARD, HIGH, LOW, resolveThresholds,
 } from "./free-memory-state";
 import { planReclaim } from "./reclaim-plan";
+import { activeFractionOf, AllocationParams, resolveAllocation } from "./idle-tax";
+import { idleCostFactor, sharesPerPage } from "./shares-per-page";
 
 /** Parameters of the reclamation policy (all optional; JSON-able). */
 export interface ReclamationParams {
@@ -41,9 +43,14 @@ export interface ReclamationParams {
   block?: boolean;
   /** Deflate balloons when free memory is plentiful (default true). */
   deflate?: boolean;
+  /**
+   * Share-based allocation with an idle memory tax (idle-tax.ts): `{ taxRate }`, default 0.75.
+   * Without it, plain proportional share (the same as a tax rate of 0).
+   */
+  allocation?: AllocationParams;
 }
 
-const KEYS = ["periodSeconds", "thresholds", "balloon", "swap", "block", "deflate"];
+const KEYS = ["periodSeconds", "thresholds", "balloon", "swap", "block", "deflate", "allocation"];
 
 /**
  * The reclamation policy.
@@ -59,6 +66,8 @@ export class ReclamationPolicy implements HostPolicy {
   readonly useSwap: boolean;
   readonly useBlock: boolean;
   readonly useDeflate: boolean;
+  /** The idle memory tax rate τ (0: plain proportional share). */
+  readonly taxRate: number;
   /** The current state. */
   state: FreeMemoryState = HIGH;
   /** Each VM's allocation target in pages (persists between ticks; starts at the VM's max). */
@@ -77,13 +86,17 @@ export class ReclamationPolicy implements HostPolicy {
     this.useSwap = bool(params.swap, true, pathJoin(where, "swap"));
     this.useBlock = bool(params.block, true, pathJoin(where, "block"));
     this.useDeflate = bool(params.deflate, true, pathJoin(where, "deflate"));
+    this.taxRate = params.allocation === undefined ? 0 : resolveAllocation(params.allocation, pathJoin(where, "allocation")).taxRate;
   }
 
   describe(): string {
     const t = this.thresholds;
     const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
     const how = [this.useBalloon ? "balloons in soft" : "no ballooning", this.useSwap ? "swaps random pages in hard (up to the high threshold)" : "no swapping", this.useBlock ? "blocks VMs above target in low" : "no blocking"];
-    return `thresholds high ${pct(t.high)}, soft ${pct(t.soft)}, hard ${pct(t.hard)}, low ${pct(t.low)}; ${how.join(", ")}; reclaims from the VM with the fewest shares per page first`;
+    const whom = this.taxRate === 0
+      ? "reclaims from the VM with the fewest shares per page first"
+      : `reclaims from the VM with the lowest ρ = S / (P·(f + k(1 − f))) first: an idle memory tax of ${+(this.taxRate * 100).toFixed(2)}% (an idle page costs k = ${+(1 / (1 - this.taxRate)).toFixed(3)} active ones; f from each VM's working-set estimate, 1 without one)`;
+    return `thresholds high ${pct(t.high)}, soft ${pct(t.soft)}, hard ${pct(t.hard)}, low ${pct(t.low)}; ${how.join(", ")}; ${whom}`;
   }
 
   /**
@@ -93,8 +106,8 @@ export class ReclamationPolicy implements HostPolicy {
    * @example
    * class Taxed extends ReclamationPolicy { protected costFactor(vm: VmView) { return 1 + 3 * idle(vm); } }
    */
-  protected costFactor(_vm: VmView): number {
-    return 1;
+  protected costFactor(vm: VmView): number {
+    return this.taxRate === 0 ? 1 : idleCostFactor(activeFractionOf(vm), this.taxRate);
   }
 
   tick(host: HostControl): void {
@@ -129,10 +142,12 @@ export class ReclamationPolicy implements HostPolicy {
       const base = footprint.map((f, i) => Math.min(f, T[i]));
       const reclaim = planReclaim(vms.map((v, i) => ({ allocatedPages: base[i], minPages: v.minPages, shares: v.shares, costFactor: this.costFactor(v) })), need);
       for (let i = 0; i < n; i++) if (reclaim[i] > 0) T[i] = base[i] - reclaim[i];
+      if (this.taxRate > 0) this.noteTaxedReclaim(host, reclaim, base);
     } else if (this.useDeflate) {
       // Plenty free (beyond high + one band): raise targets, most shares per page first.
       let surplus = free - highFrames - (highFrames - softFrames);
-      const order = vms.map((_, i) => i).sort((a, b) => vms[b].shares / Math.max(1, T[b]) - vms[a].shares / Math.max(1, T[a]) || a - b);
+      const rho = vms.map((v, i) => v.shares / (Math.max(1, T[i]) * this.costFactor(v)));
+      const order = vms.map((_, i) => i).sort((a, b) => rho[b] - rho[a] || a - b);
       for (const i of order) {
         if (surplus <= 0) break;
         const give = Math.min(surplus, vms[i].maxPages - T[i]);
@@ -184,6 +199,23 @@ export class ReclamationPolicy implements HostPolicy {
       const block = this.useBlock && this.state === LOW && residentBefore[i] > T[i];
       if (block !== vms[i].blocked) host.setBlocked(i, block);
     }
+  }
+
+  private lastTaxNote = "";
+
+  /** Narrate who gives memory up under the tax, when that changes (explain() lists it). */
+  private noteTaxedReclaim(host: HostControl, reclaim: number[], base: number[]): void {
+    const takenFrom = host.vms.filter((_v, i) => reclaim[i] > 0).map((v) => v.name);
+    if (takenFrom.length === 0) return;
+    const key = takenFrom.join(",");
+    if (key === this.lastTaxNote) return;
+    this.lastTaxNote = key;
+    const parts = host.vms.map((v, i) => {
+      const f = activeFractionOf(v);
+      const rho = sharesPerPage({ shares: v.shares, pages: Math.max(1, base[i]), activeFraction: f, taxRate: this.taxRate });
+      return `${v.name} ρ = ${rho.toPrecision(3)} (${(f * 100).toFixed(0)}% active${v.estimatedActivePages === null || v.estimatedActivePages === undefined ? ", no estimate" : ""})`;
+    });
+    host.note(`idle memory tax: reclaiming from ${takenFrom.join(", ")}, the lowest ρ: ${parts.join("; ")}`);
   }
 }
 
