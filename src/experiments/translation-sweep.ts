@@ -36,9 +36,9 @@ type RunOptions = SimulateTranslationOptions & { mode?: ModeName };
  * share one native reference. Leaving an option out of this list only costs an extra native
  * run, never a wrong reference.
  */
-const NATIVE_IGNORES = new Set(["mode", "hostLevels", "hostPageSize", "nestedTlb", "trapReads", "shadowCacheSize", "p2m", "shadowPolicy", "pvPolicy", "onProgress", "onInterval", "keepIntervals", "intervalAccesses", "steadyTolerance"]);
-/** Costs no native run pays (VM exits, hypercalls, VMM work, the nested TLB). */
-const NATIVE_IGNORES_COSTS = new Set(["trapCycles", "hypercallCycles", "pteValidateCycles", "shadowUpdateCycles", "hiddenFaultCycles", "shadowSwitchCycles", "m2pLookupCycles", "nestedTlbHitCycles"]);
+const NATIVE_IGNORES = new Set(["mode", "hostLevels", "hostPageSize", "hostBacking", "nestedTlb", "trapReads", "shadowCacheSize", "p2m", "shadowPolicy", "pvPolicy", "onProgress", "onInterval", "keepIntervals", "intervalAccesses", "steadyTolerance"]);
+/** Costs no native run pays (VM exits, hypercalls, VMM work, host backing, the nested TLB). */
+const NATIVE_IGNORES_COSTS = new Set(["trapCycles", "hypercallCycles", "pteValidateCycles", "shadowUpdateCycles", "hiddenFaultCycles", "shadowSwitchCycles", "m2pLookupCycles", "unsyncCycles", "resyncEntryCycles", "unshadowCycles", "eptViolationCycles", "hostPageZeroCycles", "nestedTlbHitCycles"]);
 
 /**
  * Native references for a set of runs: `key` names a run's native configuration, `result` gives

@@ -267,7 +267,10 @@ export class TranslationResult {
     lines.push(`  Walks made ${countOf(t.memoryReferences, "memory reference")}, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${countOf(t.walkCacheHits, "lookup")}${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
     lines.push(`  The guest OS took ${countOf(t.guestPageFaults, "page fault")} and made ${countOf(t.ptWrites, "page-table write")}, ${countOf(t.ptReads, "read")} and ${countOf(t.cr3Switches, "CR3 switch", "CR3 switches")} (${countOf(t.guest.forks, "fork")}, ${countOf(t.guest.unmaps, "unmap")}).`);
     const tr = t.traps;
-    lines.push(`  Traps to the VMM: ${formatCount(tr.total)} (page-table writes ${formatCount(tr.ptWrite)}, reads ${formatCount(tr.ptRead)}, page faults ${formatCount(tr.pageFault)}, hidden faults ${formatCount(tr.hiddenFault)}, CR3 ${formatCount(tr.cr3Switch)}, TLB flushes ${formatCount(tr.tlbFlush)}).`);
+    // The policies' own kinds, only where they happened.
+    const extra = ([["unsyncs", tr.unsync], ["dirty-bit faults", tr.dirtyBit], ["multicalls", tr.multicall], ["pins", tr.pin], ["EPT violations", tr.eptViolation]] as const)
+      .filter(([, n]) => n > 0).map(([name, n]) => `, ${name} ${formatCount(n)}`).join("");
+    lines.push(`  Traps to the VMM: ${formatCount(tr.total)} (page-table writes ${formatCount(tr.ptWrite)}, reads ${formatCount(tr.ptRead)}, page faults ${formatCount(tr.pageFault)}, hidden faults ${formatCount(tr.hiddenFault)}, CR3 ${formatCount(tr.cr3Switch)}, TLB flushes ${formatCount(tr.tlbFlush)}${extra}).`);
     lines.push(`  Cycles: ${formatCount(t.cycles)} = translation ${formatCount(t.cyclesTranslation)} + guest kernel ${formatCount(t.cyclesGuest)} + VMM ${formatCount(t.cyclesVmm)}; with the program's own data accesses (${formatCount(s.costs.dataAccessCycles)} cycles each), ${formatCount(t.programCycles)}, ${t.programCyclesPerAccess.toFixed(2)} per access.`);
     const [first, second] = t.halfCyclesPerAccess;
     if (!Number.isNaN(t.halfDifference)) lines.push(`  Halves of the measured window: ${first.toFixed(2)} then ${second.toFixed(2)} cycles per access (${signedPercent(t.halfDifference)}): ${t.steady ? "steady" : "not steady"}.`);

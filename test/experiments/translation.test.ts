@@ -158,6 +158,14 @@ describe("simulateTranslation", () => {
     expect(lines.at(-1)).toMatch(/^Summary: protected paging costs [0-9.]+ cycles per access/);
   });
 
+  it("explains the policies' own trap kinds only where they happened", () => {
+    const trapsLine = (o: Parameters<typeof simulateTranslation>[0]) => simulateTranslation(o).explain().split("\n").find((l) => l.includes("Traps to the VMM"))!;
+    const lazy = trapsLine({ ...small, mode: "nested", accesses: 5000 });
+    expect(lazy).toMatch(/, TLB flushes 0, EPT violations [1-9][0-9,]*\)\.$/);
+    expect(trapsLine({ ...small, mode: "nested", hostBacking: "eager", accesses: 5000 })).toMatch(/, TLB flushes 0\)\.$/);
+    expect(trapsLine({ ...small, mode: "protected", accesses: 5000, guest: { forkEvery: 2000 } })).toMatch(/, multicalls [1-9][0-9,]*, pins [1-9][0-9,]*\)\.$/);
+  });
+
   it("replays a Lackey trace, loaded or streamed, with the same totals", async () => {
     const text = lackeyText(20_000);
     const loaded = simulateTranslation({ mode: "nested", trace: parseLackeyBuffer(text, "t.lackey") });
