@@ -135,6 +135,16 @@ export interface TranslationTotals {
   guestPageFaults: number;
   ptReads: number;
   ptWrites: number;
+  /** Page-table writes that were plain stores (tables nothing shadows or pins, unsync leaf tables): no trap. */
+  directPtWrites: number;
+  /** Page-table writes queued into multicalls (Xen PV). */
+  batchedPtWrites: number;
+  /** Entries the VMM validated when the guest pinned its tables (Xen PV). */
+  validatedEntries: number;
+  /** Shadow entries resynced from out-of-sync guest tables at INVLPG or a CR3 switch (KVM). */
+  resyncedEntries: number;
+  /** Shadow tables dropped by write-flood detection (KVM). */
+  unshadowedTables: number;
   cr3Switches: number;
   /** Memory-management cycles: translation + guest kernel + VMM (the data accesses are not in it). */
   cycles: number;
@@ -266,6 +276,10 @@ export class TranslationResult {
     lines.push(`  ${countOf(t.accesses, "access", "accesses")}: ${countOf(t.tlbHits, "TLB hit")}, ${countOf(t.tlbMisses, "miss", "misses")} (${pct(t.tlbMissRate)}).`);
     lines.push(`  Walks made ${countOf(t.memoryReferences, "memory reference")}, ${t.referencesPerMiss.toFixed(2)} per miss; the page-walk cache answered ${countOf(t.walkCacheHits, "lookup")}${s.mode === "nested" ? ` and the nested TLB ${formatCount(t.nestedTlbHits)}` : ""}.`);
     lines.push(`  The guest OS took ${countOf(t.guestPageFaults, "page fault")} and made ${countOf(t.ptWrites, "page-table write")}, ${countOf(t.ptReads, "read")} and ${countOf(t.cr3Switches, "CR3 switch", "CR3 switches")} (${countOf(t.guest.forks, "fork")}, ${countOf(t.guest.unmaps, "unmap")}).`);
+    // What the policies did with the writes, only where it happened.
+    const policy = ([["direct (no trap)", t.directPtWrites], ["batched into multicalls", t.batchedPtWrites], ["entries validated at pins", t.validatedEntries], ["shadow entries resynced", t.resyncedEntries], ["shadow tables unshadowed", t.unshadowedTables]] as const)
+      .filter(([, n]) => n > 0).map(([name, n]) => `${formatCount(n)} ${name}`);
+    if (policy.length > 0) lines.push(`  Of those writes: ${policy.join(", ")}.`);
     const tr = t.traps;
     // The policies' own kinds, only where they happened.
     const extra = ([["unsyncs", tr.unsync], ["dirty-bit faults", tr.dirtyBit], ["multicalls", tr.multicall], ["pins", tr.pin], ["EPT violations", tr.eptViolation]] as const)
@@ -469,6 +483,11 @@ export class TranslationRun {
       guestPageFaults: c.guestPageFaults,
       ptReads: c.ptReads,
       ptWrites: c.ptWrites,
+      directPtWrites: c.directPtWrites,
+      batchedPtWrites: c.batchedPtWrites,
+      validatedEntries: c.validatedEntries,
+      resyncedEntries: c.resyncedEntries,
+      unshadowedTables: c.unshadowedTables,
       cr3Switches: c.cr3Switches,
       cycles: c.cycles,
       cyclesPerAccess: c.accesses ? c.cycles / c.accesses : 0,

@@ -166,6 +166,20 @@ describe("simulateTranslation", () => {
     expect(trapsLine({ ...small, mode: "protected", accesses: 5000, guest: { forkEvery: 2000 } })).toMatch(/, multicalls [1-9][0-9,]*, pins [1-9][0-9,]*\)\.$/);
   });
 
+  it("totals and explain() say what the policies did with the page-table writes", () => {
+    const xen = simulateTranslation({ ...small, mode: "protected", accesses: 5000, guest: { forkEvery: 2000 } });
+    const t = xen.totals;
+    expect(t.batchedPtWrites).toBeGreaterThan(0);
+    expect(t.validatedEntries).toBeGreaterThan(0);
+    expect(xen.explain()).toContain(`  Of those writes: ${t.directPtWrites.toLocaleString("en-US")} direct (no trap), ${t.batchedPtWrites.toLocaleString("en-US")} batched into multicalls, ${t.validatedEntries.toLocaleString("en-US")} entries validated at pins.`);
+    const kvm = simulateTranslation({ ...small, mode: "shadow", accesses: 5000, guest: { unmapEvery: 100 } }).totals;
+    expect(kvm.resyncedEntries).toBeGreaterThan(0);
+    // The slides' models do nothing of the sort: no such line.
+    const slides = simulateTranslation({ ...small, mode: "shadow", shadowPolicy: "slides", accesses: 5000, guest: { unmapEvery: 100 } });
+    expect([slides.totals.directPtWrites, slides.totals.resyncedEntries]).toEqual([0, 0]);
+    expect(slides.explain()).not.toContain("Of those writes");
+  });
+
   it("replays a Lackey trace, loaded or streamed, with the same totals", async () => {
     const text = lackeyText(20_000);
     const loaded = simulateTranslation({ mode: "nested", trace: parseLackeyBuffer(text, "t.lackey") });
