@@ -163,6 +163,15 @@ describe("Mmu.access", () => {
     expect(r.tlbHit).toBe(false);
     expect(r.memoryReferences).toBe(4);
   });
+
+  it("without a TLB no walk fills it: it stays empty, one access at a time or in a batch", () => {
+    const mmu = new Mmu({ mode: "native", tlb: false });
+    for (let i = 0; i < 3; i++) mmu.access(A + i * 4096);
+    mmu.run(new Float64Array([5, 6, 5]), new Uint8Array([READ, WRITE, READ]), 0, 3);
+    expect(mmu.counts().accesses).toBe(6);
+    expect(mmu.stats.tlbHits).toBe(0);
+    expect(mmu.tlb.occupancy()).toBe(0);
+  });
 });
 
 describe("Mmu caches against brute-force models", () => {
@@ -293,5 +302,20 @@ describe("Mmu writes and faults", () => {
     for (let p = 0; p < 1000; p++) mmu.accessPage(p, READ);
     expect(mmu.guest.counts.reclaims).toBeGreaterThan(0);
     expect(mmu.guest.mappedPages(1)).toBeLessThanOrEqual(512 - 256 - 16);
+  });
+
+  it("reclaim skips pages shared copy-on-write with a child: the parent keeps them mapped", () => {
+    const mmu = new Mmu({ mode: "native", guestMemory: 512, guestPageTableFrames: 16 });
+    for (let p = 0; p < 50; p++) mmu.accessPage(p, WRITE);
+    const child = mmu.guest.fork(1);
+    const parent = mmu.guest.tableOf(1);
+    const sharedFrames = Array.from({ length: 50 }, (_, p) => parent.lookup(p));
+    // The parent fills memory with new pages: guest memory runs out and reclaim runs many times.
+    for (let p = 1000; p < 3000; p++) mmu.accessPage(p, READ);
+    expect(mmu.guest.counts.reclaims).toBeGreaterThan(1000);
+    for (let p = 0; p < 50; p++) {
+      expect(parent.lookup(p)).toBe(sharedFrames[p]);
+      expect(mmu.guest.tableOf(child).lookup(p)).toBe(sharedFrames[p]);
+    }
   });
 });
