@@ -9,7 +9,7 @@ describe("FenwickTree", () => {
       fc.record({ kind: fc.constant("add" as const), at: fc.nat(), value: fc.integer({ min: -3, max: 3 }) }),
       fc.record({ kind: fc.constant("fill" as const), count: fc.nat({ max: 40 }) }),
     );
-    fc.assert(fc.property(fc.array(op, { maxLength: 300 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 20 }), (ops, queries) => {
+    fc.assert(fc.property(fc.array(op, { size: "max", maxLength: 300 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { size: "max", maxLength: 20 }), (ops, queries) => {
       const f = new FenwickTree(300);
       let model: number[] = [];
       for (const o of ops) {

@@ -5,7 +5,7 @@ import { bruteForceDepths } from "./helpers";
 
 describe("MattsonStack", () => {
   it("reports each access's LRU stack depth exactly as an array LRU list does", () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 400 }), (pages) => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { size: "max", maxLength: 400 }), (pages) => {
       const s = new MattsonStack();
       expect(pages.map((p) => s.access(p))).toEqual(bruteForceDepths(pages));
       expect(s.sizePages).toBe(new Set(pages).size);
@@ -14,7 +14,7 @@ describe("MattsonStack", () => {
 
   it("stays exact through many compactions of its clock (a long trace over few pages)", () => {
     // 1,024-time minimum capacity and ~60 live pages: a compaction every ~960 accesses.
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 3000, maxLength: 6000 }), (pages) => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { size: "max", minLength: 3000, maxLength: 6000 }), (pages) => {
       const s = new MattsonStack();
       expect(pages.map((p) => s.access(p))).toEqual(bruteForceDepths(pages));
     }), { numRuns: 20 });
@@ -25,7 +25,7 @@ describe("MattsonStack", () => {
       { weight: 4, arbitrary: fc.record({ remove: fc.constant(false), page: fc.integer({ min: 0, max: 25 }) }) },
       { weight: 1, arbitrary: fc.record({ remove: fc.constant(true), page: fc.integer({ min: 0, max: 25 }) }) },
     );
-    fc.assert(fc.property(fc.array(step, { maxLength: 3000 }), (steps) => {
+    fc.assert(fc.property(fc.array(step, { size: "max", maxLength: 3000 }), (steps) => {
       const s = new MattsonStack();
       const model: number[] = [];
       for (const { remove, page } of steps) {

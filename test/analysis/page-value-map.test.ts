@@ -11,7 +11,7 @@ describe("PageValueMap", () => {
       fc.record({ kind: fc.constant("set" as const), page, value: fc.nat() }),
       fc.record({ kind: fc.constant("delete" as const), page }),
     );
-    fc.assert(fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+    fc.assert(fc.property(fc.array(op, { size: "max", maxLength: 400 }), (ops) => {
       const m = new PageValueMap();
       const model = new Map<number, number>();
       for (const o of ops) {

@@ -5,7 +5,7 @@ import { ExactMissRatioCurve } from "../../src/analysis/mrc-estimator";
 import { createWorkload } from "../../src/workloads/create-workload";
 import { Rng } from "../../src/util/rng";
 
-const trace = fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 2000 });
+const trace = fc.array(fc.integer({ min: 0, max: 300 }), { size: "max", minLength: 1, maxLength: 2000 });
 
 function exactRatios(pages: ArrayLike<number>, sizes: number[]): Float64Array {
   const e = new ExactMissRatioCurve();
@@ -49,7 +49,7 @@ describe("SHARDS", () => {
   });
 
   it("fixed size keeps at most maxSamples pages: exactly the distinct pages hashing below the final threshold", () => {
-    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 3000 }), fc.integer({ min: 1, max: 200 }), fc.nat({ max: 1000 }), (pages, maxSamples, salt) => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { size: "max", maxLength: 3000 }), fc.integer({ min: 1, max: 200 }), fc.nat({ max: 1000 }), (pages, maxSamples, salt) => {
       const s = new Shards({ maxSamples, salt });
       s.feed(pages, 0, pages.length);
       expect(s.trackedPages).toBeLessThanOrEqual(maxSamples);
@@ -59,6 +59,34 @@ describe("SHARDS", () => {
       // The threshold fell to a hash the sample held: the largest hash ever sampled, or below.
       if (s.rate < 1) expect(pages.some((p) => shardsHash(p, salt) === threshold)).toBe(true);
     }), { numRuns: 100 });
+  });
+
+  it("scales a sampled reuse distance by 1/R: depth (d − 1)/R + 1, so a page reused after one other sampled page sits at 1 + 1/R", () => {
+    const threshold = 0.5 * SHARDS_MODULUS;
+    const [a, b] = Array.from({ length: 100 }, (_, p) => p).filter((p) => shardsHash(p) < threshold);
+    const s = new Shards({ rate: 0.5, adjust: false });
+    for (const p of [a, b, a, a]) s.access(p);
+    // Sampled depths ∞, ∞, 2, 1 → estimated depths ∞, ∞, 3, 1.
+    expect(Array.from(s.missRatios([1, 2, 3]))).toEqual([0.75, 0.75, 0.5]);
+  });
+
+  it("fixed size drops every page of the largest hash at once, ties included", () => {
+    // Two pages with the same hash (a birthday pair among the first 2^16 pages), and a smaller one.
+    const first = new Map<number, number>();
+    let pair: [number, number, number] | undefined;
+    for (let p = 0; pair === undefined; p++) {
+      const h = shardsHash(p);
+      const q = first.get(h);
+      if (q !== undefined && h > SHARDS_MODULUS / 4) pair = [q, p, h];
+      else first.set(h, p);
+    }
+    const [a, b, tie] = pair;
+    let c = 0;
+    while (shardsHash(c) >= tie) c++;
+    const s = new Shards({ maxSamples: 2 });
+    for (const p of [a, b, c]) s.access(p);
+    expect(s.trackedPages).toBe(1);
+    expect(s.rate).toBe(tie / SHARDS_MODULUS);
   });
 
   it("SHARDS_adj: the adjusted miss ratio is the unadjusted one times sampled / expected accesses (N·R)", () => {

@@ -19,6 +19,10 @@ describe("StackDistanceHistogram", () => {
     expect(h.missRatio(2)).toBe(0);
     h.add(Infinity, 1);
     expect(h.missRatio(2)).toBe(0.25);
+    h.add(1);
+    expect(h.missRatio(1)).toBe(0.8);
+    h.add(9);
+    expect(h.missRatio(9)).toBe(1 / 6);
   });
 
   it("refuses a miss ratio before any access", () => {
