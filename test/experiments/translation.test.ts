@@ -72,6 +72,18 @@ describe("simulateTranslation", () => {
     expect(plain(1)).not.toEqual(plain(2));
   });
 
+  it("the seed drives the guest's activity too: a trace (no workload to seed) gives other numbers for another seed", () => {
+    // Native paging has no P→M scatter, so only the guest activity's generator can follow the seed.
+    const trace = parseLackeyBuffer(lackeyText(20_000), "t.lackey");
+    const run = (seed: number) => simulateTranslation({ mode: "native", trace, seed, guest: { unmapEvery: 50, processes: 2, forkEvery: 4000 } }).totals;
+    const five = run(5);
+    expect(run(5)).toEqual(five);
+    const six = run(6);
+    expect(six.accesses).toBe(five.accesses);
+    expect(six.guest.unmaps).toBe(five.guest.unmaps); // as many unmaps, of other pages
+    expect([six.guestPageFaults, six.ptWrites]).not.toEqual([five.guestPageFaults, five.ptWrites]);
+  });
+
   it("an input that ends during the warm-up measures nothing, and says so", async () => {
     const text = onePagePerRecord(3000);
     const loaded = simulateTranslation({ mode: "nested", trace: parseLackeyBuffer(text, "t.lackey"), warmupAccesses: 5000 });
