@@ -8,6 +8,7 @@ import * as aq from "arquero";
 import { INTERVAL_COLUMNS, Run, RunSettings, RunSummary, SIZE_COLUMNS, StateChange, VmRunSummary } from "./run";
 import { Vm } from "./vm";
 import { AccessCosts } from "./costs";
+import { SharedFrames } from "./shared-frames";
 
 /** What the recorder reads from the host at each sample. */
 export interface SampledHost {
@@ -19,6 +20,38 @@ export interface SampledHost {
   readonly stateLabel: string;
   readonly vms: readonly Vm[];
   readonly costs: AccessCosts;
+  /** Frames shared copy-on-write (absent: no sharing columns). */
+  readonly shared?: SharedFrames;
+  /** The host's policies; a page-sharing scanner among them reports its scan cost. */
+  readonly policies?: readonly object[];
+}
+
+/**
+ * Page-sharing columns of the host timeline, present when some VM has page contents:
+ * shared frames, guest pages mapping them, machine pages saved (their difference), and per
+ * interval copy-on-write breaks, pages hashed and compared, and the scanners' modelled CPU seconds.
+ */
+export const HOST_SHARING_COLUMNS = ["sharedFrames", "sharedPages", "savedPages", "cowBreaks", "pagesHashed", "pagesCompared", "scanCpuSeconds"] as const;
+
+/** What a page-sharing scanner reports (duck-typed: the host never imports a policy). */
+interface ScanCounters {
+  pagesHashed: number;
+  pagesCompared: number;
+  cpuSeconds: number;
+}
+
+/** Cumulative sharing counters: COW breaks, then the scanners' pages hashed, compared, CPU seconds. */
+function sharingCounters(host: SampledHost): [number, number, number, number] {
+  const out: [number, number, number, number] = [host.shared?.cowBreaks ?? 0, 0, 0, 0];
+  for (const p of host.policies ?? []) {
+    const c = p as Partial<ScanCounters>;
+    if (typeof c.pagesHashed === "number" && typeof c.pagesCompared === "number" && typeof c.cpuSeconds === "number") {
+      out[1] += c.pagesHashed;
+      out[2] += c.pagesCompared;
+      out[3] += c.cpuSeconds;
+    }
+  }
+  return out;
 }
 
 /**
@@ -85,6 +118,8 @@ export class TimelineRecorder {
   private readonly steadyFrom: number;
   private readonly steadyCounters: Float64Array;
   private steadyTaken = false;
+  private readonly withSharing: boolean;
+  private lastSharing: [number, number, number, number];
 
   constructor(host: SampledHost, sampleEverySeconds: number, endSeconds: number) {
     this.startSeconds = host.nowSeconds;
@@ -101,6 +136,9 @@ export class TimelineRecorder {
     this.steadyCounters = new Float64Array(host.vms.length);
     for (const name of ["t", "vm", "hostState", ...SIZE_COLUMNS, ...INTERVAL_COLUMNS, "throughput", "blockedFraction", ...WORKING_SET_COLUMNS]) this.columns[name] = [];
     for (const name of ["t", "hostState", "freePages", "freeFraction", "usedPages", "hostSwapUsedPages", "balloonedPages", "hostSwappedPages", "blockedVms"]) this.hostColumns[name] = [];
+    this.withSharing = host.shared !== undefined && host.vms.some((vm) => vm.contents !== undefined);
+    if (this.withSharing) for (const name of HOST_SHARING_COLUMNS) this.hostColumns[name] = [];
+    this.lastSharing = sharingCounters(host);
   }
 
   /**
@@ -172,6 +210,18 @@ export class TimelineRecorder {
     h.balloonedPages.push(ballooned);
     h.hostSwappedPages.push(swapped);
     h.blockedVms.push(blockedVms);
+    if (this.withSharing) {
+      const shared = host.shared!;
+      h.sharedFrames.push(shared.frameCount);
+      h.sharedPages.push(shared.pageCount);
+      h.savedPages.push(shared.pageCount - shared.frameCount);
+      const now = sharingCounters(host);
+      h.cowBreaks.push(now[0] - this.lastSharing[0]);
+      h.pagesHashed.push(now[1] - this.lastSharing[1]);
+      h.pagesCompared.push(now[2] - this.lastSharing[2]);
+      h.scanCpuSeconds.push(now[3] - this.lastSharing[3]);
+      this.lastSharing = now;
+    }
     this.lastSampleSeconds = t;
   }
 

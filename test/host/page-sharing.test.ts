@@ -90,3 +90,39 @@ describe("copy-on-write page sharing in the host", () => {
     expect(vm.contents!.writes).toBe(100);
   });
 });
+
+describe("the host timeline's sharing columns", () => {
+  it("records shared frames, shared pages, saved pages and per-interval COW breaks and scan cost", () => {
+    const scanner = {
+      name: "fake-scanner", periodSeconds: 0.5, pagesHashed: 0, pagesCompared: 0, cpuSeconds: 0,
+      tick(host: import("../../src/host/host-policy").HostControl) {
+        // Share page 10 of both VMs once, then break it with a write; count a scan cost.
+        const [a, b] = host.vms;
+        if (a.hstate[10] === RESIDENT && b.hstate[10] === RESIDENT) {
+          host.sharePage!(0, 10, -1);
+          host.sharePage!(1, 10, a.p2m![10]);
+        }
+        this.pagesHashed += 2; this.pagesCompared += 1; this.cpuSeconds += 1e-6;
+      },
+    };
+    const host = new Host({ memory: 4000, seed: 1, policies: [scanner] });
+    const model = { os: { name: "linux", version: "6.1", pages: 64 } };
+    const a = host.addVm({ name: "a", memory: 256, guest: { kernelOverhead: 0 }, contents: model, balloon: false });
+    const b = host.addVm({ name: "b", memory: 256, guest: { kernelOverhead: 0 }, contents: model, balloon: false });
+    for (let p = 0; p < 256; p++) { a.touch(p); b.touch(p); }
+    host.at(0.2, "a and b share page 20, then b writes it", () => { a.sharePage(20, -1); b.sharePage(20, a.p2m[20]); b.writePage(20); });
+    host.at(0.7, "b writes page 10", () => b.writePage(10));
+    const run = host.run({ seconds: 1, sampleEvery: 0.5 });
+    const rows = run.hostTimeline.objects() as Array<Record<string, number>>;
+    expect(rows.map((r) => r.savedPages)).toEqual([1, 0]); // after the break, a alone maps the frame
+    expect(rows.map((r) => r.cowBreaks)).toEqual([1, 1]);
+    expect(rows.map((r) => r.pagesHashed)).toEqual([4, 0]); // ticks at 0 and 0.5 both precede the sample at 0.5
+    expect(rows[0].scanCpuSeconds).toBeCloseTo(2e-6, 12);
+  });
+
+  it("has no sharing columns when no VM has contents", () => {
+    const host = new Host({ memory: 4000 });
+    host.addVm({ name: "a", memory: 256 });
+    expect(host.run({ seconds: 0.1 }).hostTimeline.columnNames()).not.toContain("savedPages");
+  });
+});
