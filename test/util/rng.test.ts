@@ -43,6 +43,21 @@ describe("Rng", () => {
     expect(new Rng("abc").nextUint32()).toBe(new Rng("abc").nextUint32());
     expect(hashString32("abc")).not.toBe(hashString32("abd"));
   });
+
+  it("shuffles uniformly: every permutation about equally often, the identity and fixed points included", () => {
+    const rng = new Rng(11);
+    const counts = new Map<string, number>();
+    let leftOneInPlace = 0;
+    for (let i = 0; i < 6000; i++) {
+      const p = rng.shuffle([0, 1, 2]);
+      counts.set(p.join(), (counts.get(p.join()) ?? 0) + 1);
+      if (p.some((v, k) => v === k)) leftOneInPlace++;
+    }
+    // Sattolo's variant (j drawn below i, not up to it) makes only the two 3-cycles.
+    expect(leftOneInPlace).toBeGreaterThan(0);
+    expect([...counts.keys()].sort()).toEqual(["0,1,2", "0,2,1", "1,0,2", "1,2,0", "2,0,1", "2,1,0"]);
+    for (const c of counts.values()) expect(Math.abs(c - 1000)).toBeLessThan(150); // σ ≈ 29
+  });
 });
 
 describe("Rng seeds", () => {
