@@ -58,6 +58,17 @@ describe("Rng", () => {
     expect([...counts.keys()].sort()).toEqual(["0,1,2", "0,2,1", "1,0,2", "1,2,0", "2,0,1", "2,1,0"]);
     for (const c of counts.values()) expect(Math.abs(c - 1000)).toBeLessThan(150); // σ ≈ 29
   });
+
+  it("draws integers above 2^32 with all their low bits, not 32 bits scaled up", () => {
+    const rng = new Rng(5);
+    const n = 2 ** 40;
+    const draws = Array.from({ length: 1000 }, () => rng.int(n));
+    expect(draws.some((v) => v >= 2 ** 32)).toBe(true);
+    // 32 random bits scaled by 2^40 / 2^32 would give multiples of 256 only.
+    expect(draws.filter((v) => v % 256 !== 0).length).toBeGreaterThan(990);
+    expect(draws.filter((v) => v % 2 === 1).length).toBeGreaterThan(400);
+    expect(Math.max(...draws)).toBeGreaterThan(0.9 * n);
+  });
 });
 
 describe("Rng seeds", () => {
