@@ -21,6 +21,13 @@
  *   unchanged), and the capacity is then 8·M, so this O(M) step comes once per 7·M accesses or more.
  * - `remove` takes a page off the stack (the pages below move up one), for samplers that drop
  *   pages (fixed-size SHARDS) and for caches that hold only part of the stack.
+ *
+ * Part of a stack: a hypervisor's exclusive cache below a VM of v pages (pages enter it when the
+ * VM evicts them, leave when the VM faults them back) keeps one of these over the evicted pages:
+ * `access(page)` on each eviction (it goes on top), `remove(page)` on each fault. The depth
+ * `remove` returns, plus v, is the fault's depth in the VM's whole LRU stack, so a
+ * `StackDistanceHistogram` of those depths (and the VM's hits, at depth ≤ v) gives the exact
+ * miss-ratio curve at every size ≥ v.
  */
 import { CountingBitmap } from "./counting-bitmap";
 import { PageValueMap } from "./page-value-map";

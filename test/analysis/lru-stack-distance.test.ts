@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { MattsonStack } from "../../src/analysis/lru-stack-distance";
+import { StackDistanceHistogram } from "../../src/analysis/stack-distance-histogram";
 import { bruteForceDepths } from "./helpers";
 
 describe("MattsonStack", () => {
@@ -44,6 +45,29 @@ describe("MattsonStack", () => {
         expect(s.depthOf(p)).toBe(i >= 0 ? i + 1 : Infinity);
       }
     }), { numRuns: 50 });
+  });
+
+  it("kept below a VM's LRU memory of v pages, as an exclusive cache, gives the exact curve at every size ≥ v", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { size: "max", minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 12 }), (pages, v) => {
+      const vm: number[] = []; // the VM's own LRU list, most recent first
+      const cache = new MattsonStack(); // pages the VM evicted, most recently evicted on top
+      const seen = new StackDistanceHistogram();
+      for (const page of pages) {
+        const i = vm.indexOf(page);
+        if (i >= 0) {
+          vm.splice(i, 1);
+          seen.add(1); // a VM hit: invisible to the hypervisor, but somewhere in depths 1..v
+        } else {
+          seen.add(v + cache.remove(page)); // Infinity + v: never seen before
+          if (vm.length === v) cache.access(vm.pop()!);
+        }
+        vm.unshift(page);
+      }
+      const exact = new StackDistanceHistogram();
+      const all = new MattsonStack();
+      for (const page of pages) exact.add(all.access(page));
+      for (let size = v; size <= v + 45; size++) expect(seen.missRatio(size)).toBe(exact.missRatio(size));
+    }), { numRuns: 200 });
   });
 
   it("holds pages beyond 2^32 apart from their low 32 bits", () => {

@@ -54,7 +54,7 @@ export function registerMrc(program: Command): void {
     .option("--rate <r>", "shards: sampling rate in (0, 1] (default 0.01; with --max-samples, the starting rate, default 1)")
     .option("--max-samples <n>", "shards: fixed size, track at most n pages and lower the rate as they fill")
     .option("--sizes <list>", "cache sizes, comma-separated: pages (64) or sizes (16MiB); default 1 page up to the footprint")
-    .option("--page-size <bytes>", "page size: 4096 or a larger power of two (e.g. 2MiB)", "4096")
+    .option("--page-size <bytes>", "page size: 4096 or a larger power of two, e.g. 2MiB (a record crossing a 4 KiB boundary inside one page counts twice, the second a hit)", "4096")
     .option("--json", "machine-readable output on stdout: [{ sizePages, missRatio }, ...]")
     .action(action(async (opts: MrcFlags, cmd: Command) => {
       if (opts.trace === undefined) throw new MemvirtError("a trace is required: --trace FILE, or --trace - for stdin", { where: "--trace" });
