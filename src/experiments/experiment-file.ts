@@ -29,6 +29,7 @@ import { checkWorkloadFits } from "../host/guest-capacity";
 import { checkStateFits } from "../mmu/memory-budget";
 import { Run } from "../host/run";
 import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
+import { createSharingPolicy } from "../policy/sharing-policy";
 
 /** A validated experiment (still in the user's units; sizes are checked when the host is built). */
 export interface Experiment {
@@ -64,7 +65,7 @@ export interface ExperimentResult {
 }
 
 const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "vms", "events", "run"];
-const HOST_KEYS = ["memory", "swap", "quantumSeconds", "costs"];
+const HOST_KEYS = ["memory", "swap", "quantumSeconds", "costs", "sharing"];
 const RUN_KEYS = ["seconds", "sampleEvery", "warmupSeconds"];
 const EVENT_KEYS = ["at", "vm", "max", "workingSet"];
 
@@ -87,6 +88,7 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
   const seed = checkSeed(o.seed === undefined ? 1 : o.seed, "seed");
   if (o.host === undefined) throw new MemvirtError("is required (at least {\"memory\": \"4 GiB\"})", { where: "host" });
   const host = checkObject(o.host, HOST_KEYS, "host");
+  if (host.sharing !== undefined) createSharingPolicy(host.sharing, "host.sharing"); // refuse bad settings before anything runs
   let reclamation: ReclamationParams | false = {};
   if (o.reclamation === false) reclamation = false;
   else if (o.reclamation !== undefined) {
@@ -137,8 +139,14 @@ function parseEvent(value: unknown, where: string, vmNames: unknown[], seconds: 
  * host with 28 TiB of VMs is refused here, not after minutes of allocation. The Host repeats the
  * check as it builds (for hosts built from code).
  */
+/** The host options without `sharing`, which becomes a policy (the host never builds one). */
+function withoutSharing(host: Experiment["host"]): Omit<Experiment["host"], "sharing"> {
+  const { sharing: _sharing, ...rest } = host as Experiment["host"] & { sharing?: unknown };
+  return rest;
+}
+
 function checkExperimentState(exp: Experiment): void {
-  const host = resolveHostSettings(exp.host as unknown as HostOptions, "host");
+  const host = resolveHostSettings(withoutSharing(exp.host) as unknown as HostOptions, "host");
   const size = (pages: number) => formatBytes(pages * PAGE_SIZE_BYTES);
   let bytes = 4 * host.memoryPages;
   checkStateFits(bytes, `a host of ${size(host.memoryPages)}`, "host.memory", exp.host.memory);
@@ -167,7 +175,9 @@ function optionalString(value: unknown, where: string): string | undefined {
 export function buildHost(exp: Experiment, startSeconds = 0): Host {
   checkExperimentState(exp);
   const policies = exp.reclamation === false ? [] : [new ReclamationPolicy(exp.reclamation, "reclamation")];
-  const host = new Host({ ...(exp.host as { memory: string }), seed: exp.seed, policies }, "host");
+  // Page sharing scans before reclamation decides, so a tick's merges count as free memory.
+  if (exp.host.sharing !== undefined) policies.unshift(createSharingPolicy(exp.host.sharing, "host.sharing"));
+  const host = new Host({ ...(withoutSharing(exp.host) as { memory: string }), seed: exp.seed, policies }, "host");
   // Events run at the start of the quantum nearest their time; one that rounds to the end of
   // the run (or later) would never fire, so it is refused here, before anything runs.
   const q = host.quantumSeconds;
