@@ -7,12 +7,21 @@
  *     "seed": 42,                           optional (a safe integer or a string, default 1; "42" is 42)
  *     "host": { "memory": "1 GiB", "swap": "auto", "quantumSeconds": 0.01, "costs": {...} },
  *     "reclamation": { "periodSeconds": 1, "thresholds": {...}, "balloon": true, ... } | false,
+ *     "allocation": { "taxRate": 0.75 },    optional: the idle memory tax (default τ 0.75 when given)
  *     "vms": [ { "name": "web", "memory": "512 MiB", "min": 0, "max": "512 MiB", "shares": 5120,
- *                "workload": { "kind": "zipf", ... }, "balloon": {...} | false, "guest": {...} } ],
+ *                "workload": { "kind": "zipf", ... }, "balloon": {...} | false, "guest": {...},
+ *                "sampling": { "estimator": "sampling", "samplePages": 100, "periodSeconds": 30 }
+ *                            | { "estimator": "damon", ... } | true | false } ],
  *     "events": [ { "at": 30, "vm": "web", "max": "256 MiB" },       at < run.seconds (an event at the end never fires)
  *                 { "at": 45, "vm": "db", "workingSet": "300 MiB" } ],
  *     "run": { "seconds": 60, "sampleEvery": 1, "warmupSeconds": 0 }
  *   }
+ *
+ * Working-set estimators (`vms[i].sampling`, policy/estimator-options.ts) run as policies
+ * before the reclamation policy, so it sees fresh estimates. Under a nonzero tax, a VM without a
+ * `sampling` key gets Waldspurger's sampler with its defaults (the tax needs an estimate);
+ * `"sampling": false` opts out, and the VM then counts as wholly active. A tax rate of 0 adds no
+ * estimator: the run is the one without `allocation`.
  *
  * Invariants: every field is validated; an unknown key or a bad value is a MemvirtError naming
  * its JSON path (`vms[1].balloon.maxFraction`). The same file and seed give the same results.
@@ -30,6 +39,9 @@ import { checkStateFits } from "../mmu/memory-budget";
 import { Run } from "../host/run";
 import { ReclamationPolicy, ReclamationParams } from "../policy/reclamation-policy";
 import { createSharingPolicy } from "../policy/sharing-policy";
+import { AllocationSettings, resolveAllocation } from "../policy/idle-tax";
+import { createEstimator } from "../policy/estimator-options";
+import { HostPolicy } from "../host/host-policy";
 
 /** A validated experiment (still in the user's units; sizes are checked when the host is built). */
 export interface Experiment {
@@ -39,7 +51,12 @@ export interface Experiment {
   seed: number | string;
   host: Record<string, unknown>;
   reclamation: ReclamationParams | false;
+  /** The idle memory tax, when the file has `allocation` (undefined: plain proportional share). */
+  allocation: AllocationSettings | undefined;
+  /** VM options, without their `sampling` key (which the host does not know). */
   vms: VmOptions[];
+  /** Each VM's `sampling` value as written (undefined when absent), by VM index. */
+  sampling: unknown[];
   events: ExperimentEvent[];
   run: { seconds: number; sampleEvery: number; warmupSeconds: number };
   /** Directory relative paths (trace files) resolve against. */
@@ -64,7 +81,7 @@ export interface ExperimentResult {
   run: Run;
 }
 
-const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "vms", "events", "run"];
+const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "allocation", "vms", "events", "run"];
 const HOST_KEYS = ["memory", "swap", "quantumSeconds", "costs", "sharing"];
 const RUN_KEYS = ["seconds", "sampleEvery", "warmupSeconds"];
 const EVENT_KEYS = ["at", "vm", "max", "workingSet"];
@@ -97,6 +114,14 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
       throw new MemvirtError("must be an object of policy parameters, or false for no reclamation policy", { where: "reclamation", value: o.reclamation });
     }
     reclamation = o.reclamation as ReclamationParams;
+    if ("allocation" in reclamation) {
+      throw new MemvirtError("belongs at the top level of the experiment, beside \"reclamation\": \"allocation\": {\"taxRate\": 0.75}", { where: "reclamation.allocation", value: reclamation.allocation });
+    }
+  }
+  let allocation: AllocationSettings | undefined;
+  if (o.allocation !== undefined) {
+    allocation = resolveAllocation(o.allocation, "allocation");
+    if (reclamation === false) throw new MemvirtError("needs a reclamation policy to act through; remove \"reclamation\": false", { where: "allocation", value: o.allocation });
   }
   if (!Array.isArray(o.vms) || o.vms.length === 0) throw new MemvirtError("must be a non-empty array of VMs", { where: "vms", value: o.vms });
   const runRaw = o.run === undefined ? {} : checkObject(o.run, RUN_KEYS, "run");
@@ -110,8 +135,21 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
   if (o.events !== undefined && !Array.isArray(o.events)) throw new MemvirtError("must be an array of events", { where: "events", value: o.events });
   const vmNames = (o.vms as unknown[]).map((v) => (typeof v === "object" && v !== null ? (v as { name?: unknown }).name : undefined));
   const events = ((o.events ?? []) as unknown[]).map((e, i) => parseEvent(e, pathJoin("events", i), vmNames, run.seconds));
+  // `sampling` is ours, not the host's: take it out of each VM and check it now.
+  const sampling: unknown[] = [];
+  const vms = (o.vms as unknown[]).map((v, i) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v) || !("sampling" in v)) {
+      sampling.push(undefined);
+      return v as VmOptions;
+    }
+    const { sampling: spec, ...rest } = v as Record<string, unknown>;
+    const name = typeof rest.name === "string" && rest.name !== "" ? rest.name : `vms[${i}]`;
+    createEstimator(name, spec, pathJoin("vms", i, "sampling"));
+    sampling.push(spec);
+    return rest as unknown as VmOptions;
+  });
   const experiment: Experiment = {
-    name, description, seed, host, reclamation, vms: o.vms as VmOptions[], events, run,
+    name, description, seed, host, reclamation, allocation, vms, sampling, events, run,
     baseDir: options.baseDir ?? process.cwd(),
   };
   return experiment;
@@ -174,7 +212,19 @@ function optionalString(value: unknown, where: string): string | undefined {
  */
 export function buildHost(exp: Experiment, startSeconds = 0): Host {
   checkExperimentState(exp);
-  const policies = exp.reclamation === false ? [] : [new ReclamationPolicy(exp.reclamation, "reclamation")];
+  // Estimators first: the reclamation policy then ticks on this quantum's estimates.
+  const policies: HostPolicy[] = [];
+  exp.vms.forEach((vm, i) => {
+    const spec = exp.sampling?.[i];
+    const estimator = spec === undefined
+      ? (exp.allocation && exp.allocation.taxRate > 0 ? createEstimator(String(vm.name), true, pathJoin("vms", i, "sampling")) : null)
+      : createEstimator(String(vm.name), spec, pathJoin("vms", i, "sampling"));
+    if (estimator) policies.push(estimator);
+  });
+  if (exp.reclamation !== false) {
+    const params = exp.allocation ? { ...exp.reclamation, allocation: exp.allocation } : exp.reclamation;
+    policies.push(new ReclamationPolicy(params, "reclamation"));
+  }
   // Page sharing scans before reclamation decides, so a tick's merges count as free memory.
   if (exp.host.sharing !== undefined) policies.unshift(createSharingPolicy(exp.host.sharing, "host.sharing"));
   const host = new Host({ ...(withoutSharing(exp.host) as { memory: string }), seed: exp.seed, policies }, "host");

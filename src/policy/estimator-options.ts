@@ -15,6 +15,10 @@ import { DamonEstimator, DamonParams } from "./damon-estimator";
 import { SamplerParams, WorkingSetSampler } from "./working-set-sampler";
 import { VmEstimator } from "./vm-estimator";
 
+/** The keys each estimator takes under `sampling` (the VM is implied). */
+const SAMPLER_KEYS = ["samplePages", "periodSeconds", "slowGain", "fastGain"];
+const DAMON_KEYS = ["periodSeconds", "sampleIntervalSeconds", "minRegions", "maxRegions"];
+
 /** The estimators a VM may use. */
 export const ESTIMATOR_KINDS = ["sampling", "damon"] as const;
 export type EstimatorKind = (typeof ESTIMATOR_KINDS)[number];
@@ -39,7 +43,14 @@ export function createEstimator(vmName: string, options: unknown, where = "sampl
   }
   const { estimator, ...rest } = options as Record<string, unknown>;
   if ("vm" in rest) throw new MemvirtError("is implied by the VM this belongs to: leave it out", { where: pathJoin(where, "vm"), value: rest.vm });
-  if (estimator === undefined || estimator === "sampling") return new WorkingSetSampler({ ...rest, vm: vmName } as SamplerParams, where);
-  if (estimator === "damon") return new DamonEstimator({ ...rest, vm: vmName } as DamonParams, where);
-  throw new MemvirtError(`must be one of ${ESTIMATOR_KINDS.map((k) => `"${k}"`).join(", ")}`, { where: pathJoin(where, "estimator"), value: estimator });
+  const kind = estimator ?? "sampling";
+  if (kind !== "sampling" && kind !== "damon") {
+    throw new MemvirtError(`must be one of ${ESTIMATOR_KINDS.map((k) => `"${k}"`).join(", ")}`, { where: pathJoin(where, "estimator"), value: estimator });
+  }
+  const keys = ["estimator", ...(kind === "sampling" ? SAMPLER_KEYS : DAMON_KEYS)];
+  for (const key of Object.keys(rest)) {
+    if (!keys.includes(key)) throw new MemvirtError(`unknown field for the "${kind}" estimator (valid fields: ${keys.join(", ")})`, { where: pathJoin(where, key), value: rest[key] });
+  }
+  if (kind === "sampling") return new WorkingSetSampler({ ...rest, vm: vmName } as SamplerParams, where);
+  return new DamonEstimator({ ...rest, vm: vmName } as DamonParams, where);
 }
