@@ -64,7 +64,7 @@ export function shardsHash(page: number, salt = 0): number {
   return h >>> 8;
 }
 
-/** What the salt adds before the finalizer (never 0, so page 0 is not always sampled). */
+/** What the salt adds before the finalizer: with salt 0 too, so page 0 does not hash to 0 (sampled at every rate). */
 function saltOffset(salt: number): number {
   return Math.imul(salt ^ 0x6a09e667, 0xc2b2ae35);
 }
@@ -118,7 +118,7 @@ export class Shards {
     this.adjust = options.adjust ?? true;
     const salt = options.salt ?? 0;
     if (typeof salt !== "number" || !Number.isInteger(salt) || salt < 0 || salt > 0xffffffff) throw new MemvirtError("must be a whole number from 0 to 2^32-1", { where: at("salt"), value: salt });
-    this.salt = salt | 0;
+    this.salt = salt;
     const heapCapacity = this.fixedSize ? Math.min(this.maxSamples + 1, 1 << 16) : 0;
     this.heapHashes = new Int32Array(heapCapacity);
     this.heapPages = new Float64Array(heapCapacity);
