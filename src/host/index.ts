@@ -11,3 +11,5 @@ export * from "./host-config";
 export * from "./run";
 export * from "./timeline-recorder";
 export * from "./host";
+export * from "./page-contents";
+export * from "./shared-frames";

@@ -9,3 +9,7 @@ export * from "./vm-estimator";
 export * from "./working-set-sampler";
 export * from "./damon-estimator";
 export * from "./estimator-options";
+export * from "./sharing-metrics";
+export * from "./esx-sharing";
+export * from "./ksm-sharing";
+export * from "./sharing-policy";
