@@ -62,6 +62,25 @@ describe("experiment files", () => {
     expect(parseExperiment(edit((s) => { s.seed = "run-a"; })).seed).toBe("run-a");
   });
 
+  it("a file without a seed runs as seed 1", () => {
+    // Overcommitted, so the seed shows in the timeline (as above).
+    const spec = (seed?: number) => ({
+      ...(seed === undefined ? {} : { seed }),
+      host: { memory: 5000 },
+      reclamation: { periodSeconds: 0.2 },
+      vms: [
+        { name: "web", memory: 3000, workload: { kind: "zipf", pages: 2800, exponent: 0.9, writeFraction: 0.2 } },
+        { name: "db", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 2500 } },
+      ],
+      run: { seconds: 0.5, sampleEvery: 0.5 },
+    });
+    const timeline = (seed?: number) => runExperiment(parseExperiment(spec(seed))).run.timeline.objects();
+    expect(parseExperiment(spec()).seed).toBe(1);
+    const unseeded = timeline();
+    expect(unseeded).toEqual(timeline(1));
+    expect(unseeded).not.toEqual(timeline(2));
+  });
+
   it.each([
     ["a fractional seed", (s: any) => { s.seed = 1.5; }, "seed", /must be a whole number between/],
     ["a seed beyond 2^53", (s: any) => { s.seed = 1e300; }, "seed", /must be a whole number between/],
