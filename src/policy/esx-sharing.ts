@@ -56,11 +56,13 @@ export interface EsxSharingParams {
 
 const KEYS = ["periodSeconds", "pagesPerSecondPerVm", "pagesPerSecondTotal", "hashNs", "compareNs", "hash"];
 
-/** A hint: an unshared page whose hash was `hash` when it was scanned. */
-interface Hint {
-  vm: number;
-  ppn: number;
-  hash: number;
+/**
+ * Table values are numbers, no per-page objects: a shared frame f as f ≥ 0, a hint (an unshared
+ * page whose hash was the key when it was scanned) as −(vm × 2^32 + ppn) − 1.
+ */
+const VM_UNIT = 2 ** 32;
+function hint(vm: number, ppn: number): number {
+  return -(vm * VM_UNIT + ppn) - 1;
 }
 
 /**
@@ -77,8 +79,8 @@ export class EsxSharing implements HostPolicy, ScanCost {
   private readonly hashNs: number;
   private readonly compareNs: number;
   private readonly hash: (id: number) => number;
-  /** hash → a shared frame (number) or a hint. */
-  private readonly table = new Map<number, number | Hint>();
+  /** hash → a shared frame or a hint (see `hint`). */
+  private readonly table = new Map<number, number>();
   private zeroFrame = -1;
   private rng: Rng | undefined;
   private credit = 0;
@@ -152,41 +154,44 @@ export class EsxSharing implements HostPolicy, ScanCost {
     const h = this.hash(id);
     const entry = this.table.get(h);
     if (entry === undefined) {
-      this.table.set(h, { vm: vm.index, ppn, hash: h });
+      this.table.set(h, hint(vm.index, ppn));
       return;
     }
-    if (typeof entry === "number") {
+    if (entry >= 0) {
       // A shared frame: merge after a full comparison (the frame may also have been freed).
       this.pagesCompared++;
       if (shared.refCount(entry) > 0 && shared.content(entry) === id && this.sameAsFrame(host, vm, ppn, entry)) {
         host.sharePage!(vm.index, ppn, entry);
       } else {
         this.falseMatches++;
-        if (shared.refCount(entry) === 0) this.table.set(h, { vm: vm.index, ppn, hash: h });
+        if (shared.refCount(entry) === 0) this.table.set(h, hint(vm.index, ppn));
       }
       return;
     }
     // A hint: the hinted page was not write-protected, so rehash it first.
-    if (entry.vm === vm.index && entry.ppn === ppn) return;
-    const other = host.vms[entry.vm];
-    const os = other.hstate[entry.ppn];
+    const packed = -entry - 1;
+    const hvm = Math.floor(packed / VM_UNIT);
+    const hppn = packed - hvm * VM_UNIT;
+    if (hvm === vm.index && hppn === ppn) return;
+    const other = host.vms[hvm];
+    const os = other.hstate[hppn];
     if (os !== RESIDENT && os !== TRAPPED) {
-      this.table.set(h, { vm: vm.index, ppn, hash: h });
+      this.table.set(h, hint(vm.index, ppn));
       return;
     }
     this.pagesHashed++;
-    if (this.hash(other.contents!.read(entry.ppn)) !== entry.hash) {
+    if (this.hash(other.contents!.read(hppn)) !== h) {
       this.staleHints++;
-      this.table.set(h, { vm: vm.index, ppn, hash: h });
+      this.table.set(h, hint(vm.index, ppn));
       return;
     }
     this.pagesCompared++;
-    if (!contents.sameAs(ppn, other.contents!, entry.ppn)) {
+    if (!contents.sameAs(ppn, other.contents!, hppn)) {
       this.falseMatches++; // a hash collision: keep the hint, leave this page unshared
       return;
     }
-    const frame = other.p2m![entry.ppn];
-    host.sharePage!(other.index, entry.ppn, -1);
+    const frame = other.p2m![hppn];
+    host.sharePage!(hvm, hppn, -1);
     host.sharePage!(vm.index, ppn, frame);
     this.table.set(h, frame);
   }

@@ -54,10 +54,8 @@ const VOLATILE = 1;
 const UNSTABLE = 2;
 const STABLE = 3;
 
-interface TreePage {
-  vm: number;
-  ppn: number;
-}
+/** A page in the unstable tree, packed in one number (no per-page objects): vm × 2^32 + ppn. */
+const VM_UNIT = 2 ** 32;
 
 /**
  * The KSM page-sharing scanner.
@@ -78,8 +76,8 @@ export class KsmSharing implements HostPolicy, ScanCost {
   private readonly hash: (id: number) => number;
   /** hash → chain of stable frames (dups); dead frames are pruned when met. */
   private readonly stable = new Map<number, number[]>();
-  /** hash → pages in the unstable tree; emptied after every full scan. */
-  private unstable = new Map<number, TreePage[]>();
+  /** hash → page(s) in the unstable tree (an array only when hashes collide); emptied after every full scan. */
+  private unstable = new Map<number, number | number[]>();
   private readonly checksums: Float64Array[] = [];
   private readonly status: Uint8Array[] = [];
   private readonly statusCounts = new Float64Array(4);
@@ -188,10 +186,11 @@ export class KsmSharing implements HostPolicy, ScanCost {
     // 1. The stable tree: a merged page of equal contents with room left.
     const chain = this.stable.get(h);
     if (chain) {
-      for (let i = 0; i < chain.length; i++) {
+      // Newest dups first: older ones of a long chain (zero pages) are usually full.
+      for (let i = chain.length - 1; i >= 0; i--) {
         const f = chain[i];
         if (!this.live(f, h)) {
-          chain.splice(i--, 1);
+          chain.splice(i, 1);
           continue;
         }
         this.pagesCompared++;
@@ -223,29 +222,36 @@ export class KsmSharing implements HostPolicy, ScanCost {
       return true;
     }
     // 4. The unstable tree: an equal page there makes a new stable page with this one.
-    const list = this.unstable.get(h);
-    if (list) {
+    const self = vm.index * VM_UNIT + ppn;
+    const found = this.unstable.get(h);
+    if (found !== undefined) {
+      const list = typeof found === "number" ? [found] : found;
       for (let i = 0; i < list.length; i++) {
         const t = list[i];
-        if (t.vm === vm.index && t.ppn === ppn) return true; // already in this pass's tree
-        const other = host.vms[t.vm];
-        const os = other.hstate[t.ppn];
+        if (t === self) return true; // already in this pass's tree
+        const tvm = Math.floor(t / VM_UNIT);
+        const tppn = t - tvm * VM_UNIT;
+        const other = host.vms[tvm];
+        const os = other.hstate[tppn];
         if (os !== RESIDENT && os !== TRAPPED) continue;
         this.pagesCompared++;
-        if (!contents.sameAs(ppn, other.contents!, t.ppn)) continue;
-        const frame = other.p2m![t.ppn];
-        host.sharePage!(other.index, t.ppn, -1);
+        if (!contents.sameAs(ppn, other.contents!, tppn)) continue;
+        const frame = other.p2m![tppn];
+        host.sharePage!(tvm, tppn, -1);
         host.sharePage!(vm.index, ppn, frame);
         list.splice(i, 1);
+        if (list.length === 0) this.unstable.delete(h);
+        else this.unstable.set(h, list.length === 1 ? list[0] : list);
         const dups = this.stable.get(h);
         if (dups) { if (!dups.includes(frame)) dups.push(frame); }
         else this.stable.set(h, [frame]);
-        this.setStatus(other.index, t.ppn, STABLE);
+        this.setStatus(tvm, tppn, STABLE);
         this.setStatus(vm.index, ppn, STABLE);
         return true;
       }
-      list.push({ vm: vm.index, ppn });
-    } else this.unstable.set(h, [{ vm: vm.index, ppn }]);
+      list.push(self);
+      this.unstable.set(h, list);
+    } else this.unstable.set(h, self);
     this.setStatus(vm.index, ppn, UNSTABLE);
     return true;
   }
