@@ -19,6 +19,7 @@ import { HostControl, HostPolicy, VmView } from "../host/host-policy";
 import { RESIDENT, TRAPPED } from "../host/page-state";
 import { ZERO_CONTENT } from "../host/page-contents";
 import { ScanCost } from "./sharing-metrics";
+import { sameAsSharedFrame } from "./frame-compare";
 
 /** Modelled CPU nanoseconds to hash one 4 KiB page (≈ 4 GB/s) and to compare one in full. */
 export const DEFAULT_HASH_NS = 1000;
@@ -160,7 +161,7 @@ export class EsxSharing implements HostPolicy, ScanCost {
     if (entry >= 0) {
       // A shared frame: merge after a full comparison (the frame may also have been freed).
       this.pagesCompared++;
-      if (shared.refCount(entry) > 0 && shared.content(entry) === id && this.sameAsFrame(host, vm, ppn, entry)) {
+      if (shared.refCount(entry) > 0 && sameAsSharedFrame(host, vm, ppn, entry)) {
         host.sharePage!(vm.index, ppn, entry);
       } else {
         this.falseMatches++;
@@ -194,18 +195,6 @@ export class EsxSharing implements HostPolicy, ScanCost {
     host.sharePage!(hvm, hppn, -1);
     host.sharePage!(vm.index, ppn, frame);
     this.table.set(h, frame);
-  }
-
-  /** Full comparison with a shared frame: against any page still mapping it (bytes, when kept). */
-  private sameAsFrame(host: HostControl, vm: VmView, ppn: number, frame: number): boolean {
-    const contents = vm.contents!;
-    if (!contents.bytes) return true; // content ids already compared equal
-    for (const o of host.vms) {
-      if (!o.p2m || !o.contents) continue;
-      const i = o.p2m.indexOf(frame);
-      if (i >= 0) return contents.sameAs(ppn, o.contents, i);
-    }
-    return false;
   }
 }
 

@@ -28,6 +28,7 @@ import { RESIDENT, SHARED, TRAPPED } from "../host/page-state";
 import { ZERO_CONTENT } from "../host/page-contents";
 import { contentHash, DEFAULT_COMPARE_NS, DEFAULT_HASH_NS } from "./esx-sharing";
 import { ScanCost } from "./sharing-metrics";
+import { sameAsSharedFrame } from "./frame-compare";
 
 /** Parameters of the KSM scanner (all optional; JSON-able except `hash`). */
 export interface KsmSharingParams {
@@ -194,7 +195,7 @@ export class KsmSharing implements HostPolicy, ScanCost {
           continue;
         }
         this.pagesCompared++;
-        if (host.shared!.content(f) !== id) continue;
+        if (!sameAsSharedFrame(host, vm, ppn, f)) continue;
         if (host.shared!.refCount(f) >= this.maxPageSharing) continue;
         host.sharePage!(vm.index, ppn, f);
         this.setStatus(vm.index, ppn, STABLE);
