@@ -90,7 +90,10 @@ export interface ChartOptions {
   heightPixels?: number;
 }
 
-/** A qualitative palette (Tableau 10), so a colour value keeps its colour across facets. */
+/**
+ * A qualitative palette (Tableau 10), so a colour value keeps its colour across facets.
+ * @internal
+ */
 export const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
 /** A line or step series with fewer points than this gets markers by default. */

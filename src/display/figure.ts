@@ -75,6 +75,7 @@ export function figure(data: Trace[], layout: Record<string, unknown> = {}, conf
 /**
  * Is `x` a memvirt figure?
  *
+ * @internal
  * @example
  * isFigure(figure([])) // true
  */

@@ -24,7 +24,10 @@
 import * as fs from "node:fs";
 import type { Figure } from "./figure";
 
-/** Escape text for HTML element content and attribute values. */
+/**
+ * Escape text for HTML element content and attribute values.
+ * @internal
+ */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
 }
@@ -108,6 +111,7 @@ const FIGURE_LOADER = `function (id) {
  * HTML for one figure: a div, its spec as JSON, and a loader that draws it now, or once
  * plotly.js has loaded (fetching it from the kernel when the page lacks it).
  *
+ * @internal
  * @example
  * figureHtml(figure([{ y: [1, 2] }]), "memvirt-fig-1");
  */
@@ -131,6 +135,7 @@ function plotlyVersion(): string {
  * plotly.js (minified) as a script, followed by code that draws every figure queued before it
  * loaded. Evaluating it twice in one page is harmless (the library loads once).
  *
+ * @internal
  * @example
  * plotlyLibraryScript().length > 1e6 // true: the whole library
  */
@@ -149,6 +154,7 @@ export function plotlyLibraryScript(): string {
  * The plotly.js library as inline HTML ({@link plotlyLibraryScript} in a script element marked
  * `data-memvirt-plotly-library` with the version). Include it once per notebook.
  *
+ * @internal
  * @example
  * plotlyLibraryHtml().startsWith('<script data-memvirt-plotly-library="4.1.1">') // true
  */
@@ -156,7 +162,10 @@ export function plotlyLibraryHtml(): string {
   return `<script data-memvirt-plotly-library="${escapeHtml(plotlyVersion())}">${plotlyLibraryScript()}</script>`;
 }
 
-/** The parts of an arquero table rendering uses. */
+/**
+ * The parts of an arquero table rendering uses.
+ * @internal
+ */
 export interface HtmlTable {
   numRows(): number;
   numCols(): number;
@@ -166,6 +175,7 @@ export interface HtmlTable {
 /**
  * An arquero table as HTML, at most `maxRows` rows, then a "… N more rows" line.
  *
+ * @internal
  * @example
  * tableHtml(aq.table({ a: [1, 2, 3] }), 2) // ...<p>… 1 more row</p>
  */
@@ -179,6 +189,7 @@ export function tableHtml(table: HtmlTable, maxRows = 20): string {
 /**
  * An explain view: monospace, as OSTEP's simulators print it.
  *
+ * @internal
  * @example
  * explainHtml("walk: 24 references")
  */
@@ -189,6 +200,7 @@ export function explainHtml(text: string): string {
 /**
  * A progress bar as HTML, for an updating notebook display.
  *
+ * @internal
  * @example
  * progressHtml("simulating", 30, 120)
  */

@@ -11,10 +11,16 @@
 import { isFigure } from "./figure";
 import { explainHtml, figureHtml, HtmlTable, plotlyLibraryHtml, tableHtml } from "./html";
 
-/** A Jupyter MIME bundle. */
+/**
+ * A Jupyter MIME bundle.
+ * @internal
+ */
 export type MimeBundle = { "text/plain": string; "text/html"?: string };
 
-/** State the caller keeps between calls (one per `notebookDisplay()`, i.e. per run of a notebook's setup cell). */
+/**
+ * State the caller keeps between calls (one per `notebookDisplay()`, i.e. per run of a notebook's setup cell).
+ * @internal
+ */
 export interface MimeState {
   /** Has plotly.js gone out with a figure of this state? Set to true when a bundle includes it. */
   plotlySent: boolean;
@@ -38,6 +44,7 @@ export interface Explainable {
 /**
  * Is `x` an arquero-like table?
  *
+ * @internal
  * @example
  * isTable(aq.table({ a: [1] })) // true
  */
@@ -48,6 +55,7 @@ export function isTable(x: unknown): x is HtmlTable & { toString(): string; prin
 /**
  * Does `x` have an explain view?
  *
+ * @internal
  * @example
  * isExplainable({ explain: () => "hi" }) // true
  */
@@ -58,6 +66,7 @@ export function isExplainable(x: unknown): x is Explainable {
 /**
  * A fresh display state.
  *
+ * @internal
  * @example
  * const state = newMimeState("s1");
  */
@@ -68,6 +77,7 @@ export function newMimeState(idPrefix: string): MimeState {
 /**
  * Build the MIME bundle for a value. Mutates `state` (figure counter, plotly sent).
  *
+ * @internal
  * @example
  * toMimeBundle(aq.table({ a: [1, 2] }), newMimeState("t"))["text/html"]
  */

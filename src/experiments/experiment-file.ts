@@ -207,6 +207,7 @@ function optionalString(value: unknown, where: string): string | undefined {
  * Build the host an experiment describes (VMs added, policy installed, events scheduled
  * relative to `startSeconds`).
  *
+ * @internal
  * @example
  * const host = buildHost(exp);
  */

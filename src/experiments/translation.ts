@@ -112,7 +112,10 @@ export interface SimulateTranslationOptions extends MmuOptions {
   keepIntervals?: number;
 }
 
-/** Interval rows kept in a result unless `keepIntervals` says otherwise. */
+/**
+ * Interval rows kept in a result unless `keepIntervals` says otherwise.
+ * @internal
+ */
 export const DEFAULT_KEEP_INTERVALS = 100_000;
 
 /** Totals of a run. */
@@ -176,7 +179,10 @@ export interface TranslationTotals {
 
 const INTERVAL_COLUMNS = ["interval", "accessesEnd", "accesses", "tlbMisses", "memoryReferences", "referencesPerMiss", "traps", "hiddenFaults", "ptWrites", "cycles", "cyclesPerAccess", "shadowBytes"] as const;
 
-/** The default of `steadyTolerance`: halves within 10% of each other. */
+/**
+ * The default of `steadyTolerance`: halves within 10% of each other.
+ * @internal
+ */
 export const DEFAULT_STEADY_TOLERANCE = 0.1;
 
 /**
@@ -213,6 +219,7 @@ export class TranslationResult {
    */
   traceStats: LackeyStats | undefined;
 
+  /** @internal */
   constructor(settings: MmuSettings, inputName: string, guestActivity: Required<GuestActivityOptions>, totals: TranslationTotals, intervals: aq.ColumnTable, warnings: string[] = []) {
     this.settings = settings;
     this.inputName = inputName;
@@ -298,6 +305,7 @@ export class TranslationResult {
 /**
  * A run in progress: feed it batches, then `finish()`. Used by both entry points.
  *
+ * @internal
  * @example
  * const run = new TranslationRun({ mode: "nested" }, "my trace", NaN);
  * run.feed(pages, kinds, n);

@@ -53,10 +53,16 @@ import { formatCount } from "../util/units";
 /** How the driver paces inflation and deflation. */
 export type BalloonRateMode = "adaptive" | "fixed";
 
-/** The valid `rate` values. */
+/**
+ * The valid `rate` values.
+ * @internal
+ */
 export const BALLOON_RATE_MODES: readonly BalloonRateMode[] = ["adaptive", "fixed"];
 
-/** Balloon driver settings, already validated. */
+/**
+ * Balloon driver settings, already validated.
+ * @internal
+ */
 export interface BalloonSettings {
   /** False when no driver is installed: the host can then only swap. */
   enabled: boolean;
@@ -73,6 +79,7 @@ export interface BalloonSettings {
 /**
  * The constants of Linux's vmw_balloon.c (1.2.1.3-k) that the adaptive rate uses, in pages per
  * cycle; the worker runs one cycle a second.
+ * @internal
  */
 export const VMW_BALLOON_RATES = Object.freeze({
   /** VMW_BALLOON_NOSLEEP_ALLOC_MAX: pages a cycle may take from free memory. */
@@ -91,7 +98,10 @@ export const VMW_BALLOON_RATES = Object.freeze({
   cycleSeconds: 1,
 });
 
-/** What the driver needs from its guest (GuestOs has it; tests script it). */
+/**
+ * What the driver needs from its guest (GuestOs has it; tests script it).
+ * @internal
+ */
 export interface BalloonGuest {
   /** Pages on the guest's free list: what an allocation without sleeping can take. */
   readonly freePages: number;
@@ -103,7 +113,10 @@ export interface BalloonGuest {
   takePendingNs(): number;
 }
 
-/** What the driver needs from the hypervisor. */
+/**
+ * What the driver needs from the hypervisor.
+ * @internal
+ */
 export type BalloonPort = Pick<GuestPort, "balloonPage" | "unballoonPage">;
 
 const NOT_IN_CYCLE = 0;
@@ -113,6 +126,7 @@ const DEFLATING = 2;
 /**
  * One guest's balloon driver.
  *
+ * @internal
  * @example
  * const balloon = new BalloonDriver(settings, guest, port);
  * balloon.setTarget(1000);

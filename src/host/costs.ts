@@ -42,12 +42,16 @@ export const DEFAULT_COSTS: Readonly<AccessCosts> = Object.freeze({
   trapNs: 2_000,
 });
 
-/** Names of the cost fields, for validation and docs. */
+/**
+ * Names of the cost fields, for validation and docs.
+ * @internal
+ */
 export const COST_KEYS = Object.keys(DEFAULT_COSTS) as Array<keyof AccessCosts>;
 
 /**
  * Merge user overrides into the defaults, rejecting unknown names and bad values.
  *
+ * @internal
  * @example
  * resolveCosts({ guestDiskReadNs: 100_000 }) // an SSD instead of a disk
  */

@@ -34,7 +34,10 @@ import {
   V_GUEST_SWAPPED, V_ON_FILE, V_UNTOUCHED,
 } from "./page-state";
 
-/** How the guest reaches the hardware and the hypervisor below it (implemented by the host's VM). */
+/**
+ * How the guest reaches the hardware and the hypervisor below it (implemented by the host's VM).
+ * @internal
+ */
 export interface GuestPort {
   /** The host state byte of each guest-physical page; only RESIDENT is an ordinary hit. */
   readonly hstate: Uint8Array;
@@ -48,7 +51,10 @@ export interface GuestPort {
   unballoonPage(ppn: number): void;
 }
 
-/** Guest OS settings, already validated (sizes in pages). */
+/**
+ * Guest OS settings, already validated (sizes in pages).
+ * @internal
+ */
 export interface GuestSettings {
   /** Guest-physical pages the VM is configured with. */
   memoryPages: number;
@@ -62,7 +68,10 @@ export interface GuestSettings {
   where: string;
 }
 
-/** Guest counters: cumulative since boot. */
+/**
+ * Guest counters: cumulative since boot.
+ * @internal
+ */
 export interface GuestCounters {
   accesses: number;
   /** First touches of anonymous pages (zero-fill). */
@@ -80,6 +89,7 @@ const BATCH = 4096;
 /**
  * One guest OS. The host's VM owns it and drives it with `run(untilNs)`.
  *
+ * @internal
  * @example
  * const guest = new GuestOs(settings, port, costs);
  * guest.setWorkload(workload);

@@ -87,11 +87,20 @@ export interface VmOptions {
   contents?: ContentModelOptions | PageSnapshot;
 }
 
-/** ESX's default balloon cap (sched.mem.maxmemctl): 65% of configured memory. */
+/**
+ * ESX's default balloon cap (sched.mem.maxmemctl): 65% of configured memory.
+ * @internal
+ */
 export const DEFAULT_BALLOON_MAX_FRACTION = 0.65;
-/** Default fixed balloon rate, pages/s (vmw_balloon's VMW_BALLOON_RATE_ALLOC_MAX, per 1 s cycle). */
+/**
+ * Default fixed balloon rate, pages/s (vmw_balloon's VMW_BALLOON_RATE_ALLOC_MAX, per 1 s cycle).
+ * @internal
+ */
 export const DEFAULT_BALLOON_RATE_PAGES_PER_SECOND = 2048;
-/** Default kernel overhead: 64 bytes of page descriptor per 4 KiB page. */
+/**
+ * Default kernel overhead: 64 bytes of page descriptor per 4 KiB page.
+ * @internal
+ */
 export const DEFAULT_KERNEL_OVERHEAD = 1 / 64;
 
 const HOST_KEYS = ["memory", "swap", "seed", "costs", "quantumSeconds", "policies"];
@@ -102,6 +111,7 @@ const GUEST_KEYS = ["swap", "fileBackedFraction", "kernelOverhead"];
 /**
  * Reject anything that is not a plain object, and any key not in `allowed`.
  *
+ * @internal
  * @example
  * checkObject({ memory: "1 GiB" }, ["memory"], "host");
  */
@@ -118,6 +128,7 @@ export function checkObject(value: unknown, allowed: readonly string[], where: s
 /**
  * A positive finite number (rates, periods), named by its path when wrong.
  *
+ * @internal
  * @example
  * checkPositive(2048, "vms[0].balloon.inflatePagesPerSecond")
  */
@@ -129,6 +140,7 @@ export function checkPositive(value: unknown, where: string): number {
 /**
  * An optional callback: undefined or a function (checked before a run, not when first called).
  *
+ * @internal
  * @example
  * checkCallback(options.onProgress, "run.onProgress");
  */
@@ -141,6 +153,7 @@ export function checkCallback(value: unknown, where: string, example = "(doneSec
 /**
  * A number in [0, 1].
  *
+ * @internal
  * @example
  * checkFraction01(0.65, "vms[0].balloon.maxFraction")
  */
@@ -149,7 +162,10 @@ export function checkFraction01(value: unknown, where: string): number {
   return value;
 }
 
-/** Validated host settings. */
+/**
+ * Validated host settings.
+ * @internal
+ */
 export interface HostSettings {
   memoryPages: number;
   /** Explicit swap size in pages, or undefined for "auto". */
@@ -160,6 +176,7 @@ export interface HostSettings {
 /**
  * Validate host options (policies, costs and seed are checked by the Host itself).
  *
+ * @internal
  * @example
  * resolveHostSettings({ memory: "4 GiB" }) // { memoryPages: 1048576, swapPages: undefined, quantumSeconds: 0.01 }
  */
@@ -180,6 +197,7 @@ export function resolveHostSettings(options: HostOptions, where = "host"): HostS
 /**
  * Validate one VM's options into settings (sizes in pages). The workload is handled by the host.
  *
+ * @internal
  * @example
  * resolveVmSettings({ name: "web", memory: "256 MiB" }, "vms[0]").maxPages // 65536
  */
@@ -252,6 +270,7 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
  * The quantum a point in time falls to: actions and events run at the start of the quantum
  * nearest their time (`at` rounds; a time in the last half of a quantum belongs to the next).
  *
+ * @internal
  * @example
  * quantumIndex(0.996, 0.01) // 100: it runs at the start of the quantum at 1 s
  */
@@ -262,6 +281,7 @@ export function quantumIndex(atSeconds: number, quantumSeconds: number): number 
 /**
  * The number of host quanta in `seconds`, which must be a whole number of them.
  *
+ * @internal
  * @example
  * wholeQuanta(1, 0.01, "run.seconds") // 100
  */

@@ -81,16 +81,25 @@ export interface AddVmContext {
  * host.addVm({ name: "db", memory: "768 MiB", workload: { kind: "uniform", pages: "500 MiB" } });
  * const run = host.run({ seconds: 60, sampleEvery: 1 });
  */
-export class Host implements HostControl, VmBackend {
+export class Host {
+  /** @internal */
   readonly machine: MachineMemory;
+  /** @internal */
   readonly swap: SwapDevice;
+  /** @internal */
   readonly costs: AccessCosts;
   readonly seed: Seed;
   readonly quantumSeconds: number;
   readonly vms: Vm[] = [];
-  /** Frames shared copy-on-write by pages of equal contents (page sharing). */
+  /**
+   * Frames shared copy-on-write by pages of equal contents (page sharing).
+   * @internal
+   */
   readonly shared: SharedFrames;
-  /** Fresh content ids for every VM's pages (so no two VMs' private pages ever match). */
+  /**
+   * Fresh content ids for every VM's pages (so no two VMs' private pages ever match).
+   * @internal
+   */
   readonly contentIds = new ContentIdSpace();
   private readonly rng: Rng;
   private readonly swapRng: Rng;
@@ -388,6 +397,7 @@ export class Host implements HostControl, VmBackend {
 
   // ---- VmBackend: frames for VMs ----
 
+  /** @internal */
   allocateFrameFor(vm: Vm): number {
     // A VM at its limit pays with one of its own pages.
     if (vm.residentPages >= vm.maxPages) this.swapOutOne(vm);
@@ -401,10 +411,12 @@ export class Host implements HostControl, VmBackend {
     return frame;
   }
 
+  /** @internal */
   notifyTrap(vm: Vm, ppn: number): void {
     for (const s of this.scheduled) s.policy.onTrap?.(this, vm.index, ppn);
   }
 
+  /** @internal */
   notifyFault(vm: Vm, ppn: number): void {
     for (const s of this.scheduled) s.policy.onHostFault?.(this, vm.index, ppn);
   }
@@ -433,27 +445,36 @@ export class Host implements HostControl, VmBackend {
 
   // ---- HostControl: what policies may read and do (documented in host-policy.ts) ----
 
+  /** @internal */
   get machinePages(): number {
     return this.machine.totalPages;
   }
+  /** @internal */
   get freePages(): number {
     return this.machine.freePages;
   }
+  /** @internal */
   get hostSwapCapacityPages(): number {
     return this.swap.capacityPages;
   }
+  /** @internal */
   get hostSwapUsedPages(): number {
     return this.swap.usedPages;
   }
-  /** The reclamation state last reported by a policy ("none" without one). */
+  /**
+   * The reclamation state last reported by a policy ("none" without one).
+   * @internal
+   */
   get stateLabel(): string {
     return this.label;
   }
 
+  /** @internal */
   setBalloonTarget(vm: number, pages: number): number {
     return this.vms[vm].balloon.setTarget(pages);
   }
 
+  /** @internal */
   swapOut(vm: number, pages: number): number {
     const v = this.vms[vm];
     let done = 0;
@@ -465,32 +486,39 @@ export class Host implements HostControl, VmBackend {
     return done;
   }
 
+  /** @internal */
   setBlocked(vm: number, blocked: boolean): void {
     const v = this.vms[vm];
     if (v.blocked !== blocked) this.note(`${v.name} is ${blocked ? "blocked (above its target while free memory is low)" : "running again"}`);
     v.blocked = blocked;
   }
 
+  /** @internal */
   setTarget(vm: number, pages: number): void {
     this.vms[vm].targetPages = pages;
   }
 
+  /** @internal */
   invalidate(vm: number, ppn: number): boolean {
     return this.vms[vm].invalidate(ppn);
   }
 
+  /** @internal */
   sharePage(vm: number, ppn: number, frame: number): void {
     this.vms[vm].sharePage(ppn, frame);
   }
 
+  /** @internal */
   setEstimatedActivePages(vm: number, pages: number | null): void {
     this.vms[vm].estimatedActivePages = pages;
   }
 
+  /** @internal */
   randomStream(label: string): Rng {
     return this.rng.split(`policy:${label}`);
   }
 
+  /** @internal */
   reportState(label: string): void {
     if (label !== this.label && this.label !== "none") {
       const free = this.machine.freePages / this.machine.totalPages;
@@ -499,6 +527,7 @@ export class Host implements HostControl, VmBackend {
     this.label = label;
   }
 
+  /** @internal */
   note(text: string): void {
     this.events.push({ t: Math.round(this.nowSeconds * 1e9) / 1e9, text });
   }
@@ -508,6 +537,7 @@ export class Host implements HostControl, VmBackend {
   /**
    * Check conservation and every VM's invariants (tests; O(total pages)). Throws on a violation.
    *
+   * @internal
    * @example
    * host.checkInvariants();
    */
@@ -603,11 +633,20 @@ export class Host implements HostControl, VmBackend {
     return lines.join("\n");
   }
 
-  /** Bytes of typed-array state for the whole host (frames, P→M, states, guests). */
+  /**
+   * Bytes of typed-array state for the whole host (frames, P→M, states, guests).
+   * @internal
+   */
   get stateBytes(): number {
     return this.machine.totalPages * 4 + this.vms.reduce((a, vm) => a + vm.stateBytes, 0);
   }
 }
+
+// Host serves its policies (HostControl) and its VMs (VmBackend) through members tagged
+// @internal, which the published .d.ts leaves out; so the class cannot say `implements` there,
+// and this check keeps it complete for both instead.
+type Serves<T extends HostControl & VmBackend> = T;
+type HostServesPoliciesAndVms = Serves<Host>;
 
 function describePages(pages: number): string {
   return `${formatCount(pages)} pages (${formatBytes(pages * PAGE_SIZE_BYTES)})`;

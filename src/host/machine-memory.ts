@@ -11,6 +11,7 @@ import { MemvirtError } from "../util/errors";
 /**
  * A pool of machine frames numbered 0..totalPages-1.
  *
+ * @internal
  * @example
  * const m = new MachineMemory(1024);
  * const frame = m.allocate(); // 0

@@ -19,49 +19,91 @@
  *   (handled by the host), which is how later policies (sampling, sharing) observe accesses.
  */
 
-/** Never touched since boot (or given back by the balloon): no frame, no swap slot. */
+/**
+ * Never touched since boot (or given back by the balloon): no frame, no swap slot.
+ * @internal
+ */
 export const UNBACKED = 0;
-/** Backed by a machine frame and mapped: accesses run at memory speed. */
+/**
+ * Backed by a machine frame and mapped: accesses run at memory speed.
+ * @internal
+ */
 export const RESIDENT = 1;
-/** Backed by a machine frame but unmapped by the host, so the next access traps (sampling). */
+/**
+ * Backed by a machine frame but unmapped by the host, so the next access traps (sampling).
+ * @internal
+ */
 export const TRAPPED = 2;
-/** Contents on the hypervisor swap device. */
+/**
+ * Contents on the hypervisor swap device.
+ * @internal
+ */
 export const HOST_SWAPPED = 3;
-/** Pinned by the guest's balloon driver and handed to the host. */
+/**
+ * Pinned by the guest's balloon driver and handed to the host.
+ * @internal
+ */
 export const BALLOONED = 4;
-/** Mapped read-only to a frame shared copy-on-write (shared-frames.ts); a write copies it (Vm.writePage). */
+/**
+ * Mapped read-only to a frame shared copy-on-write (shared-frames.ts); a write copies it (Vm.writePage).
+ * @internal
+ */
 export const SHARED = 5;
 
-/** Names of host page states, indexed by state. */
+/**
+ * Names of host page states, indexed by state.
+ * @internal
+ */
 export const HOST_STATE_NAMES = ["unbacked", "resident", "trapped", "host-swapped", "ballooned", "shared"] as const;
 
 /**
  * Guest-side flag bits, one byte per guest-physical page.
  * REF and DIRTY are the hardware accessed/dirty bits the guest's CLOCK reads.
+ * @internal
  */
 export const G_REF = 1;
+/** @internal */
 export const G_DIRTY = 2;
-/** The guest has allocated this page (it holds a virtual page, a kernel page or a balloon page). */
+/**
+ * The guest has allocated this page (it holds a virtual page, a kernel page or a balloon page).
+ * @internal
+ */
 export const G_IN_USE = 4;
-/** Pinned by the balloon driver: the guest's replacement policy must skip it. */
+/**
+ * Pinned by the balloon driver: the guest's replacement policy must skip it.
+ * @internal
+ */
 export const G_PINNED = 8;
-/** Holds a file page (page cache), not anonymous memory. */
+/**
+ * Holds a file page (page cache), not anonymous memory.
+ * @internal
+ */
 export const G_FILE = 16;
-/** Kernel memory sized by the configured memory (e.g. `struct page`): never paged. */
+/**
+ * Kernel memory sized by the configured memory (e.g. `struct page`): never paged.
+ * @internal
+ */
 export const G_WIRED = 32;
-/** An anonymous page whose copy on the guest swap device is still valid (clean swap cache). */
+/**
+ * An anonymous page whose copy on the guest swap device is still valid (clean swap cache).
+ * @internal
+ */
 export const G_SWAP_COPY = 64;
 /**
  * Not a guest bit: the simulator's ground truth for working-set estimators. Every guest access
  * sets it together with REF (so the hot path pays nothing); the timeline counts and clears it
  * at each sample (`GuestOs.takeTouchedPages`). No guest or host decision ever reads it.
+ * @internal
  */
 export const G_TOUCHED = 128;
 
 /**
  * Where a virtual page is, stored in the guest's V→P table when it is not in guest memory.
  * Non-negative values are guest-physical page numbers.
+ * @internal
  */
 export const V_UNTOUCHED = -1;
+/** @internal */
 export const V_GUEST_SWAPPED = -2;
+/** @internal */
 export const V_ON_FILE = -3;

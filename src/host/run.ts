@@ -16,13 +16,19 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
 
 type Table = ReturnType<typeof aq.table>;
 
-/** Per-VM timeline columns that count events in the interval. */
+/**
+ * Per-VM timeline columns that count events in the interval.
+ * @internal
+ */
 export const INTERVAL_COLUMNS = [
   "accesses", "minorFaults", "guestDiskReads", "hostAllocFaults", "hostSwapFaults", "trapFaults",
   "doublePagingEvents", "guestPageOuts", "hostSwapOuts",
 ] as const;
 
-/** Per-VM timeline columns that are sizes at the sample time, in pages. */
+/**
+ * Per-VM timeline columns that are sizes at the sample time, in pages.
+ * @internal
+ */
 export const SIZE_COLUMNS = [
   "configuredPages", "maxPages", "targetPages", "residentPages", "balloonedPages", "balloonTargetPages",
   "hostSwappedPages", "guestSwappedPages", "guestFreePages",

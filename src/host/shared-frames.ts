@@ -45,6 +45,7 @@ export class SharedFrames implements SharingCounters {
   cowBreaks = 0;
   dropped = 0;
 
+  /** @internal */
   constructor(machine: MachineMemory) {
     this.machine = machine;
     this.refs = new Uint16Array(machine.totalPages);

@@ -8,6 +8,7 @@
 /**
  * A swap device (the hypervisor's, or one guest's).
  *
+ * @internal
  * @example
  * const swap = new SwapDevice(1000);
  * swap.allocate(); swap.writes++; // one page out into a new slot

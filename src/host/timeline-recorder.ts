@@ -10,7 +10,10 @@ import { Vm } from "./vm";
 import { AccessCosts } from "./costs";
 import { SharedFrames } from "./shared-frames";
 
-/** What the recorder reads from the host at each sample. */
+/**
+ * What the recorder reads from the host at each sample.
+ * @internal
+ */
 export interface SampledHost {
   readonly nowSeconds: number;
   readonly machinePages: number;
@@ -30,6 +33,7 @@ export interface SampledHost {
  * Page-sharing columns of the host timeline, present when some VM has page contents:
  * shared frames, guest pages mapping them, machine pages saved (their difference), and per
  * interval copy-on-write breaks, pages hashed and compared, and the scanners' modelled CPU seconds.
+ * @internal
  */
 export const HOST_SHARING_COLUMNS = ["sharedFrames", "sharedPages", "savedPages", "cowBreaks", "pagesHashed", "pagesCompared", "scanCpuSeconds"] as const;
 
@@ -59,6 +63,7 @@ function sharingCounters(host: SampledHost): [number, number, number, number] {
  * without one), the exact number of distinct pages the guest touched in the interval (the
  * ground truth, from the host's touch stamps), and the share of the interval the VM spent in
  * sampling traps (trapFaults × trapNs; only estimators invalidate pages).
+ * @internal
  */
 export const WORKING_SET_COLUMNS = ["estimatedActivePages", "trueActivePages", "samplingOverheadFraction"] as const;
 
@@ -95,6 +100,7 @@ function sizeOf(vm: Vm, name: (typeof SIZE_COLUMNS)[number]): number {
 /**
  * Records one run.
  *
+ * @internal
  * @example
  * const rec = new TimelineRecorder(host, 1);
  * rec.sample(host); // at each sample time

@@ -16,7 +16,10 @@
  */
 import { V_UNTOUCHED } from "./page-state";
 
-/** Virtual pages below this are indexed directly (2^24 pages = 64 GiB of virtual space). */
+/**
+ * Virtual pages below this are indexed directly (2^24 pages = 64 GiB of virtual space).
+ * @internal
+ */
 export const DIRECT_LIMIT_PAGES = 2 ** 24;
 
 const EMPTY_KEY = -1;
@@ -24,6 +27,7 @@ const EMPTY_KEY = -1;
 /**
  * The V→P table of one guest.
  *
+ * @internal
  * @example
  * const vs = new VirtualSpace();
  * const slot = vs.slotOf(5);

@@ -30,7 +30,10 @@ import { SwapDevice } from "./swap-device";
 import { Workload } from "../workloads/workload";
 import { DIRECT_LIMIT_PAGES } from "./virtual-space";
 
-/** The host services a VM needs: frames, the swap device, trap notification. */
+/**
+ * The host services a VM needs: frames, the swap device, trap notification.
+ * @internal
+ */
 export interface VmBackend {
   readonly machine: MachineMemory;
   readonly swap: SwapDevice;
@@ -47,7 +50,10 @@ export interface VmBackend {
   readonly shared?: SharedFrames;
 }
 
-/** A VM's configuration, already validated (sizes in pages). */
+/**
+ * A VM's configuration, already validated (sizes in pages).
+ * @internal
+ */
 export interface VmSettings {
   name: string;
   memoryPages: number;
@@ -61,6 +67,7 @@ export interface VmSettings {
 /**
  * Cumulative host-side counters of one VM. Faults the host takes on the guest's behalf are *host
  * faults*; in this lab a *hidden fault* is only a shadow-page-table fill (src/virt).
+ * @internal
  */
 export interface VmHostCounters {
   /** Host faults where the host allocated (and zeroed) a frame for a never-backed page. */
@@ -82,19 +89,28 @@ export interface VmHostCounters {
  * const vm = host.addVm({ name: "web", memory: "256 MiB", workload });
  * vm.residentPages; vm.balloonedPages; vm.hostSwappedPages;
  */
-export class Vm implements GuestPort, VmView, VmHostCounters {
+export class Vm {
+  /** @internal */
   readonly index: number;
   readonly name: string;
   readonly memoryPages: number;
   readonly minPages: number;
   maxPages: number;
   shares: number;
+  /** @internal */
   readonly p2m: Int32Array;
+  /** @internal */
   readonly hstate: Uint8Array;
-  /** Pages in each host state, indexed by state. */
+  /**
+   * Pages in each host state, indexed by state.
+   * @internal
+   */
   readonly stateCounts = new Float64Array(HOST_STATE_NAMES.length);
+  /** @internal */
   readonly guest: GuestOs;
+  /** @internal */
   readonly balloon: BalloonDriver;
+  /** @internal */
   readonly settings: VmSettings;
   targetPages: number;
   blocked = false;
@@ -114,6 +130,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
 
   private readonly backend: VmBackend;
 
+  /** @internal */
   constructor(index: number, settings: VmSettings, backend: VmBackend) {
     this.index = index;
     this.settings = settings;
@@ -164,6 +181,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    * guest touched since the last call, counted exactly (not sampled); counting starts afresh.
    * The timeline calls it at every sample; policies never see it.
    *
+   * @internal
    * @example
    * const touched = vm.takeTouchedPages(); // pages touched since the last sample
    */
@@ -173,6 +191,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
 
   // ---- GuestPort: what the guest's accesses and I/O need from the host ----
 
+  /** @internal */
   touch(ppn: number): number {
     const s = this.hstate[ppn];
     if (s === RESIDENT) return 0;
@@ -199,6 +218,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     throw new Error(`internal: VM ${this.name} touched guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
   }
 
+  /** @internal */
   readForPageOut(ppn: number): number {
     const s = this.hstate[ppn];
     if (s === HOST_SWAPPED) {
@@ -214,6 +234,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     throw new Error(`internal: VM ${this.name} paged out guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
   }
 
+  /** @internal */
   balloonPage(ppn: number): void {
     const s = this.hstate[ppn];
     if (s === RESIDENT || s === TRAPPED) {
@@ -229,6 +250,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     this.setState(ppn, s, BALLOONED);
   }
 
+  /** @internal */
   unballoonPage(ppn: number): void {
     if (this.hstate[ppn] !== BALLOONED) throw new Error(`internal: VM ${this.name} unballooned guest page ${ppn}, which is not ballooned`);
     this.setState(ppn, BALLOONED, UNBACKED);
@@ -239,6 +261,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   /**
    * Swap out resident page `ppn` to the host swap device. False if the device is full.
    *
+   * @internal
    * @example
    * vm.swapOut(17);
    */
@@ -260,6 +283,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    * −1 its own frame becomes a shared frame; otherwise it maps the shared `frame` and its own
    * frame goes back to the machine (a merge). The caller has compared the contents.
    *
+   * @internal
    * @example
    * a.sharePage(7, -1); b.sharePage(9, a.p2m[7]); // one frame freed
    */
@@ -283,6 +307,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    * into a new frame of its own (copy-on-write), which may make the host reclaim; the last
    * sharer just takes the frame back. A page without a frame only changes its content id.
    *
+   * @internal
    * @example
    * vm.writePage(7);
    */
@@ -315,6 +340,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   /**
    * Unmap a resident page so its next access traps.
    *
+   * @internal
    * @example
    * vm.invalidate(5) // true if page 5 was resident
    */
@@ -329,6 +355,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    * Random probes first, then a scan from a random start, so the choice is uniform-ish and O(1)
    * when most pages are resident.
    *
+   * @internal
    * @example
    * const p = vm.randomResidentPage(() => rng.next());
    */
@@ -383,6 +410,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
   /**
    * Check this VM's invariants, host and guest side (tests; O(pages)). Throws on a violation.
    *
+   * @internal
    * @example
    * vm.checkInvariants();
    */
@@ -436,7 +464,10 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     ].join("\n");
   }
 
-  /** Bytes of typed-array state this VM holds (host side + guest). */
+  /**
+   * Bytes of typed-array state this VM holds (host side + guest).
+   * @internal
+   */
   get stateBytes(): number {
     return this.p2m.byteLength + this.hstate.byteLength + this.guest.stateBytes + this.balloon.stateBytes;
   }
@@ -447,6 +478,7 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
    * record (1), P→V (4) and the guest's free stack (4); the balloon's pinned list (4 per page of its cap); the V→P direct table
    * (4 per virtual page, up to memory + guest swap and at most 2^24 pages).
    *
+   * @internal
    * @example
    * Vm.estimateStateBytes(resolveVmSettings({ name: "web", memory: "1 GiB" }, "vms[0]")) // ≈ 7 MiB
    */
@@ -456,3 +488,9 @@ export class Vm implements GuestPort, VmView, VmHostCounters {
     return 15 * P + 4 * settings.balloon.maxPages + 4 * virtualPages;
   }
 }
+
+// A VM serves its guest, the host's policies and the counters (GuestPort, VmView, VmHostCounters) through
+// members tagged @internal, which the published .d.ts leaves out; so the class cannot say
+// `implements` there, and this check keeps it complete instead.
+type Serves<T extends GuestPort & VmView & VmHostCounters> = T;
+type VmServesGuestAndPolicies = Serves<Vm>;

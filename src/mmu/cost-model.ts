@@ -92,6 +92,7 @@ export const DEFAULT_TRANSLATION_COSTS: Readonly<CostModel> = Object.freeze({
  * Defaults with the user's overrides applied; unknown names and bad values are rejected with
  * their path.
  *
+ * @internal
  * @example
  * resolveTranslationCosts({ trapCycles: 2000 }).trapCycles // 2000
  */

@@ -17,6 +17,7 @@ export type WalkCacheOption =
   | { design: "none" };
 
 /**
+ * @internal
  * @example
  * createWalkCache("uptc").describe() // "UPTC (physically tagged entry cache), 24 entries, fully associative"
  * createWalkCache({ design: "stc", entries: [64, 8, 4] })

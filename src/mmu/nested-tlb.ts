@@ -17,7 +17,10 @@ export interface NestedTlbOptions {
   ways?: number;
 }
 
-/** 16 entries, fully associative (≈). */
+/**
+ * 16 entries, fully associative (≈).
+ * @internal
+ */
 export const DEFAULT_NESTED_TLB: Readonly<Required<NestedTlbOptions>> = { entries: 16, ways: 16 };
 
 /**
@@ -25,6 +28,7 @@ export const DEFAULT_NESTED_TLB: Readonly<Required<NestedTlbOptions>> = { entrie
  * Like `Tlb`, it holds its cache (one cache class for every structure; see tlb.ts); the 2-D
  * walker uses `cache` directly.
  *
+ * @internal
  * @example
  * const ntlb = new NestedTlb();
  * ntlb.insert(0, gpaPage, hpaFrame);

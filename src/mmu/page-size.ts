@@ -20,18 +20,28 @@ export type PageSize = "4K" | "2M" | "1G";
 /** Depth of a radix page table: 4 (48-bit VA) or 5 (57-bit VA). */
 export type Levels = 4 | 5;
 
-/** Every page size, smallest first. */
+/**
+ * Every page size, smallest first.
+ * @internal
+ */
 export const PAGE_SIZES: readonly PageSize[] = ["4K", "2M", "1G"];
 
-/** Entries per table page (4 KiB / 8-byte entries). */
+/**
+ * Entries per table page (4 KiB / 8-byte entries).
+ * @internal
+ */
 export const ENTRIES_PER_TABLE = 512;
 
-/** 512^k for k = 0..5: the number of 4 KiB pages one entry at level k+1 covers. */
+/**
+ * 512^k for k = 0..5: the number of 4 KiB pages one entry at level k+1 covers.
+ * @internal
+ */
 export const LEVEL_SPAN_PAGES: readonly number[] = [1, 512, 262144, 134217728, 68719476736, 35184372088832];
 
 /**
  * The level at which a leaf of this size sits: 1 for 4K, 2 for 2M, 3 for 1G.
  *
+ * @internal
  * @example
  * leafLevelOf("2M") // 2
  */
@@ -42,6 +52,7 @@ export function leafLevelOf(size: PageSize): 1 | 2 | 3 {
 /**
  * How many 4 KiB frames one page of this size spans.
  *
+ * @internal
  * @example
  * framesPerPage("2M") // 512
  */
@@ -52,6 +63,7 @@ export function framesPerPage(size: PageSize): number {
 /**
  * The size in bytes.
  *
+ * @internal
  * @example
  * pageSizeBytes("1G") // 1073741824
  */
@@ -63,6 +75,7 @@ export function pageSizeBytes(size: PageSize): number {
  * The smaller of two page sizes: a translation that combines two mappings can be no larger than
  * either of them (a guest 2M page backed by 4K host pages is splintered into 4K pieces).
  *
+ * @internal
  * @example
  * smallerPageSize("2M", "4K") // "4K"
  */
@@ -73,6 +86,7 @@ export function smallerPageSize(a: PageSize, b: PageSize): PageSize {
 /**
  * Virtual-address width of a table depth.
  *
+ * @internal
  * @example
  * addressBitsOf(5) // 57
  */
@@ -84,6 +98,7 @@ export function addressBitsOf(levels: Levels): 48 | 57 {
  * The 9-bit index a page number uses at `level` (1 = leaf table). Exact for any integer page
  * number below 2^53; no allocation.
  *
+ * @internal
  * @example
  * levelIndex(0x7f123, 1) // 0x123
  */
@@ -96,6 +111,7 @@ export function levelIndex(page: number, level: number): number {
 /**
  * Parse a page size as a user writes it: "4K", "4KiB", "2M", "2 MiB", "1G", or a byte count.
  *
+ * @internal
  * @example
  * parsePageSize("2MiB", "--host-page-size") // "2M"
  */
@@ -117,6 +133,7 @@ export function parsePageSize(value: unknown, where = "pageSize"): PageSize {
 /**
  * Parse a table depth (4 or 5).
  *
+ * @internal
  * @example
  * parseLevels("5", "--guest-levels") // 5
  */

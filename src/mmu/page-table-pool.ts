@@ -15,7 +15,10 @@
  * the walk path, only when a table is allocated).
  */
 
-/** Frames are 32-bit 4 KiB frame numbers: up to 16 TiB of physical memory. */
+/**
+ * Frames are 32-bit 4 KiB frame numbers: up to 16 TiB of physical memory.
+ * @internal
+ */
 export class PageTablePool {
   /** Entries per table page. */
   static readonly ENTRIES = 512;

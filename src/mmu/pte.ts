@@ -10,22 +10,41 @@
  * simulator the frame and the flags are stored in separate typed arrays (see PageTablePool).
  */
 
-/** Present: the entry maps something. */
+/**
+ * Present: the entry maps something.
+ * @internal
+ */
 export const PTE_PRESENT = 0x01;
-/** Writable: stores are allowed. */
+/**
+ * Writable: stores are allowed.
+ * @internal
+ */
 export const PTE_WRITABLE = 0x02;
-/** User: user mode may access. */
+/**
+ * User: user mode may access.
+ * @internal
+ */
 export const PTE_USER = 0x04;
-/** Accessed: set by the walker when the entry is used. */
+/**
+ * Accessed: set by the walker when the entry is used.
+ * @internal
+ */
 export const PTE_ACCESSED = 0x20;
-/** Dirty: set by the walker on a store through a leaf. */
+/**
+ * Dirty: set by the walker on a store through a leaf.
+ * @internal
+ */
 export const PTE_DIRTY = 0x40;
-/** Page size: this non-level-1 entry is a leaf (2 MiB or 1 GiB page). */
+/**
+ * Page size: this non-level-1 entry is a leaf (2 MiB or 1 GiB page).
+ * @internal
+ */
 export const PTE_LARGE = 0x80;
 
 /**
  * The 64-bit entry value as a number: frame in bits 51..12, flags in bits 11..0.
  *
+ * @internal
  * @example
  * pteValue(0x1234, PTE_PRESENT | PTE_WRITABLE) // 0x1234003
  */
@@ -36,6 +55,7 @@ export function pteValue(frame: number, flags: number): number {
 /**
  * Flags as letters, e.g. "P W U A D PS", for explain text and tables.
  *
+ * @internal
  * @example
  * describePteFlags(PTE_PRESENT | PTE_WRITABLE) // "P W"
  */
@@ -53,6 +73,7 @@ export function describePteFlags(flags: number): string {
 /**
  * A hexadecimal address or entry value, `0x` prefixed (exact for integers below 2^53).
  *
+ * @internal
  * @example
  * hex(4096) // "0x1000"
  */

@@ -19,7 +19,10 @@ import { LEVEL_SPAN_PAGES, levelIndex, type Levels } from "./page-size";
 import { PageTablePool } from "./page-table-pool";
 import { PTE_LARGE, PTE_PRESENT, PTE_USER, PTE_WRITABLE } from "./pte";
 
-/** Where table pages come from: a frame allocator of the space the tables live in. */
+/**
+ * Where table pages come from: a frame allocator of the space the tables live in.
+ * @internal
+ */
 export interface FrameSource {
   /** A free 4 KiB frame for a new table page. */
   allocateFrame(): number;
@@ -27,7 +30,10 @@ export interface FrameSource {
   releaseFrame(frame: number): void;
 }
 
-/** Sees every entry a structural operation reads or writes, in order. */
+/**
+ * Sees every entry a structural operation reads or writes, in order.
+ * @internal
+ */
 export interface PageTableObserver {
   /** An entry was read (`table` id, `index`, `level` of the entry). */
   pteRead(table: number, index: number, level: number): void;
@@ -38,7 +44,10 @@ export interface PageTableObserver {
   pteWrite(table: number, index: number, level: number, page: number, oldFlags: number): void;
 }
 
-/** Receives one leaf: first page covered, level, frame, flags, and where the entry sits. */
+/**
+ * Receives one leaf: first page covered, level, frame, flags, and where the entry sits.
+ * @internal
+ */
 export type LeafVisitor = (page: number, level: number, frame: number, flags: number, table: number, index: number) => void;
 
 /** Flags of an intermediate (non-leaf) entry. */
@@ -47,6 +56,7 @@ const TABLE_FLAGS = PTE_PRESENT | PTE_WRITABLE | PTE_USER;
 /**
  * One address space's radix tree.
  *
+ * @internal
  * @example
  * const pool = new PageTablePool();
  * let next = 100;
@@ -348,6 +358,7 @@ export class RadixPageTable {
 /**
  * The first page of the `level` entry's span that holds `page`.
  *
+ * @internal
  * @example
  * alignDown(1000, 2) // 512
  */

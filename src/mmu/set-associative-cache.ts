@@ -50,7 +50,10 @@ import { MemvirtError } from "../util/errors";
 import { formatCount } from "../util/units";
 import { checkStateFits } from "./memory-budget";
 
-/** Size and shape of a set-associative structure. */
+/**
+ * Size and shape of a set-associative structure.
+ * @internal
+ */
 export interface CacheShape {
   /** Total entries. */
   entries: number;
@@ -59,6 +62,7 @@ export interface CacheShape {
 }
 
 /**
+ * @internal
  * @example
  * const c = new SetAssociativeCache({ entries: 64, ways: 4 }, "tlb");
  * c.insert(1, 0x7f000, 0x4242, 0, 0);
@@ -442,6 +446,7 @@ export class SetAssociativeCache {
  * The bucket of (tag, key) in a table of 2^(32 − shift) buckets: mixes both 32-bit halves of
  * the key and the tag, no division. Batch kernels write this expression inline (same formula).
  *
+ * @internal
  * @example
  * hashOf(1, 0x7f000, 23) // a bucket in [0, 512)
  */
@@ -455,6 +460,7 @@ export function hashOf(tag: number, key: number, shift: number): number {
  * Unlink `slot` from its set's list and relink it right after the set's sentinel (most
  * recently used). `links` is a cache's link array; `sentinel` = entries + set.
  *
+ * @internal
  * @example
  * moveToFront(cache.links, slot, cache.entries + cache.setOf(key));
  */

@@ -38,10 +38,14 @@ export interface StcOptions {
   ways?: number[];
 }
 
-/** PDE 32 (4-way), PDPTE 4, PML4E 2, PML5E 2 entries (≈). */
+/**
+ * PDE 32 (4-way), PDPTE 4, PML4E 2, PML5E 2 entries (≈).
+ * @internal
+ */
 export const DEFAULT_STC: Readonly<{ entries: readonly number[]; ways: readonly number[] }> = { entries: [32, 4, 2, 2], ways: [4, 4, 2, 2] };
 
 /**
+ * @internal
  * @example
  * const stc = new Stc();
  * stc.fillTable(0, 1, 0x7f123, 1, 42, 0x9000);   // the PT for this 2 MiB region is table 42

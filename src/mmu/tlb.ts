@@ -26,10 +26,16 @@ export interface TlbOptions {
   tagged?: boolean;
 }
 
-/** Skylake STLB: 1536 entries, 12-way. */
+/**
+ * Skylake STLB: 1536 entries, 12-way.
+ * @internal
+ */
 export const DEFAULT_TLB: Readonly<Required<TlbOptions>> = { entries: 1536, ways: 12, tagged: true };
 
-/** Flag bit stored with a TLB entry: the translation allows stores. */
+/**
+ * Flag bit stored with a TLB entry: the translation allows stores.
+ * @internal
+ */
 export const TLB_WRITABLE = 1;
 
 /**
@@ -44,6 +50,7 @@ export const TLB_WRITABLE = 1;
  * tlb.lookup(1, 0x7f000) >= 0 // true
  */
 export class Tlb {
+  /** @internal */
   readonly cache: SetAssociativeCache;
   readonly entries: number;
   readonly ways: number;
@@ -67,6 +74,7 @@ export class Tlb {
   /**
    * The slot caching (asid, page), marked most recently used, or -1.
    *
+   * @internal
    * @example
    * tlb.lookup(asid, page) >= 0
    */
@@ -77,6 +85,7 @@ export class Tlb {
   /**
    * Cache a translation (evicting the set's LRU entry when full). Returns the slot.
    *
+   * @internal
    * @example
    * tlb.insert(asid, page, frame, 0, TLB_WRITABLE);
    */
@@ -132,6 +141,7 @@ export class Tlb {
  * Fill a cache shape from options and defaults, checking the values (entries and ways must be
  * positive integers).
  *
+ * @internal
  * @example
  * resolveShape({ entries: 64, ways: 4 }, DEFAULT_TLB, "tlb") // { entries: 64, ways: 4 }
  */

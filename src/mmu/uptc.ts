@@ -21,10 +21,14 @@ export interface UptcOptions {
   cacheLeaves?: boolean;
 }
 
-/** 24 entries, fully associative (≈). */
+/**
+ * 24 entries, fully associative (≈).
+ * @internal
+ */
 export const DEFAULT_UPTC: Readonly<Required<UptcOptions>> = { entries: 24, ways: 24, cacheLeaves: false };
 
 /**
+ * @internal
  * @example
  * const pwc = new Uptc();
  * pwc.probeEntry(0x1000 * 512 + 7, false) // false (miss, now cached)

@@ -25,12 +25,21 @@
 /** Which design a cache implements. */
 export type WalkCacheDesign = "none" | "uptc" | "stc";
 
-/** The guest (or only) dimension of a walk. */
+/**
+ * The guest (or only) dimension of a walk.
+ * @internal
+ */
 export const GUEST_DIMENSION = 0;
-/** The host (nested) dimension of a 2-D walk. */
+/**
+ * The host (nested) dimension of a 2-D walk.
+ * @internal
+ */
 export const HOST_DIMENSION = 1;
 
-/** A page-walk cache as the walker sees it. */
+/**
+ * A page-walk cache as the walker sees it.
+ * @internal
+ */
 export interface WalkCache {
   readonly design: WalkCacheDesign;
   /**
@@ -67,6 +76,7 @@ export interface WalkCache {
 /**
  * No page-walk cache: every level of every walk goes to memory.
  *
+ * @internal
  * @example
  * const pwc = new NoWalkCache();
  * pwc.probeEntry(123, false) // false

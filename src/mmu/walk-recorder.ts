@@ -61,6 +61,7 @@ export interface WalkEvent {
 /**
  * Collects references and events during one (or several, after a fault) hardware walks.
  *
+ * @internal
  * @example
  * const rec = new WalkRecorder(0x7f1234567abc, "gVA");
  * rec.reference(0, 4, 0x1000, 254, 0x2003, 0x1000 + 254 * 8, -1, -1, 0, 0);

@@ -23,7 +23,10 @@ export interface WalkSettings {
   nestedTlb: string;
 }
 
-/** Addresses a walk resolved and the reference count a cold walk has. */
+/**
+ * Addresses a walk resolved and the reference count a cold walk has.
+ * @internal
+ */
 export interface WalkOutcome {
   physicalAddress: number;
   machineAddress: number;
@@ -58,6 +61,7 @@ export class Walk {
   readonly coldReferences: number;
   readonly formula: string;
 
+  /** @internal */
   constructor(settings: WalkSettings, recorder: WalkRecorder, outcome: WalkOutcome) {
     this.settings = settings;
     this.mode = settings.mode;

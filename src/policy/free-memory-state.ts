@@ -37,6 +37,7 @@ export const DEFAULT_THRESHOLDS: Readonly<FreeMemoryThresholds> = Object.freeze(
 /**
  * Validate thresholds (fractions, high > soft > hard > low ≥ 0), filling in defaults.
  *
+ * @internal
  * @example
  * resolveThresholds({ high: 0.1 }) // { high: 0.1, soft: 0.04, hard: 0.02, low: 0.01 }
  */
@@ -58,6 +59,7 @@ export function resolveThresholds(value: Partial<FreeMemoryThresholds> | undefin
 /**
  * The next state given the free fraction and the current state (with hysteresis).
  *
+ * @internal
  * @example
  * classifyFreeMemory(0.03, HIGH) // SOFT
  * classifyFreeMemory(0.05, SOFT) // SOFT: leaving needs 6%

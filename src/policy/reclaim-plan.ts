@@ -14,7 +14,10 @@
  * min(need, Σ reclaimable).
  */
 
-/** One VM as the plan sees it. */
+/**
+ * One VM as the plan sees it.
+ * @internal
+ */
 export interface ReclaimCandidate {
   /** Pages the VM holds (or will hold once in-flight reclamation completes). */
   allocatedPages: number;
@@ -28,6 +31,7 @@ export interface ReclaimCandidate {
 /**
  * Pages to reclaim from each VM so that `needPages` come back from the lowest-ρ VMs.
  *
+ * @internal
  * @example
  * planReclaim([{ allocatedPages: 800, minPages: 0, shares: 1 }, { allocatedPages: 200, minPages: 0, shares: 1 }], 400)
  * // [400, 0]: the first VM drops to 400 pages, still not below the second's 200

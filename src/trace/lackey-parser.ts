@@ -65,7 +65,10 @@ export interface LackeyStats {
 /** Receives a batch of accesses; the arrays are reused after the call returns (copy to keep). */
 export type LackeyBatchHandler = (pages: Float64Array, kinds: Uint8Array, count: number) => void;
 
-/** Options of a parser. */
+/**
+ * Options of a parser.
+ * @internal
+ */
 export interface LackeyParserOptions {
   /** Name used in error messages (FILE:LINE). Default "<trace>". */
   fileName?: string;
@@ -81,7 +84,10 @@ export interface LackeyParserOptions {
   addressBits?: number;
 }
 
-/** Largest record size accepted, in bytes: 16 pages, so a record is at most 17 accesses. */
+/**
+ * Largest record size accepted, in bytes: 16 pages, so a record is at most 17 accesses.
+ * @internal
+ */
 export const MAX_RECORD_BYTES = 4096 * 16;
 
 const NL = 10;
@@ -111,6 +117,7 @@ KIND[77] = WRITE; // M
 /**
  * Parse a Lackey trace pushed in chunks of any size.
  *
+ * @internal
  * @example
  * const parser = new LackeyParser((pages, kinds, n) => console.log(n), { fileName: "ls.lackey" });
  * parser.push(Buffer.from("I  0400d7d4,8\n L 7ff0005b8,"));

@@ -41,6 +41,7 @@ const READ_CHUNK_BYTES = 1 << 20;
 /**
  * The display name of a trace source.
  *
+ * @internal
  * @example
  * traceSourceName("-") // "<stdin>"
  */

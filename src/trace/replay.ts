@@ -11,7 +11,10 @@ import { formatCount, parsePages } from "../util/units";
 import { Workload } from "../workloads/workload";
 import { LackeyTrace } from "./load-lackey";
 
-/** Options of a replay. */
+/**
+ * Options of a replay.
+ * @internal
+ */
 export interface ReplayOptions {
   /** Start again at the first record after the last (default false). */
   loop?: boolean;
@@ -26,6 +29,7 @@ export interface ReplayOptions {
 /**
  * Dense page numbers for a trace (first-touch order) and how many distinct pages it touches.
  *
+ * @internal
  * @example
  * renumberPages(new Float64Array([0x7ff000, 0x400, 0x7ff000])) // { pages: [0, 1, 0], distinctPages: 2 }
  */
@@ -46,6 +50,7 @@ export function renumberPages(pages: Float64Array): { pages: Float64Array; disti
 /**
  * A workload that replays a loaded trace.
  *
+ * @internal
  * @example
  * const w = new TraceReplayWorkload(parseLackeyBuffer(text, "t.lackey"), { loop: true, renumber: true });
  */
@@ -119,6 +124,7 @@ export class TraceReplayWorkload implements Workload {
 /**
  * Replay a loaded trace as a workload.
  *
+ * @internal
  * @example
  * const w = replayWorkload(await loadLackeyTrace("data/traces/sort.lackey.gz"), { loop: true });
  */

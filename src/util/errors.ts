@@ -7,7 +7,10 @@
  * a stack for a `MemvirtError`.
  */
 
-/** Exit code for bad input (usage, config, trace). */
+/**
+ * Exit code for bad input (usage, config, trace).
+ * @internal
+ */
 export const EXIT_USAGE = 2;
 
 /**
@@ -38,6 +41,7 @@ export class MemvirtError extends Error {
 /**
  * Render a user value for an error message: strings quoted, long values cut.
  *
+ * @internal
  * @example
  * formatValue("abc") // '"abc"'
  */
@@ -54,6 +58,7 @@ export function formatValue(value: unknown): string {
 /**
  * Join a config path: `pathJoin("vms", 2, "memory")` gives `vms[2].memory`.
  *
+ * @internal
  * @example
  * pathJoin("vms", 0, "memory") // "vms[0].memory"
  */
@@ -71,6 +76,7 @@ export function pathJoin(...parts: Array<string | number>): string {
  * `tlb.entries` → `--tlb-entries`, so a CLI error names what was written. Paths not in `flags`
  * (and other errors) are returned unchanged; a path under a mapped one keeps its tail.
  *
+ * @internal
  * @example
  * renameWhere(new MemvirtError("too big", { where: "tlb.entries", value: 1 }), { "tlb.entries": "--tlb-entries" }).message
  * // "--tlb-entries: too big (got 1)"

@@ -11,6 +11,7 @@ import { openOutputFile, type OutputFileOptions } from "./output-file";
  * Write `data` to `file` atomically (temp file, fsync, rename in the same directory): a reader
  * never sees a half-written file, and a failed write leaves the old file intact.
  *
+ * @internal
  * @example
  * writeFileAtomic("results.csv", "t,vm\n0,web\n");
  */
@@ -28,6 +29,7 @@ export function writeFileAtomic(file: string, data: string, options: OutputFileO
  * True when `a` and `b` name the same existing file: through symlinks, `..`, and hard links
  * (same device and inode). False when either does not exist.
  *
+ * @internal
  * @example
  * sameFile("exp.json", "link-to-exp.json") // true
  */
@@ -41,6 +43,7 @@ export function sameFile(a: string, b: string): boolean {
  * True when the file at `file` is the one open on descriptor `fd` (e.g. stdin redirected from
  * it: `memvirt translate --trace - --out t.csv < t.csv`).
  *
+ * @internal
  * @example
  * sameFileAsFd("trace.csv", 0)
  */

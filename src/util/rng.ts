@@ -29,6 +29,7 @@ const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
  * 42; a string that looks like a number in any other way ("1.5", "007", "1e3", "9007199254740993")
  * is ambiguous and rejected, as are fractional, non-finite and unsafe numbers.
  *
+ * @internal
  * @example
  * checkSeed("42", "--seed") // 42
  * checkSeed("run-a")        // "run-a"
@@ -63,6 +64,7 @@ function looksNumeric(text: string): boolean {
 /**
  * Hash a string to 32 bits (FNV-1a followed by a murmur3 finaliser).
  *
+ * @internal
  * @example
  * hashString32("vm:web") // a stable 32-bit unsigned integer
  */
@@ -79,6 +81,7 @@ export function hashString32(text: string, seed = 0x811c9dc5): number {
  * Hash a string to 128 bits (four 32-bit words), keyed by four words: four multiply-xor lanes
  * that feed each other per character, then a murmur3 finaliser per word with cross-mixing.
  *
+ * @internal
  * @example
  * hashString128("run-a") // [w0, w1, w2, w3], each a 32-bit unsigned integer
  */
@@ -107,6 +110,7 @@ export function hashString128(text: string, key: readonly number[] = [0, 0, 0, 0
  * The murmur3 32-bit finaliser: a cheap, good avalanche on one integer (a bijection on 32 bits
  * that maps 0 to 0).
  *
+ * @internal
  * @example
  * mix32(1) // 0x514e28b7
  */

@@ -9,14 +9,24 @@
  */
 import { MemvirtError } from "./errors";
 
-/** Bytes in a 4 KiB base page. */
+/**
+ * Bytes in a 4 KiB base page.
+ * @internal
+ */
 export const PAGE_SIZE_BYTES = 4096;
-/** log2 of the base page size. */
+/**
+ * log2 of the base page size.
+ * @internal
+ */
 export const PAGE_SHIFT = 12;
 
+/** @internal */
 export const KiB = 1024;
+/** @internal */
 export const MiB = 1024 * KiB;
+/** @internal */
 export const GiB = 1024 * MiB;
+/** @internal */
 export const TiB = 1024 * GiB;
 
 const UNIT_BYTES: Record<string, number> = {
@@ -30,6 +40,7 @@ const UNIT_BYTES: Record<string, number> = {
  * Parse a size into bytes. Numbers are taken as bytes here; see `parsePages` for page counts.
  * A string must carry a unit.
  *
+ * @internal
  * @example
  * parseBytes("512 MiB") // 536870912
  * parseBytes("2M", "hostPageSize") // 2097152
@@ -54,6 +65,7 @@ export function parseBytes(value: unknown, where = "size"): number {
  * Parse a size into 4 KiB pages. A bare number is already a page count; a string carries a unit.
  * Sizes that are not a whole number of pages are rejected rather than rounded silently.
  *
+ * @internal
  * @example
  * parsePages("512 MiB") // 131072
  * parsePages(1000) // 1000
@@ -78,6 +90,7 @@ function checkSize(n: number, value: unknown, where: string): number {
 /**
  * Format bytes with a binary unit, e.g. for explain text.
  *
+ * @internal
  * @example
  * formatBytes(2 * 1024 * 1024) // "2 MiB"
  */
@@ -95,6 +108,7 @@ export function formatBytes(bytes: number): string {
 /**
  * Format a count with thousands separators.
  *
+ * @internal
  * @example
  * formatCount(1234567) // "1,234,567"
  */

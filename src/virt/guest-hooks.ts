@@ -4,7 +4,10 @@
  * hypercall under protected paging...).
  */
 
-/** Page-table and address-space events of a guest OS. */
+/**
+ * Page-table and address-space events of a guest OS.
+ * @internal
+ */
 export interface GuestHooks {
   /** The guest read entry `index` of table `table` (an entry of `level`) in address space `asid`. */
   pteRead(asid: number, table: number, index: number, level: number): void;
@@ -37,6 +40,7 @@ export interface GuestHooks {
 /**
  * Hooks that do nothing (a guest OS before a mode is attached).
  *
+ * @internal
  * @example
  * guest.hooks = NULL_HOOKS;
  */

@@ -39,10 +39,16 @@ import { GuestMemory } from "./guest-memory";
 import { NULL_HOOKS, type GuestHooks } from "./guest-hooks";
 import type { VmMemory } from "./vm-memory";
 
-/** Above this many pages an mprotect flushes the address space instead of INVLPG per page (Linux x86's default). */
+/**
+ * Above this many pages an mprotect flushes the address space instead of INVLPG per page (Linux x86's default).
+ * @internal
+ */
 export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
 
-/** Settings of a guest OS. */
+/**
+ * Settings of a guest OS.
+ * @internal
+ */
 export interface GuestKernelOptions {
   levels: Levels;
   pageSize: PageSize;
@@ -65,6 +71,7 @@ export interface GuestKernelCounts {
 }
 
 /**
+ * @internal
  * @example
  * const guest = new GuestKernel({ levels: 4, pageSize: "4K", memory, vm });
  * const pid = guest.createProcess();

@@ -17,6 +17,7 @@ import { MemvirtError } from "../util/errors";
 import { formatBytes } from "../util/units";
 
 /**
+ * @internal
  * @example
  * const mem = new GuestMemory(262144, 1, 4096);
  * mem.allocateChunk() // 256 (the first chunk above 1 MiB)

@@ -164,12 +164,18 @@ const KNOWN_OPTIONS = ["mode", "guestLevels", "hostLevels", "guestPageSize", "ho
  */
 export class Mmu {
   readonly settings: MmuSettings;
+  /** @internal */
   readonly stats: TranslationStats;
+  /** @internal */
   readonly guest: GuestKernel;
+  /** @internal */
   readonly vm: VmMemory;
   readonly tlb: Tlb;
+  /** @internal */
   readonly pwc: WalkCache;
+  /** @internal */
   readonly nestedTlb: NestedTlb | null;
+  /** @internal */
   readonly mode: TranslationMode;
   private readonly tlbEnabled: boolean;
   /** 4 KiB pages per TLB entry. */
@@ -295,6 +301,7 @@ export class Mmu {
    * The simulation entry point: translate one 4 KiB page number (`kind` READ/WRITE/FETCH);
    * returns the machine frame. No allocation.
    *
+   * @internal
    * @example
    * mmu.accessPage(0x7f123, WRITE)
    */
@@ -309,6 +316,7 @@ export class Mmu {
    * page numbers in the address space, known kinds), so a bad value is refused before any
    * access of the batch is made, and the translation loops need no checks of their own.
    *
+   * @internal
    * @example
    * mmu.run(pages, kinds, 0, n);
    */
@@ -435,7 +443,10 @@ export class Mmu {
     ].join("\n");
   }
 
-  /** The settings a recorded walk reports. */
+  /**
+   * The settings a recorded walk reports.
+   * @internal
+   */
   walkSettings(): WalkSettings {
     const s = this.settings;
     return { mode: s.mode, guestLevels: s.guestLevels, hostLevels: s.hostLevels, guestPageSize: s.guestPageSize, hostPageSize: s.hostPageSize, walkCache: s.pwc === "no page-walk cache" ? "no page-walk cache" : s.pwc, nestedTlb: s.nestedTlb };
@@ -448,6 +459,7 @@ export class Mmu {
    * address walks as its low `bits` bits (page numbers from 2^(bits−13) up), as hardware indexes
    * the tables; in a double it is exact only when page-aligned.
    *
+   * @internal
    * @example
    * mmu.checkAddress(0x7f0000000000, "--address") // 0x7f0000000
    * mmu.checkAddress(0x800000000000, "--address") // throws: non-canonical with 4-level tables

@@ -17,6 +17,7 @@ export const MODE_NAMES: readonly ModeName[] = ["native", "protected", "shadow",
 /**
  * Check a mode name, naming where it came from when it is wrong.
  *
+ * @internal
  * @example
  * parseMode("nested", "--mode") // "nested"
  */

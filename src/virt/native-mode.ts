@@ -7,6 +7,7 @@ import type { WalkRecorder } from "../mmu/walk-recorder";
 import { ModeBase, type ModeContext } from "./translation-mode";
 
 /**
+ * @internal
  * @example
  * const mode = new NativeMode(ctx); // normally made by `new Mmu({ mode: "native" })`
  */

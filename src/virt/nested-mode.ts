@@ -56,6 +56,7 @@ const STOP_AT_MISS = 2;
 const VPID = 0;
 
 /**
+ * @internal
  * @example
  * const mmu = new Mmu({ mode: "nested", pwc: "uptc", nestedTlb: {} });
  */

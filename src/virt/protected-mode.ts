@@ -43,10 +43,14 @@ import { PTE_LARGE, PTE_PRESENT } from "../mmu/pte";
 import type { WalkRecorder } from "../mmu/walk-recorder";
 import { ModeBase, type ModeContext } from "./translation-mode";
 
-/** Page-table updates per multicall (Linux's MC_BATCH; see the top of this file). */
+/**
+ * Page-table updates per multicall (Linux's MC_BATCH; see the top of this file).
+ * @internal
+ */
 export const MULTICALL_BATCH = 32;
 
 /**
+ * @internal
  * @example
  * const mmu = new Mmu({ mode: "protected", pvPolicy: "slides", trapReads: false });
  */

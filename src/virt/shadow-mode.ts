@@ -62,10 +62,14 @@ import { ModeBase, WALK_NOT_PRESENT, type ModeContext } from "./translation-mode
  * bits): the guest entry changed since the shadow entry was last synced.
  */
 const SPTE_STALE = 0x08;
-/** Emulated writes with no walk through a table, after which KVM unshadows it (detect_write_flooding). */
+/**
+ * Emulated writes with no walk through a table, after which KVM unshadows it (detect_write_flooding).
+ * @internal
+ */
 export const WRITE_FLOOD_THRESHOLD = 3;
 
 /**
+ * @internal
  * @example
  * const mmu = new Mmu({ mode: "shadow", shadowCacheSize: 4, shadowPolicy: "kvm" });
  */

@@ -40,13 +40,25 @@ const L_PTE_LARGE = PTE_LARGE;
 const L_LEVEL_SPAN_PAGES = LEVEL_SPAN_PAGES;
 const L_levelIndex = levelIndex;
 
-/** Walk statuses. */
+/**
+ * Walk statuses.
+ * @internal
+ */
 export const WALK_OK = 0;
-/** The walk met a not-present entry (guest fault, or a shadow entry not yet filled). */
+/**
+ * The walk met a not-present entry (guest fault, or a shadow entry not yet filled).
+ * @internal
+ */
 export const WALK_NOT_PRESENT = 1;
-/** The translation exists but forbids the store. */
+/**
+ * The translation exists but forbids the store.
+ * @internal
+ */
 export const WALK_PROTECTION = 2;
-/** Nested paging: a gPA the walk needed is not backed by host memory yet (EPT/NPT violation). */
+/**
+ * Nested paging: a gPA the walk needed is not backed by host memory yet (EPT/NPT violation).
+ * @internal
+ */
 export const WALK_EPT_VIOLATION = 3;
 
 /** How a shadow MMU treats guest page-table writes: the slides' model, or KVM's (shadow-mode.ts). */
@@ -56,7 +68,10 @@ export type PvPolicy = "slides" | "xen";
 /** Nested paging: the host backs guest-physical memory at the first touch ("lazy", an EPT violation), or before the VM runs ("eager"). */
 export type HostBacking = "lazy" | "eager";
 
-/** What a successful walk found (fields reused, never reallocated). */
+/**
+ * What a successful walk found (fields reused, never reallocated).
+ * @internal
+ */
 export class WalkOut {
   /** Machine frame of the 4 KiB page translated. */
   frame = -1;
@@ -65,7 +80,10 @@ export class WalkOut {
   writable = false;
 }
 
-/** Everything a mode works with. */
+/**
+ * Everything a mode works with.
+ * @internal
+ */
 export interface ModeContext {
   guest: GuestKernel;
   vm: VmMemory;
@@ -88,7 +106,10 @@ export interface ModeContext {
   pvPolicy: PvPolicy;
 }
 
-/** A translation mode, as the Mmu drives it. */
+/**
+ * A translation mode, as the Mmu drives it.
+ * @internal
+ */
 export interface TranslationMode extends GuestHooks {
   readonly name: ModeName;
   /** Level of the translations the TLB caches (1 = 4K, 2 = 2M, 3 = 1G). */
@@ -109,6 +130,7 @@ export interface TranslationMode extends GuestHooks {
 /**
  * Shared machinery: the 1-D walker, native-cost guest hooks, TLB range invalidation.
  * Subclasses override what differs.
+ * @internal
  */
 export abstract class ModeBase implements TranslationMode {
   abstract readonly name: ModeName;

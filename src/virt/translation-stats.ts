@@ -79,6 +79,7 @@ export interface TranslationCounts {
 }
 
 /**
+ * @internal
  * @example
  * const stats = new TranslationStats(DEFAULT_TRANSLATION_COSTS);
  * stats.accesses++;
@@ -181,6 +182,7 @@ export class TranslationStats {
 /**
  * `after - before`, field by field.
  *
+ * @internal
  * @example
  * diffCounts(stats.snapshot(), before).tlbMisses
  */

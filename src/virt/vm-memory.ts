@@ -34,10 +34,16 @@ import { PTE_PRESENT, PTE_USER, PTE_WRITABLE } from "../mmu/pte";
 import { RadixPageTable, type FrameSource } from "../mmu/radix-page-table";
 import { Rng } from "../util/rng";
 
-/** Machine frame where VM memory starts when P→M is scattered (4 GiB). */
+/**
+ * Machine frame where VM memory starts when P→M is scattered (4 GiB).
+ * @internal
+ */
 export const VM_BASE_FRAME = 1 << 20;
 
-/** How to build a VM's memory. */
+/**
+ * How to build a VM's memory.
+ * @internal
+ */
 export interface VmMemoryOptions {
   /** Guest-physical memory in 4 KiB frames. */
   guestFrames: number;
@@ -54,6 +60,7 @@ export interface VmMemoryOptions {
 }
 
 /**
+ * @internal
  * @example
  * const vm = new VmMemory({ guestFrames: 262144, hostLevels: 4, hostPageSize: "4K", identity: false, hostTable: true, rng: new Rng(1) });
  * vm.back(5);

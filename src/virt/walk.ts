@@ -72,6 +72,7 @@ export function walk(options: WalkOptions = {}): Walk {
 /**
  * A virtual address from a number or a decimal / `0x` hex string.
  *
+ * @internal
  * @example
  * parseAddress("0x7f1234567abc", "--address") // 139765774187196
  */

@@ -78,7 +78,10 @@ const FIELDS: Record<WorkloadKind, readonly string[]> = {
   trace: ["kind", "file", "loop", "renumber", "maxRecords", "basePage", "accesses"],
 };
 
-/** Options of `createWorkload`. */
+/**
+ * Options of `createWorkload`.
+ * @internal
+ */
 export interface CreateWorkloadOptions {
   /** Directory that relative trace paths resolve against (default: the working directory). */
   baseDir?: string;
@@ -88,6 +91,7 @@ export interface CreateWorkloadOptions {
  * Build a workload from a spec. `rng` should already be split for its owner (e.g. per VM);
  * `where` is the spec's path for error messages.
  *
+ * @internal
  * @example
  * const w = createWorkload({ kind: "zipf", pages: "16 MiB", exponent: 1.1, writeFraction: 0.3 }, new Rng(7).split("vm:web"), "vms[0].workload");
  * w.name // "zipf(1.1) over 4,096 pages, 30% writes"

@@ -13,7 +13,10 @@ import { pathJoin } from "../util/errors";
 import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkFraction, checkPages, Size } from "./validate";
 
-/** Options of a hot-cold generator. */
+/**
+ * Options of a hot-cold generator.
+ * @internal
+ */
 export interface HotColdOptions extends GeneratorOptions {
   /** Pages in the region. */
   pages: Size;
@@ -26,6 +29,7 @@ export interface HotColdOptions extends GeneratorOptions {
 /**
  * Hot-cold pages over `[basePage, basePage + pages)`; the hot pages come first.
  *
+ * @internal
  * @example
  * const w = new HotColdWorkload({ pages: 1000, hotFraction: 0.2, hotAccessFraction: 0.8 }, new Rng(1));
  * w.hotPages // 200

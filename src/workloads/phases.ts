@@ -17,6 +17,7 @@ import { checkBoolean, checkCount } from "./validate";
 /**
  * How deep phases may nest. Building, naming and running a phased workload recurse once per
  * level, so a spec nested thousands deep overflowed the stack; 64 is far beyond any real use.
+ * @internal
  */
 export const MAX_PHASES_DEPTH = 64;
 
@@ -24,6 +25,7 @@ export const MAX_PHASES_DEPTH = 64;
  * A config path shortened for an error line: the first and last levels of a deeply nested
  * phases path, with the count of levels left out.
  *
+ * @internal
  * @example
  * shortenPhasesPath("w.phases[0].workload.phases[0].workload") // unchanged: short enough
  */
@@ -33,13 +35,19 @@ export function shortenPhasesPath(where: string): string {
   return `${levels.slice(0, 3).join("")}…(${levels.length - 5} more levels)…${levels.slice(-2).join("")}`;
 }
 
-/** One phase: a workload and how many accesses it runs for (default: until it ends). */
+/**
+ * One phase: a workload and how many accesses it runs for (default: until it ends).
+ * @internal
+ */
 export interface Phase {
   workload: Workload;
   accesses?: number;
 }
 
-/** Options of a phased workload. */
+/**
+ * Options of a phased workload.
+ * @internal
+ */
 export interface PhasesOptions {
   /** Start again at phase 0 after the last phase (default false). */
   repeat?: boolean;
@@ -50,6 +58,7 @@ export interface PhasesOptions {
 /**
  * Run sub-workloads one after another.
  *
+ * @internal
  * @example
  * const rng = new Rng(1);
  * const w = new PhasesWorkload([

@@ -14,7 +14,10 @@ import { MemvirtError, pathJoin } from "../util/errors";
 import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkCount, checkPages, Size } from "./validate";
 
-/** Options of a scan or loop. */
+/**
+ * Options of a scan or loop.
+ * @internal
+ */
 export interface SequentialOptions extends GeneratorOptions {
   /** Pages in the region. */
   pages: Size;
@@ -26,6 +29,7 @@ export interface SequentialOptions extends GeneratorOptions {
  * One pass over `[basePage, basePage + pages)`, then finished. An `accesses` longer than one
  * pass (pages × accessesPerPage) is refused: that is a loop.
  *
+ * @internal
  * @example
  * const w = new ScanWorkload({ pages: 3 }, new Rng(1));
  * const p = new Float64Array(8), k = new Uint8Array(8);
@@ -91,6 +95,7 @@ export class ScanWorkload extends GeneratedWorkload {
 /**
  * An endless loop over `[basePage, basePage + pages)`.
  *
+ * @internal
  * @example
  * const w = new LoopWorkload({ pages: 3 }, new Rng(1));
  * // pages 0 1 2 0 1 2 ...

@@ -8,7 +8,10 @@ import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkPages, Size } from "./validate";
 import { pathJoin } from "../util/errors";
 
-/** Options of a uniform generator. */
+/**
+ * Options of a uniform generator.
+ * @internal
+ */
 export interface UniformOptions extends GeneratorOptions {
   /** Pages in the region. */
   pages: Size;
@@ -17,6 +20,7 @@ export interface UniformOptions extends GeneratorOptions {
 /**
  * Uniform random pages over `[basePage, basePage + pages)`.
  *
+ * @internal
  * @example
  * const w = new UniformWorkload({ pages: 4096, writeFraction: 0.3 }, new Rng(1));
  * const pages = new Float64Array(1024), kinds = new Uint8Array(1024);

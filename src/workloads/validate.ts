@@ -10,12 +10,16 @@ import { parsePages } from "../util/units";
 /** A size as users write it: a page count or a string such as "64 MiB". */
 export type Size = number | string;
 
-/** Largest page count a generator accepts (2^40 pages = 4 PiB of virtual space). */
+/**
+ * Largest page count a generator accepts (2^40 pages = 4 PiB of virtual space).
+ * @internal
+ */
 export const MAX_WORKLOAD_PAGES = 2 ** 40;
 
 /**
  * A page count (number or size string), at least `min`.
  *
+ * @internal
  * @example
  * checkPages("64 MiB", "workload.pages") // 16384
  */
@@ -30,6 +34,7 @@ export function checkPages(value: unknown, where: string, min = 1): number {
 /**
  * A probability in [0, 1].
  *
+ * @internal
  * @example
  * checkFraction(0.3, "workload.writeFraction") // 0.3
  */
@@ -44,6 +49,7 @@ export function checkFraction(value: unknown, where: string): number {
 /**
  * A finite real number in [min, max].
  *
+ * @internal
  * @example
  * checkNumber(1.1, "workload.exponent", 0, 10) // 1.1
  */
@@ -58,6 +64,7 @@ export function checkNumber(value: unknown, where: string, min: number, max: num
 /**
  * A whole count >= min (accesses, repetitions).
  *
+ * @internal
  * @example
  * checkCount(1000, "workload.accesses") // 1000
  */
@@ -71,6 +78,7 @@ export function checkCount(value: unknown, where: string, min = 0): number {
 /**
  * A boolean.
  *
+ * @internal
  * @example
  * checkBoolean(true, "workload.loop") // true
  */
@@ -82,6 +90,7 @@ export function checkBoolean(value: unknown, where: string): boolean {
 /**
  * A plain object with only the allowed keys.
  *
+ * @internal
  * @example
  * checkKeys({ kind: "uniform", pages: 10 }, ["kind", "pages"], "workload")
  */

@@ -16,7 +16,10 @@ import { Rng } from "../util/rng";
 /** How ranks are drawn: a full alias table, rejection-inversion, or alias head + rejection tail. */
 export type ZipfMethod = "alias" | "rejection" | "hybrid";
 
-/** A sampler of 0-based Zipf ranks. */
+/**
+ * A sampler of 0-based Zipf ranks.
+ * @internal
+ */
 export interface ZipfSampler {
   readonly pages: number;
   readonly exponent: number;
@@ -25,13 +28,17 @@ export interface ZipfSampler {
   sample(rng: Rng): number;
 }
 
-/** Largest N that gets an alias table. */
+/**
+ * Largest N that gets an alias table.
+ * @internal
+ */
 export const ZIPF_ALIAS_MAX_PAGES = 1 << 18;
 
 /**
  * An alias table, interleaved so one draw touches one cache line:
  * entries[2i] is column i's keep threshold (keep when a 32-bit draw < threshold),
  * entries[2i + 1] its alias. 8 bytes per rank.
+ * @internal
  */
 export interface AliasTable {
   readonly pages: number;
@@ -44,6 +51,7 @@ const ALIAS_CACHE_ENTRIES = 4;
 /**
  * The (cached) alias table for Zipf(N, s).
  *
+ * @internal
  * @example
  * const t = zipfAliasTable(1000, 1.0);
  * t.entries.length // 2000
@@ -190,13 +198,17 @@ class HybridZipfSampler implements ZipfSampler {
   }
 }
 
-/** Ranks in the head of a hybrid sampler: 2^16 ranks, a 512 KiB table. */
+/**
+ * Ranks in the head of a hybrid sampler: 2^16 ranks, a 512 KiB table.
+ * @internal
+ */
 export const ZIPF_HYBRID_HEAD_PAGES = 1 << 16;
 
 /**
  * sum_{k=a..b} k^-s by Euler–Maclaurin (integral, endpoint and two derivative terms);
  * accurate to ~1e-15 relative once a is in the hundreds.
  *
+ * @internal
  * @example
  * zipfPartialSum(1000, 2000, 1) // ≈ ln(2000/1000) + (1/1000 + 1/2000) / 2 + ...
  */
@@ -221,6 +233,7 @@ function helper2(x: number): number {
 /**
  * A Zipf rank sampler for N pages and exponent s; `method` defaults by size.
  *
+ * @internal
  * @example
  * const z = zipfSampler(4096, 1.1);
  * z.sample(new Rng(1)); // a rank in 0..4095, small ranks most often
@@ -235,6 +248,7 @@ export function zipfSampler(pages: number, exponent: number, method?: ZipfMethod
 /**
  * The exact Zipf probability of 0-based rank r, for checks and plots.
  *
+ * @internal
  * @example
  * zipfProbability(0, 2, 0) // 0.5
  */

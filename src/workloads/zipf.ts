@@ -14,7 +14,10 @@ import { GeneratedWorkload, GeneratorOptions } from "./generated-workload";
 import { checkBoolean, checkNumber, checkPages, Size } from "./validate";
 import { ZipfMethod, zipfSampler, ZipfSampler } from "./zipf-sampler";
 
-/** Options of a Zipf generator. */
+/**
+ * Options of a Zipf generator.
+ * @internal
+ */
 export interface ZipfOptions extends GeneratorOptions {
   /** Pages in the region. */
   pages: Size;
@@ -29,6 +32,7 @@ export interface ZipfOptions extends GeneratorOptions {
 /**
  * Zipf-distributed pages over `[basePage, basePage + pages)`.
  *
+ * @internal
  * @example
  * const w = new ZipfWorkload({ pages: 4096, exponent: 1.1 }, new Rng(1));
  * w.name // "zipf(1.1) over 4,096 pages"
