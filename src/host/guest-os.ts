@@ -41,8 +41,11 @@ import {
 export interface GuestPort {
   /** The host state byte of each guest-physical page; only RESIDENT is an ordinary hit. */
   readonly hstate: Uint8Array;
-  /** The guest is about to use page `ppn` (CPU access or I/O into it): make it accessible. Returns ns. */
-  touch(ppn: number): number;
+  /**
+   * The guest is about to use page `ppn` (CPU access or I/O into it): make it accessible. Returns
+   * ns. `write` (a store, or a fill) matters for a page shared copy-on-write: it must be copied.
+   */
+  touch(ppn: number, write?: boolean): number;
   /** The guest reads page `ppn` to write it to disk. Returns ns; a host-swapped page is double paging. */
   readForPageOut(ppn: number): number;
   /** The balloon driver hands pinned page `ppn` to the host. */
@@ -285,7 +288,7 @@ export class GuestOs implements GuestCounters {
     const write = kind === WRITE;
     if (v >= 0) {
       // In guest memory, but the host does not have it mapped: a host fault only.
-      const ns = this.port.touch(v);
+      const ns = this.port.touch(v, write);
       this.flags[v] |= write ? G_REF | G_DIRTY | G_TOUCHED : G_REF | G_TOUCHED;
       return ns + this.costs.hitNs;
     }
@@ -293,7 +296,7 @@ export class GuestOs implements GuestCounters {
     const p = this.allocatePage();
     let ns = this.pendingNs;
     this.pendingNs = 0;
-    ns += this.port.touch(p);
+    ns += this.port.touch(p, true); // the guest fills the page it allocated
     let f = G_IN_USE | G_REF | G_TOUCHED;
     if (v === V_UNTOUCHED) {
       if (kind === FETCH || this.isFileBacked(vpn)) {

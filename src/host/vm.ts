@@ -192,11 +192,15 @@ export class Vm {
   // ---- GuestPort: what the guest's accesses and I/O need from the host ----
 
   /** @internal */
-  touch(ppn: number): number {
+  touch(ppn: number, write = false): number {
     const s = this.hstate[ppn];
     if (s === RESIDENT) return 0;
-    // A shared page is mapped read-only: reads run at memory speed; writes come through writePage.
-    if (s === SHARED) return 0;
+    if (s === SHARED) {
+      // Mapped read-only: a read runs at memory speed; a write traps and copies (copy-on-write).
+      if (!write) return 0;
+      this.writePage(ppn);
+      return this.backend.costs.trapNs + this.backend.costs.hostAllocNs;
+    }
     if (s === TRAPPED) {
       this.setState(ppn, TRAPPED, RESIDENT);
       this.trapFaults++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host";
-import { SHARED, RESIDENT } from "../../src/host/page-state";
+import { SHARED, RESIDENT, G_WIRED } from "../../src/host/page-state";
+import { READ, WRITE } from "../../src/workloads/workload";
 
 /** Two VMs of the same OS, every page touched once (the first 64 pages are the OS image). */
 function twoVms(memory = 4000) {
@@ -124,5 +125,27 @@ describe("the host timeline's sharing columns", () => {
     const host = new Host({ memory: 4000 });
     host.addVm({ name: "a", memory: 256 });
     expect(host.run({ seconds: 0.1 }).hostTimeline.columnNames()).not.toContain("savedPages");
+  });
+});
+
+describe("guest writes to shared pages", () => {
+  it("a guest store to a shared page traps and copies it for that VM only; a load does not", () => {
+    const host = new Host({ memory: 4000, seed: 1 });
+    const model = { os: { name: "linux", version: "6.1", pages: 256 } };
+    const a = host.addVm({ name: "a", memory: 256, guest: { kernelOverhead: 0 }, contents: model, balloon: false });
+    const b = host.addVm({ name: "b", memory: 256, guest: { kernelOverhead: 0 }, contents: model, balloon: false });
+    // The guest maps virtual page 0 to some guest-physical page; share that page with b's.
+    a.guest.access(0, READ);
+    const p = a.p2m.findIndex((f, i) => f >= 0 && (a.guest.flags[i] & G_WIRED) === 0);
+    b.touch(p);
+    a.sharePage(p, -1);
+    b.sharePage(p, a.p2m[p]);
+    a.guest.access(0, READ);
+    expect(a.hstate[p]).toBe(SHARED);
+    a.guest.access(0, WRITE);
+    expect(a.hstate[p]).toBe(RESIDENT);
+    expect(b.hstate[p]).toBe(SHARED);
+    expect(host.shared.cowBreaks).toBe(1);
+    host.checkInvariants();
   });
 });
