@@ -21,6 +21,10 @@
  *   adds E − S to the first histogram bucket (depth 1). Its hits then count E − S more, and the
  *   total is E. We apply it in both modes (with R the final rate in fixed-size mode, whose
  *   counts are all scaled to it), as libCacheSim does; miss ratios are clamped to [0, 1].
+ *   It assumes the mis-sampled accesses are short reuses (hot pages): on zipf traces it cuts the
+ *   error several times, but on a flat hot set (hot-cold, 20% of 50,000 pages taking 80% of
+ *   accesses, rate 0.01) it doubles it (mean absolute error 0.022 against 0.010 over 20 salts);
+ *   `adjust: false` turns it off.
  *
  * Hash: murmur3's 32-bit finalizer over the page's two 32-bit halves plus an offset from the
  * optional `salt` (another salt draws another sample); its top 24 bits are hash mod P. The rate is rounded to a
