@@ -113,7 +113,12 @@ export class DamonEstimator extends VmEstimator {
       `an estimate every ${this.aggregationSeconds} s (${this.samplesPerAggregation} checks per region), regions merged and split at each`;
   }
 
-  /** The current regions as [start, end) pairs (for plots and tests). */
+  /**
+   * The current regions as [start, end) page ranges, in order (for plots and tests).
+   *
+   * @example
+   * damon.regionBounds() // e.g. [[0, 819], [819, 1638], ...]
+   */
   regionBounds(): Array<[number, number]> {
     return this.regions.map((r) => [r.start, r.end]);
   }
