@@ -16,8 +16,10 @@
  * A VM whose last access overran the quantum (a 5 ms disk read) carries the debt into the next.
  *
  * Invariants:
- * - Conservation: machine frames = free + Σ over VMs of resident (RESIDENT + TRAPPED) pages;
- *   host swap slots used = Σ host-swapped pages. `checkInvariants()` verifies both, per state.
+ * - Conservation: machine frames = free + Σ over VMs of resident (RESIDENT + TRAPPED) pages +
+ *   shared frames (each counted once, however many SHARED pages map it); host swap slots used =
+ *   Σ host-swapped pages. `checkInvariants()` verifies both, per state, and every shared frame's
+ *   reference count and contents against the pages that map it.
  * - Admission: Σ min ≤ machine memory, and Σ memory ≤ machine memory + host swap, so host swap
  *   can never fill (every guest page holds at most one frame or one slot).
  * - A VM never holds more than `max` frames: at its limit, a new frame costs it one of its own

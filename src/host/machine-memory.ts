@@ -2,7 +2,8 @@
  * Machine memory: the host's physical frames and its free list.
  *
  * Invariants:
- * - Every frame is either on the free stack or owned by exactly one guest page (its P→M entry).
+ * - Every frame is either on the free stack, owned by exactly one guest page (its P→M entry), or
+ *   shared copy-on-write by several (owned by the host's SharedFrames table).
  * - `freePages + usedPages === totalPages` at every step.
  * - State is one Int32Array (the free stack): 4 bytes per frame, no per-frame objects.
  */

@@ -12,7 +12,9 @@
  *      └──────────────balloon deflate──────────────────────────────────────────────┘
  *
  * Invariants:
- * - A page holds a machine frame (P→M entry ≥ 0) exactly when it is RESIDENT or TRAPPED.
+ * - A page holds a machine frame (P→M entry ≥ 0) exactly when it is RESIDENT or TRAPPED; a SHARED
+ *   page maps a frame shared copy-on-write with other pages (scanners merge RESIDENT/TRAPPED pages
+ *   into SHARED; a write, ballooning or a host swap-out takes the page out again).
  * - A page holds a host swap slot exactly when it is HOST_SWAPPED.
  * - A BALLOONED page holds neither: the guest pinned it and promised not to touch it.
  * - Only RESIDENT is the fast path: an access to a page in any other state is a host fault
