@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { buildHost, loadExperimentFile, parseExperiment, runExperiment } from "../../src/experiments/experiment-file";
 import { MemvirtError } from "../../src/util/errors";
 
@@ -176,7 +176,9 @@ describe("experiment files", () => {
   });
 
   it("names the file when it is not valid JSON", () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-")), "bad.json");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-"));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, "bad.json");
     fs.writeFileSync(file, "{ \"host\": ");
     expect(() => loadExperimentFile(file)).toThrow(new RegExp(`${file.replace(/[.\\/]/g, "\\$&")}: is not valid JSON`));
     expect(() => loadExperimentFile(file + ".missing")).toThrow(/cannot read the experiment file: ENOENT/);

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { loadLackeyTrace, loadLackeyTraceSync, parseLackeyBuffer, readLackey } from "../../src";
 
 const dir = mkdtempSync(join(tmpdir(), "memvirt-trace-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = ["==1== Lackey", ...Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `I  ${(0x400000 + i * 64).toString(16)},4` : ` L ${(0x7ff000000 + i * 512).toString(16)},8`))].join("\n") + "\n";
 const plain = join(dir, "t.lackey");
 const gz = join(dir, "t.lackey.gz");

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -60,6 +60,7 @@ describe("createWorkload", () => {
 
   it("replays a Lackey trace file, resolving relative paths against baseDir", () => {
     const dir = mkdtempSync(join(tmpdir(), "memvirt-wl-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, "t.lackey"), "==1== banner\nI  0400d7d4,8\n M 7ff0005b8,8\n");
     const w = createWorkload({ kind: "trace", file: "t.lackey", loop: true }, rng(), "w", { baseDir: dir });
     expect(w).toBeInstanceOf(TraceReplayWorkload);
