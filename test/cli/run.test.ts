@@ -66,7 +66,7 @@ describe("memvirt run", () => {
     expect(summary.seed).toBe(9);
     expect(summary.summary.vms.map((v: { name: string }) => v.name)).toEqual(["a", "b"]);
     const full = JSON.parse(fs.readFileSync(out, "utf8"));
-    expect(Object.keys(full)).toEqual(["experiment", "seed", "seconds", "warmupSeconds", "summary", "events", "timeline", "hostTimeline"]);
+    expect(Object.keys(full)).toEqual(["experiment", "seed", "seconds", "warmupSeconds", "summary", "events", "warnings", "timeline", "hostTimeline"]);
     expect(full.summary).toEqual(summary.summary);
     expect(full.timeline).toHaveLength(8);
     expect(full.hostTimeline).toHaveLength(4);
@@ -162,6 +162,19 @@ describe("memvirt run", () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`^memvirt: error: --seed: .*\\(got "${bad}"\\)\n$`));
     }
+  });
+
+  it("passes the run's warnings on: stderr and --json, e.g. an overcommitted host with no reclamation", () => {
+    const dir = tempDir();
+    const bare = { ...experiment, reclamation: false }; // 24 MiB of VMs on a 16 MiB host
+    const r = runCli(["run", writeExperiment(dir, bare), "--json"]);
+    expect(r.code).toBe(0);
+    const data = JSON.parse(r.stdout);
+    expect(data.warnings.length).toBeGreaterThan(0);
+    expect(data.warnings[0]).toMatch(/ReclamationPolicy/);
+    expect(r.stderr).toContain(data.warnings[0]);
+    const fine = JSON.parse(runCli(["run", writeExperiment(tempDir(), experiment), "--json"]).stdout);
+    expect(fine.warnings).toEqual([]);
   });
 
   it("rejects a flag given twice", () => {

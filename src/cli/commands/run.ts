@@ -12,7 +12,7 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../../util/units";
 import { checkSeed } from "../../util/rng";
 import { RowWriter, writeTableRows } from "../../util/row-stream";
 import { loadExperimentFile, runExperiment, Experiment, ExperimentResult } from "../../experiments/experiment-file";
-import { action, emit, progressBar } from "../io";
+import { action, emit, progressBar, warn } from "../io";
 import { checkOutFlag, writeOutFile, type OutFlag, type OutInput } from "../out-file";
 
 interface RunFlags {
@@ -47,6 +47,7 @@ export function registerRun(program: Command): void {
       } finally {
         bar.stop();
       }
+      for (const w of result.run.warnings) warn(w);
       const summary = summaryData(result);
       if (out !== undefined) await writeResults(out, summary, result);
       emit(opts, summary, () => summaryText(result, opts.out));
@@ -107,6 +108,7 @@ function summaryData(result: ExperimentResult) {
     warmupSeconds: experiment.run.warmupSeconds,
     summary: run.summary,
     events: run.events,
+    warnings: run.warnings,
   };
 }
 
