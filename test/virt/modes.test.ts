@@ -4,6 +4,7 @@ import { Mmu, type MmuOptions } from "../../src/virt/mmu";
 import { MODE_NAMES, type ModeName } from "../../src/virt/mode-name";
 import { READ, WRITE } from "../../src/workloads/workload";
 import { leafLevelOf, type PageSize } from "../../src/mmu/page-size";
+import { forkExecBurst, hardwareArb } from "./helpers";
 import { DEFAULT_TRANSLATION_COSTS, type CostModel } from "../../src/mmu/cost-model";
 import type { TranslationCounts } from "../../src/virt/translation-stats";
 
@@ -31,27 +32,11 @@ function apply(mmu: Mmu, op: Op, procs: number[]): number[] {
     case "unmap": g.unmapPage(g.current, op.page); return [];
     case "spawn": if (procs.length < 4) procs.push(g.createProcess()); return [];
     case "switch": g.switchTo(procs[op.to % procs.length]); return [];
-    case "burst": {
-      const parent = g.current;
-      const child = g.fork(parent);
-      g.switchTo(child);
-      g.exec(child);
-      const frames = op.touches.map((p) => mmu.accessPage(p, WRITE));
-      g.switchTo(parent);
-      g.exit(child);
-      return frames;
-    }
+    case "burst": return forkExecBurst(mmu, op.touches);
   }
 }
 
-const settingsArb = fc.record({
-  guestPageSize: fc.constantFrom<PageSize>("4K", "2M"),
-  hostPageSize: fc.constantFrom<PageSize>("4K", "2M"),
-  pwc: fc.constantFrom("none" as const, "uptc" as const, "stc" as const),
-  nestedTlb: fc.boolean(),
-  shadowCacheSize: fc.integer({ min: 1, max: 3 }),
-  trapReads: fc.boolean(),
-});
+const settingsArb = fc.record(hardwareArb);
 
 describe("all modes map every gVA to the same machine address", () => {
   it("native, protected, shadow and nested agree access by access (fast-check over guest activity)", () => {

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { Mmu, type MmuOptions } from "../../src/virt/mmu";
 import { READ, WRITE } from "../../src/workloads/workload";
 import { leafLevelOf, type PageSize } from "../../src/mmu/page-size";
+import { forkExecBurst, hardwareArb } from "./helpers";
 
 /**
  * Every variant of every mode (the slides' shadow and PV models, KVM's shadow MMU, Xen PV's
@@ -59,29 +60,11 @@ function apply(mmus: Mmu[], op: Op, procs: number[]): number[][] {
     }
     case "switch": return each((m) => { m.guest.switchTo(procs[op.to % procs.length]); return []; });
     case "protect": return each((m) => { m.guest.protectRange(m.guest.current, op.page, op.pages, op.writable); return []; });
-    case "burst": return each((m) => {
-      const g = m.guest;
-      const parent = g.current;
-      const child = g.fork(parent);
-      g.switchTo(child);
-      g.exec(child);
-      const frames = op.touches.map((p) => m.accessPage(p, WRITE));
-      g.switchTo(parent);
-      g.exit(child);
-      return frames;
-    });
+    case "burst": return each((m) => forkExecBurst(m, op.touches));
   }
 }
 
-const settingsArb = fc.record({
-  guestPageSize: fc.constantFrom<PageSize>("4K", "2M"),
-  hostPageSize: fc.constantFrom<PageSize>("4K", "2M"),
-  pwc: fc.constantFrom("none" as const, "uptc" as const, "stc" as const),
-  nestedTlb: fc.boolean(),
-  shadowCacheSize: fc.integer({ min: 1, max: 3 }),
-  trapReads: fc.boolean(),
-  tagged: fc.boolean(),
-});
+const settingsArb = fc.record({ ...hardwareArb, tagged: fc.boolean() });
 
 describe("every variant maps every gVA to the same machine address", () => {
   it("shadow slides/kvm, protected slides/xen, nested lazy/eager agree with native, access by access (fast-check over guest activity)", () => {
