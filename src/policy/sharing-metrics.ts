@@ -8,6 +8,7 @@
  * Scan cost is counted by the scanners (`ScanCost`); this module only adds it up.
  */
 import { HostControl } from "../host/host-policy";
+import type { Host } from "../host/host";
 import { SHARED } from "../host/page-state";
 import { ZERO_CONTENT } from "../host/page-contents";
 
@@ -37,12 +38,14 @@ export interface SharingSavings {
 }
 
 /**
- * The saving of page sharing on this host now (O(guest pages)).
+ * The saving of page sharing on this host now (O(guest pages)). Takes the `Host` a notebook holds
+ * (or the `HostControl` a policy sees: the same object).
  *
  * @example
  * const s = sharingSavings(host); // { savedPages, zeroPages, withinPages, acrossPages, ... }
  */
-export function sharingSavings(host: HostControl): SharingSavings {
+export function sharingSavings(hostOrControl: Host | HostControl): SharingSavings {
+  const host = hostOrControl as unknown as HostControl; // a Host is its own HostControl
   const refs = new Map<number, number>();
   const vmsOf = new Map<number, Set<number>>();
   for (const vm of host.vms) {
