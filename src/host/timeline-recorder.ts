@@ -37,6 +37,13 @@ export interface SampledHost {
  */
 export const HOST_SHARING_COLUMNS = ["sharedFrames", "sharedPages", "savedPages", "cowBreaks", "pagesHashed", "pagesCompared", "scanCpuSeconds"] as const;
 
+/**
+ * Page-sharing columns of the per-VM timeline, present with the host's: guest pages of the VM
+ * mapping a shared frame at the sample, and its copy-on-write breaks during the interval.
+ * @internal
+ */
+export const VM_SHARING_COLUMNS = ["sharedPages", "cowBreaks"] as const;
+
 /** What a page-sharing scanner reports (duck-typed: the host never imports a policy). */
 interface ScanCounters {
   pagesHashed: number;
@@ -126,6 +133,7 @@ export class TimelineRecorder {
   private steadyTaken = false;
   private readonly withSharing: boolean;
   private lastSharing: [number, number, number, number];
+  private lastCowBreaks: number[] = [];
 
   constructor(host: SampledHost, sampleEverySeconds: number, endSeconds: number) {
     this.startSeconds = host.nowSeconds;
@@ -144,6 +152,8 @@ export class TimelineRecorder {
     for (const name of ["t", "hostState", "freePages", "freeFraction", "usedPages", "hostSwapUsedPages", "balloonedPages", "hostSwappedPages", "blockedVms"]) this.hostColumns[name] = [];
     this.withSharing = host.shared !== undefined && host.vms.some((vm) => vm.contents !== undefined);
     if (this.withSharing) for (const name of HOST_SHARING_COLUMNS) this.hostColumns[name] = [];
+    if (this.withSharing) for (const name of VM_SHARING_COLUMNS) this.columns[name] = [];
+    this.lastCowBreaks = host.vms.map((vm) => vm.cowBreaks);
     this.lastSharing = sharingCounters(host);
   }
 
@@ -202,6 +212,11 @@ export class TimelineRecorder {
       c.trueActivePages.push(vm.takeTouchedPages());
       const traps = c.trapFaults[c.trapFaults.length - 1] as number;
       c.samplingOverheadFraction.push(dt > 0 ? (traps * host.costs.trapNs) / (dt * 1e9) : 0);
+      if (this.withSharing) {
+        c.sharedPages.push(vm.countSharedPages());
+        c.cowBreaks.push(vm.cowBreaks - this.lastCowBreaks[i]);
+        this.lastCowBreaks[i] = vm.cowBreaks;
+      }
       ballooned += vm.balloonedPages;
       swapped += vm.hostSwappedPages;
       if (vm.blocked) blockedVms++;

@@ -70,6 +70,8 @@ export interface VmSettings {
  * @internal
  */
 export interface VmHostCounters {
+  /** Copy-on-write breaks: stores that copied a shared page for this VM (page sharing). */
+  cowBreaks: number;
   /** Host faults where the host allocated (and zeroed) a frame for a never-backed page. */
   hostAllocFaults: number;
   /** Guest accesses to host-swapped pages (host swap-ins on the guest's behalf). */
@@ -122,6 +124,7 @@ export class Vm {
   /** What each guest page holds (content ids), when the VM was given contents; sharing needs it. */
   contents: PageContents | undefined;
 
+  cowBreaks = 0;
   hostAllocFaults = 0;
   hostSwapFaults = 0;
   doublePagingEvents = 0;
@@ -307,6 +310,20 @@ export class Vm {
   }
 
   /**
+   * Guest pages of this VM that map a shared frame now (O(guest pages): for timeline samples).
+   *
+   * @internal
+   * @example
+   * vm.countSharedPages() // 0 without page sharing
+   */
+  countSharedPages(): number {
+    const hstate = this.hstate;
+    let n = 0;
+    for (let p = 0; p < hstate.length; p++) if (hstate[p] === SHARED) n++;
+    return n;
+  }
+
+  /**
    * The guest writes page `ppn`, changing its contents. A shared page traps first and is copied
    * into a new frame of its own (copy-on-write), which may make the host reclaim; the last
    * sharer just takes the frame back. A page without a frame only changes its content id.
@@ -328,6 +345,7 @@ export class Vm {
         const copy = this.backend.allocateFrameFor(this);
         shared.dropRef(frame);
         shared.cowBreaks++;
+        this.cowBreaks++;
         this.p2m[ppn] = copy;
       }
       this.setState(ppn, SHARED, RESIDENT);

@@ -177,6 +177,18 @@ describe("memvirt run", () => {
     expect(fine.warnings).toEqual([]);
   });
 
+  it("says what page sharing saved, in one line, when the experiment shares pages", () => {
+    const vm = (name: string) => ({ name, memory: 600, contents: { os: { name: "linux", version: "6.1", pages: 400 }, zeroFraction: 0.5 }, workload: { kind: "uniform", pages: 500 } });
+    const shared = { seed: 7, host: { memory: 4000, sharing: { scanner: "esx" } }, vms: [vm("a"), vm("b")], run: { seconds: 2, sampleEvery: 1 } };
+    const r = runCli(["run", writeExperiment(tempDir(), shared)]);
+    expect(r.code).toBe(0);
+    const m = /^page sharing: ([\d,]+) machine pages saved at the end \(.+\); ([\d,]+) copy-on-write breaks, ([\d,]+) pages hashed, ([\d,]+) compared$/m.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(Number(m![1].replace(/,/g, ""))).toBeGreaterThan(0);
+    expect(Number(m![3].replace(/,/g, ""))).toBeGreaterThan(0);
+    expect(runCli(["run", writeExperiment(tempDir(), experiment)]).stdout).not.toMatch(/page sharing/);
+  });
+
   it("rejects a flag given twice", () => {
     const dir = tempDir();
     const r = runCli(["run", writeExperiment(dir, experiment), "--seed", "1", "--seed", "2"]);

@@ -127,6 +127,18 @@ function summaryText(result: ExperimentResult, out: string | undefined): string 
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   lines.push(fmt(header));
   for (const r of rows) lines.push(fmt(r));
+  const sharing = sharingLine(run.hostTimeline);
+  if (sharing) lines.push(sharing);
   if (out) lines.push(`results written to ${out}`);
   return lines.join("\n");
+}
+
+/** One line on page sharing, when the run shared pages: the saving at the end and the run's totals. */
+function sharingLine(hostTimeline: ExperimentResult["run"]["hostTimeline"]): string | undefined {
+  if (!hostTimeline.columnNames().includes("savedPages") || hostTimeline.numRows() === 0) return undefined;
+  const last = hostTimeline.numRows() - 1;
+  const saved = hostTimeline.get("savedPages", last) as number;
+  const sum = (name: string) => Array.from(hostTimeline.array(name) as ArrayLike<number>).reduce((a, b) => a + b, 0);
+  return `page sharing: ${formatCount(saved)} machine pages saved at the end (${formatBytes(saved * PAGE_SIZE_BYTES)}); ` +
+    `${formatCount(sum("cowBreaks"))} copy-on-write breaks, ${formatCount(sum("pagesHashed"))} pages hashed, ${formatCount(sum("pagesCompared"))} compared`;
 }
