@@ -221,7 +221,7 @@ describe("memvirt translate", () => {
     expect(cost.stderr).toMatch(/--cost\.trapCycle: unknown cost/);
   });
 
-  it.skipIf(!hasValgrind)("works at the end of a valgrind pipe (skipped: valgrind is not installed)", () => {
+  it.skipIf(!hasValgrind)(`works at the end of a valgrind pipe${hasValgrind ? "" : " (skipped: valgrind is not installed)"}`, () => {
     const cli = cliArgv(["translate", "--trace", "-", "--mode", "nested", "--json"]).map((a) => `"${a}"`).join(" ");
     const r = spawnSync("bash", ["-c", `valgrind --tool=lackey --trace-mem=yes --log-fd=9 /bin/true 9>&1 >/dev/null | ${cli}`], { encoding: "utf8", timeout: 60_000, cwd: path.resolve(__dirname, "..", "..") });
     expect(r.status).toBe(0);
