@@ -5,6 +5,7 @@
  * `throughput` runs a task with tinybench and reports operations per second, where a task
  * performs `opsPerRun` operations (accesses, misses, bytes...) per call.
  */
+import * as fs from "node:fs";
 import { Bench } from "tinybench";
 
 /** Print one figure: name, value, unit, then the target and any note (space-aligned, easy to grep). */
@@ -52,4 +53,18 @@ export function runBench(body: () => Promise<void>): void {
     console.error(err);
     process.exit(1);
   });
+}
+
+/**
+ * The process's peak resident memory in bytes (VmHWM on Linux, current RSS elsewhere).
+ *
+ * @example
+ * report("peak RSS", peakRssBytes() / 2 ** 30, "GiB", "≤ 4 GiB");
+ */
+export function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch { /* not Linux */ }
+  return process.memoryUsage().rss;
 }

@@ -5,18 +5,9 @@
  * - a 256 GiB host with 64 VMs of 4 GiB (67M guest pages): bytes of state per guest page and
  *   peak RSS (target: within 4 GiB of process memory).
  */
-import * as fs from "node:fs";
 import { Host } from "../../src/host/host";
 import { ReclamationPolicy } from "../../src/policy/reclamation-policy";
-import { report, runBench, throughput } from "./harness";
-
-function peakRssBytes(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
-  return process.memoryUsage().rss;
-}
+import { peakRssBytes, report, runBench, throughput } from "./harness";
 
 runBench(async () => {
   // 1. One VM, resident working set: every access is a hit (100 ns each, so 1M per 0.1 s).

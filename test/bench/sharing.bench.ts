@@ -15,14 +15,13 @@
  * contents' ids), the V8 heap used and the peak RSS, against the host issue's target of 4 GiB
  * of process memory (test/bench/host.bench.ts measures the same host without sharing).
  */
-import * as fs from "node:fs";
 import { Host } from "../../src/host/host";
 import { KsmSharing } from "../../src/policy/ksm-sharing";
 import { EsxSharing } from "../../src/policy/esx-sharing";
 import { Rng } from "../../src/util/rng";
 import { createSharingPolicy } from "../../src/policy/sharing-policy";
 import { sharingSavings } from "../../src/policy/sharing-metrics";
-import { report, runBench } from "./harness";
+import { peakRssBytes, report, runBench } from "./harness";
 
 const VMS = 4;
 const PAGES = 65_536;
@@ -50,14 +49,6 @@ function best(passIndex: number, scan: (host: Host, scanner: KsmSharing | EsxSha
     host.checkInvariants();
   }
   return bestRate;
-}
-
-function peakRssBytes(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
-  return process.memoryUsage().rss;
 }
 
 function linearPass(host: Host, scanner: KsmSharing | EsxSharing): void {

@@ -34,6 +34,20 @@ function edit(f: (s: any) => void) {
   return s;
 }
 
+
+/** A small overcommitted experiment: random choices (zipf ranks, swap victims) show in its timeline. */
+function overcommitted(seed?: unknown) {
+  return {
+    ...(seed === undefined ? {} : { seed }),
+    host: { memory: 5000 },
+    reclamation: { periodSeconds: 0.2 },
+    vms: [
+      { name: "web", memory: 3000, workload: { kind: "zipf", pages: 2800, exponent: 0.9, writeFraction: 0.2 } },
+      { name: "db", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 2500 } },
+    ],
+    run: { seconds: 0.5, sampleEvery: 0.5 },
+  };
+}
 describe("experiment files", () => {
   it("run to a timeline, the same for the same seed", () => {
     const a = runExperiment(parseExperiment(base())).run;
@@ -43,17 +57,7 @@ describe("experiment files", () => {
   });
 
   it("gives seeds that used to collide different results; \"42\" and 42 are one seed", () => {
-    // Overcommitted, so random choices (zipf ranks, swap victims) show in the timeline.
-    const timeline = (seed: unknown) => runExperiment(parseExperiment({
-      seed,
-      host: { memory: 5000 },
-      reclamation: { periodSeconds: 0.2 },
-      vms: [
-        { name: "web", memory: 3000, workload: { kind: "zipf", pages: 2800, exponent: 0.9, writeFraction: 0.2 } },
-        { name: "db", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 2500 } },
-      ],
-      run: { seconds: 0.5, sampleEvery: 0.5 },
-    })).run.timeline.objects();
+    const timeline = (seed: unknown) => runExperiment(parseExperiment(overcommitted(seed))).run.timeline.objects();
     expect(timeline(8)).not.toEqual(timeline(7));
     expect(timeline(2 ** 32 + 7)).not.toEqual(timeline(7));
     expect(timeline(-7)).not.toEqual(timeline(7));
@@ -63,17 +67,7 @@ describe("experiment files", () => {
   });
 
   it("a file without a seed runs as seed 1", () => {
-    // Overcommitted, so the seed shows in the timeline (as above).
-    const spec = (seed?: number) => ({
-      ...(seed === undefined ? {} : { seed }),
-      host: { memory: 5000 },
-      reclamation: { periodSeconds: 0.2 },
-      vms: [
-        { name: "web", memory: 3000, workload: { kind: "zipf", pages: 2800, exponent: 0.9, writeFraction: 0.2 } },
-        { name: "db", memory: 3000, balloon: false, workload: { kind: "uniform", pages: 2500 } },
-      ],
-      run: { seconds: 0.5, sampleEvery: 0.5 },
-    });
+    const spec = (seed?: number) => overcommitted(seed);
     const timeline = (seed?: number) => runExperiment(parseExperiment(spec(seed))).run.timeline.objects();
     expect(parseExperiment(spec()).seed).toBe(1);
     const unseeded = timeline();
