@@ -307,6 +307,7 @@ export class Mmu {
    */
   accessPage(page: number, kind: number): number {
     if (kind !== L_READ && kind !== L_WRITE && kind !== L_FETCH) this.checkKind(kind, "kind");
+    if (!(page >= 0 && page < this.maxPage && Math.floor(page) === page)) this.checkPage(page);
     return this.translate(page, kind, null);
   }
 
@@ -349,11 +350,9 @@ export class Mmu {
     const enabled = this.tlbEnabled;
     const guest = this.guest;
     const flags = tlb.flags;
-    const maxPage = this.maxPage;
     for (let i = start; i < end; i++) {
-      const page = pages[i];
+      const page = pages[i]; // checked with its batch (checkBatch)
       const kind = kinds[i];
-      if (!(page < maxPage)) this.checkPage(page);
       stats.accesses++;
       const key = span === 1 ? page : Math.floor(page / span);
       if (enabled) {
@@ -529,8 +528,8 @@ export class Mmu {
     }
   }
 
+  /** One access to a page its caller has checked (accessPage, access via checkAddress, run via checkBatch). */
   private translate(page: number, kind: number, rec: WalkRecorder | null): number {
-    if (!(page >= 0 && page < this.maxPage && Math.floor(page) === page)) this.checkPage(page);
     const stats = this.stats;
     stats.accesses++;
     const span = this.tlbSpan;
