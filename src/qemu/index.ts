@@ -3,3 +3,4 @@
  * real balloon driven through QMP. This file only re-exports.
  */
 export * from "./qmp-client";
+export * from "./capture-vm";

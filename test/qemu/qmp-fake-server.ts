@@ -32,6 +32,8 @@ export interface FakeQemu {
   commands: Array<{ execute: string; arguments?: Record<string, unknown> }>;
   /** Files pmemsave wrote (paths), in order. */
   dumps: string[];
+  /** Permission bits of each dump file and its folder as pmemsave found them (-1: no file yet). */
+  modes: Array<{ file: number; dir: number }>;
   /** The balloon target as last set (bytes). */
   balloonBytes: number;
   /** Send an asynchronous event to the connected client. */
@@ -52,10 +54,14 @@ export function pcMtree(bytes: number): string {
     ' AS "memory", root: system',
     ' AS "cpu-memory-0", root: system',
     " Root memory region: system",
-    `  0000000000000000-00000000000bffff (prio 0, ram): pc.ram`,
-    `  00000000000c0000-00000000000dffff (prio 1, rom): pc.rom`,
-    `  00000000000e0000-00000000000fffff (prio 0, rom): pc.bios @0000000000020000`,
-    `  0000000000100000-${hex(bytes - 1)} (prio 0, ram): pc.ram @0000000000100000`,
+    ...(bytes <= 0xc0000 // a toy guest smaller than the BIOS window: one range
+      ? [`  0000000000000000-${hex(bytes - 1)} (prio 0, ram): pc.ram`]
+      : [
+        `  0000000000000000-00000000000bffff (prio 0, ram): pc.ram`,
+        `  00000000000c0000-00000000000dffff (prio 1, rom): pc.rom`,
+        `  00000000000e0000-00000000000fffff (prio 0, rom): pc.bios @0000000000020000`,
+        `  0000000000100000-${hex(bytes - 1)} (prio 0, ram): pc.ram @0000000000100000`,
+      ]),
     `  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios`,
     "",
   ].join("\r\n");
@@ -77,6 +83,7 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
     socketPath,
     commands: [],
     dumps: [],
+    modes: [],
     balloonBytes: options.memory.length,
     sendEvent(event, data) {
       for (const c of clients) c.write(`${JSON.stringify({ event, data, timestamp: { seconds: 1, microseconds: 0 } })}\r\n`);
@@ -99,6 +106,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
         return "";
       case "pmemsave": {
         const size = Number(args.size) - (options.shortBy ?? 0);
+        const file = String(args.filename);
+        const modeOf = (p: string) => (fs.existsSync(p) ? fs.statSync(p).mode & 0o777 : -1);
+        fake.modes.push({ file: modeOf(file), dir: modeOf(path.dirname(file)) });
         fs.writeFileSync(String(args.filename), options.memory.subarray(Number(args.val), Number(args.val) + size));
         fake.dumps.push(String(args.filename));
         return {};

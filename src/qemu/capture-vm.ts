@@ -1,0 +1,223 @@
+/**
+ * `captureVm`: a page snapshot of a running QEMU guest's physical memory, through QMP.
+ *
+ *   query-memory-size-summary ─▶ base-memory (the guest's RAM, in bytes)
+ *   info mtree -f             ─▶ where that RAM lies in guest-physical addresses
+ *   pmemsave val,size,file    ─▶ one chunk (64 MiB by default) into a private temp file
+ *                                ─▶ read back page by page into SnapshotBuilder ─▶ deleted
+ *
+ * Memory is never held whole: one chunk on disk and one read buffer at a time, so a multi-GiB
+ * guest costs a 64 MiB temp file. The temp directory is private (0700, from mkdtemp) and
+ * removed on every exit path; QEMU writes the file, so it must run as this user (or be able to
+ * write into `tempDir`).
+ *
+ * Where guest RAM lies (x86): below 4 GiB the PCI hole takes the top of the address space, so a
+ * guest with more RAM than fits below it has the rest remapped above 4 GiB (i440fx `pc` keeps
+ * 3 GiB low once RAM reaches 3.5 GiB; q35 keeps 2 GiB low once it reaches 2.75 GiB). Reading
+ * [0, base-memory) blindly would read the hole and miss the top. So the ranges come from
+ * QEMU's own flat memory map (`info mtree -f`): the RAM block with the most bytes in the
+ * "memory" address space, its ranges merged where the offset into the block runs on (the
+ * legacy VGA/BIOS window 0xa0000–0xfffff is read as the guest sees it: device or ROM bytes, not
+ * the RAM beneath), and the total must equal base-memory or the capture is refused.
+ * Hot-plugged memory (DIMMs, `plugged-memory`) is not captured; the snapshot records its size.
+ *
+ * The guest keeps running while it is dumped unless `pause` is set (QMP `stop`, then `cont`).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { MemvirtError } from "../util/errors";
+import { describeFsError } from "../util/output-file";
+import { SnapshotBuilder } from "../contents/snapshot-builder";
+import type { PageSnapshot } from "../contents/page-snapshot";
+import { QmpClient, type QmpConnectOptions } from "./qmp-client";
+
+/** Options of `captureVm`. */
+export interface CaptureVmOptions {
+  /** The QMP socket of the running QEMU (`-qmp unix:PATH,server=on,wait=off`). */
+  qmpPath: string;
+  /** The snapshot's name (default "guest at PATH"). */
+  name?: string;
+  /** Bytes per pmemsave (default 64 MiB; a multiple of the page size). */
+  chunkBytes?: number;
+  /** Bytes per page (default 4096, x86's base page). */
+  pageSizeBytes?: number;
+  /** Keep every page's bytes too (default false: hashes only). */
+  keepBytes?: boolean;
+  /** Stop the guest's CPUs during the dump for a consistent picture (default false). */
+  pause?: boolean;
+  /** Where the private temp directory is made (default the OS temp dir). */
+  tempDir?: string;
+  /** Called after each chunk: bytes done, bytes in all. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Connection options (timeout, the flag errors name: default "--qmp"). */
+  connect?: QmpConnectOptions;
+  /** Called after each pmemsave and after hashing its chunk, with seconds spent (for benchmarks). */
+  onTiming?: (phase: "pmemsave" | "hash", seconds: number) => void;
+}
+
+/** One range of guest RAM in guest-physical addresses. */
+export interface GuestRamRange {
+  /** Its first guest-physical byte. */
+  startAddress: number;
+  /** Its length in bytes. */
+  sizeBytes: number;
+  /** The RAM block's name (`pc.ram`) and, above its first range, the offset into it. */
+  name: string;
+}
+
+const DEFAULT_CHUNK = 64 * 2 ** 20;
+const READ_BYTES = 1 << 20;
+
+/**
+ * Capture the guest-physical memory of the QEMU at `options.qmpPath` into a snapshot: one
+ * region of kind `physical` per RAM range, every page hashed (XXH64), zero pages found by
+ * comparing bytes. Errors are one line naming the socket (`--qmp`): see QmpClient, plus a RAM
+ * layout capture-vm cannot read, and a pmemsave that wrote too little.
+ *
+ * @example
+ * const snap = await captureVm({ qmpPath: "/tmp/guest.qmp" });
+ * console.log(snap.pageCount, snap.zeroPages); // 32768 … for a 128 MiB guest
+ */
+export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot> {
+  const where = options.connect?.where ?? "--qmp";
+  const pageSizeBytes = options.pageSizeBytes ?? 4096;
+  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < pageSizeBytes || chunkBytes % pageSizeBytes !== 0) {
+    throw new MemvirtError(`a chunk is a positive multiple of the ${pageSizeBytes}-byte page`, { where: "chunkBytes", value: chunkBytes });
+  }
+  const qmp = await QmpClient.connect(options.qmpPath, options.connect);
+  let dir: string | undefined;
+  let resume = false;
+  try {
+    const capturedAt = new Date().toISOString();
+    const summary = await qmp.execute<{ "base-memory": number; "plugged-memory"?: number }>("query-memory-size-summary");
+    const baseBytes = summary["base-memory"];
+    const mtree = await qmp.execute<string>("human-monitor-command", { "command-line": "info mtree -f" });
+    const ranges = guestRamLayout(baseBytes, String(mtree), { where, value: options.qmpPath });
+    for (const r of ranges) {
+      if (r.startAddress % pageSizeBytes !== 0 || r.sizeBytes % pageSizeBytes !== 0) throw new MemvirtError(`guest RAM range ${r.name} at 0x${r.startAddress.toString(16)} is not whole ${pageSizeBytes}-byte pages`, { where, value: options.qmpPath });
+    }
+    const builder = new SnapshotBuilder({
+      name: options.name ?? `guest at ${options.qmpPath}`,
+      pageSizeBytes,
+      keepBytes: options.keepBytes ?? false,
+      capturedAt,
+      source: {
+        kind: "guest",
+        qmp: options.qmpPath,
+        qemu: `${qmp.version.major}.${qmp.version.minor}.${qmp.version.micro}${qmp.version.package ? ` (${qmp.version.package})` : ""}`,
+        memoryBytes: baseBytes,
+        pluggedMemoryBytes: summary["plugged-memory"] ?? 0,
+        ranges: ranges.map((r) => ({ startAddress: r.startAddress, sizeBytes: r.sizeBytes, name: r.name })),
+        paused: options.pause === true,
+      },
+    });
+    dir = fs.mkdtempSync(path.join(options.tempDir ?? os.tmpdir(), "memvirt-capture-vm-")); // 0700
+    const file = path.join(dir, "chunk.mem");
+    if (options.pause) {
+      const status = await qmp.execute<{ running: boolean }>("query-status");
+      if (status.running) {
+        await qmp.execute("stop");
+        resume = true;
+      }
+    }
+    const buffer = Buffer.allocUnsafeSlow(Math.max(READ_BYTES, pageSizeBytes));
+    let done = 0;
+    for (const range of ranges) {
+      builder.beginRegion({ startAddress: BigInt(range.startAddress), endAddress: BigInt(range.startAddress + range.sizeBytes), kind: "physical", name: range.name });
+      for (let offset = 0; offset < range.sizeBytes; offset += chunkBytes) {
+        const size = Math.min(chunkBytes, range.sizeBytes - offset);
+        fs.writeFileSync(file, "", { mode: 0o600 }); // QEMU truncates and writes it: private from the start
+        const t0 = performance.now();
+        await qmp.execute("pmemsave", { val: range.startAddress + offset, size, filename: file });
+        const t1 = performance.now();
+        options.onTiming?.("pmemsave", (t1 - t0) / 1000);
+        addChunk(builder, file, size, offset / pageSizeBytes, buffer, pageSizeBytes, where, options.qmpPath);
+        options.onTiming?.("hash", (performance.now() - t1) / 1000);
+        done += size;
+        options.onProgress?.(done, baseBytes);
+      }
+    }
+    return builder.finish();
+  } finally {
+    if (resume) await qmp.execute("cont").catch(() => { /* QEMU went away: nothing to resume */ });
+    qmp.close();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Read one pmemsave chunk from `file` and add its pages, numbered from `firstIndex`. */
+function addChunk(builder: SnapshotBuilder, file: string, size: number, firstIndex: number, buffer: Buffer, pageSizeBytes: number, where: string, qmpPath: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw new MemvirtError(`cannot read QEMU's dump ${file}: ${describeFsError(err)}`, { where, value: qmpPath });
+  }
+  try {
+    let index = firstIndex;
+    let read = 0;
+    while (read < size) {
+      const want = Math.min(buffer.length, size - read);
+      let got = 0;
+      while (got < want) {
+        const n = fs.readSync(fd, buffer, got, want - got, read + got);
+        if (n === 0) throw new MemvirtError(`pmemsave wrote ${read + got} of ${size} bytes`, { where, value: qmpPath });
+        got += n;
+      }
+      for (let off = 0; off < want; off += pageSizeBytes) builder.addPage(index++, buffer.subarray(off, off + pageSizeBytes));
+      read += want;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Where `baseMemoryBytes` of guest RAM lie in guest-physical memory, read from `info mtree -f`
+ * (see the module comment). Throws a one-line MemvirtError (naming `context`) when the map
+ * shows no RAM or RAM of another size than base-memory.
+ *
+ * @example
+ * guestRamLayout(4 * 2 ** 30, mtreeText)
+ * // [{ startAddress: 0, sizeBytes: 3 GiB, name: "pc.ram" }, { startAddress: 4 GiB, sizeBytes: 1 GiB, name: "pc.ram@0xc0000000" }]
+ */
+export function guestRamLayout(baseMemoryBytes: number, mtree: string, context: { where?: string; value?: unknown } = {}): GuestRamRange[] {
+  const fail = (problem: string): never => {
+    throw new MemvirtError(problem, context);
+  };
+  if (!Number.isSafeInteger(baseMemoryBytes) || baseMemoryBytes <= 0) fail(`QEMU reports base-memory ${baseMemoryBytes}, not a positive size`);
+  // The flat view of the CPUs' address space ("memory"), not a device's bus-master view.
+  const views = mtree.split(/^FlatView #\d+/m);
+  const view = views.find((v) => /^\s*AS "memory"/m.test(v)) ?? fail("QEMU's memory map (info mtree -f) has no flat view of the \"memory\" address space");
+  const line = /^\s*([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, ram\): (.+?)(?: @([0-9a-f]+))?\s*$/gim;
+  const byBlock = new Map<string, Array<{ start: number; end: number; offset: number }>>();
+  for (const m of view.matchAll(line)) {
+    const start = parseInt(m[1], 16);
+    const end = parseInt(m[2], 16) + 1;
+    const list = byBlock.get(m[3]) ?? [];
+    list.push({ start, end, offset: m[4] === undefined ? 0 : parseInt(m[4], 16) });
+    byBlock.set(m[3], list);
+  }
+  const total = (list: Array<{ start: number; end: number }>) => list.reduce((s, r) => s + r.end - r.start, 0);
+  let block = "";
+  let pieces: Array<{ start: number; end: number; offset: number }> = [];
+  for (const [name, list] of byBlock) {
+    if (total(list) > total(pieces)) { block = name; pieces = list; }
+  }
+  if (pieces.length === 0) fail("QEMU's memory map (info mtree -f) shows no RAM in the \"memory\" address space");
+  pieces.sort((a, b) => a.start - b.start);
+  // Merge pieces whose offset into the block runs on with the address (a ROM window on top of RAM).
+  const merged: Array<{ start: number; end: number; offset: number }> = [];
+  for (const p of pieces) {
+    const last = merged.at(-1);
+    if (last !== undefined && p.start - p.offset === last.start - last.offset) last.end = p.end;
+    else merged.push({ ...p });
+  }
+  const covered = total(merged);
+  if (covered !== baseMemoryBytes) {
+    fail(`guest RAM block ${block} covers ${covered} bytes in ${merged.length} range(s) of the memory map, but base-memory is ${baseMemoryBytes}; capture-vm will not guess where the rest lies`);
+  }
+  return merged.map((r) => ({ startAddress: r.start, sizeBytes: r.end - r.start, name: r.offset === 0 ? block : `${block}@0x${r.offset.toString(16)}` }));
+}

@@ -1,0 +1,234 @@
+/**
+ * captureVm against an independent reading of the same guest memory: sha256 per 4 KiB page
+ * (node:crypto, not the snapshot's XXH64) over a raw pmemsave dump, which must agree exactly on
+ * the page count, the zero pages and which pages hold equal contents. Against a fake QMP server
+ * always, and against one real QEMU (no guest: `-S`, with known bytes loaded into its RAM) when
+ * qemu-system-x86_64 is installed.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { captureVm, guestRamLayout } from "../../src/qemu/capture-vm";
+import { withQmp } from "../../src/qemu/qmp-client";
+import type { PageSnapshot } from "../../src/contents/page-snapshot";
+import { XXH64_HASHER } from "../../src/contents/page-hash";
+import { MemvirtError } from "../../src/util/errors";
+import { pcMtree, startFakeQemu, type FakeQemu } from "./qmp-fake-server";
+import { hasQemu, leftoverQemuPids, startQemu, stopAllQemu, type RealQemu } from "./qmp-real-qemu";
+
+const PAGE = 4096;
+const MiB = 2 ** 20;
+const fakes: FakeQemu[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const f of fakes.splice(0)) await f.close();
+});
+afterAll(async () => {
+  await stopAllQemu();
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  expect(leftoverQemuPids("memvirt-qemu-test-")).toEqual([]);
+});
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-capture-test-"));
+  dirs.push(d);
+  return d;
+}
+
+/** The independent reading: per page, is it zero, and the sha256 of its bytes. */
+function independentReading(memory: Uint8Array): { pages: number; zeroPages: number; distinct: number; firstEqual: number[] } {
+  const zero = Buffer.alloc(PAGE);
+  const seen = new Map<string, number>();
+  const firstEqual: number[] = [];
+  let zeroPages = 0;
+  for (let i = 0; i < memory.length / PAGE; i++) {
+    const page = memory.subarray(i * PAGE, (i + 1) * PAGE);
+    if (zero.equals(page)) zeroPages++;
+    const digest = createHash("sha256").update(page).digest("hex");
+    if (!seen.has(digest)) seen.set(digest, i);
+    firstEqual.push(seen.get(digest)!);
+  }
+  return { pages: memory.length / PAGE, zeroPages, distinct: seen.size, firstEqual };
+}
+
+/** The same figures from a snapshot: page i's class is the first page with its hash. */
+function snapshotReading(snap: PageSnapshot) {
+  const seen = new Map<bigint, number>();
+  const firstEqual: number[] = [];
+  for (let i = 0; i < snap.pageCount; i++) {
+    if (!seen.has(snap.hash(i))) seen.set(snap.hash(i), i);
+    firstEqual.push(seen.get(snap.hash(i))!);
+  }
+  return { pages: snap.pageCount, zeroPages: snap.zeroPages, distinct: seen.size, firstEqual };
+}
+
+/** 300 pages: zero pages, runs of repeated contents, and unique pages (their index written in). */
+function fakeGuestMemory(): Uint8Array {
+  const m = new Uint8Array(300 * PAGE);
+  for (let i = 0; i < 300; i++) {
+    const page = m.subarray(i * PAGE, (i + 1) * PAGE);
+    if (i % 5 === 0) continue; // zero
+    if (i % 5 === 1) page.fill(0xab); // one repeated content
+    else if (i % 5 === 2) page.fill(i % 3 + 1); // three more
+    else new DataView(page.buffer, page.byteOffset).setUint32(100, i); // unique, mostly zero bytes
+  }
+  return m;
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("captureVm on a fake QEMU", () => {
+  it("agrees exactly with an independent sha256 reading of the same memory (pages, zero pages, equal contents)", async () => {
+    const memory = fakeGuestMemory();
+    const f = await startFakeQemu({ memory });
+    fakes.push(f);
+    const snap = await captureVm({ qmpPath: f.socketPath, chunkBytes: 64 * PAGE });
+    const theirs = independentReading(memory);
+    expect(snapshotReading(snap)).toEqual(theirs);
+    expect(theirs).toMatchObject({ pages: 300, zeroPages: 60, distinct: 1 + 1 + 3 + 120 });
+    // Hashes are XXH64 of the page bytes, in guest-physical order, one region of kind physical.
+    for (const i of [0, 1, 3, 299]) expect(snap.hash(i)).toBe(XXH64_HASHER.hash(memory.subarray(i * PAGE, (i + 1) * PAGE)));
+    expect(snap.regions).toEqual([{ startAddress: 0n, endAddress: 300n * 4096n, kind: "physical", name: "pc.ram", firstPage: 0, pageCount: 300 }]);
+    expect(snap.info.source).toMatchObject({ kind: "guest", qmp: f.socketPath, memoryBytes: 300 * PAGE, qemu: "7.2.0 (fake)" });
+  });
+
+  it("dumps in chunks (val, size) into a 0600 file in a 0700 folder, and removes them", async () => {
+    const memory = fakeGuestMemory();
+    const f = await startFakeQemu({ memory });
+    fakes.push(f);
+    const base = tmp();
+    await captureVm({ qmpPath: f.socketPath, chunkBytes: 128 * PAGE, tempDir: base });
+    const dumps = f.commands.filter((c) => c.execute === "pmemsave").map((c) => [c.arguments!.val, c.arguments!.size]);
+    expect(dumps).toEqual([[0, 128 * PAGE], [128 * PAGE, 128 * PAGE], [256 * PAGE, 44 * PAGE]]);
+    expect(f.modes).toEqual([{ file: 0o600, dir: 0o700 }, { file: 0o600, dir: 0o700 }, { file: 0o600, dir: 0o700 }]);
+    expect(f.dumps.every((d) => d.startsWith(base))).toBe(true);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it("passes QEMU's pmemsave error through in one line, and leaves no temp file", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), errors: { pmemsave: "Could not open '/x': Permission denied" } });
+    fakes.push(f);
+    const base = tmp();
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: base }));
+    expect(err).toBeInstanceOf(MemvirtError);
+    expect(err.message).toBe(`--qmp: QEMU refused pmemsave: Could not open '/x': Permission denied (got ${JSON.stringify(f.socketPath)})`);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it("refuses a dump cut short, naming how much came, and leaves no temp file", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), shortBy: PAGE });
+    fakes.push(f);
+    const base = tmp();
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: base, chunkBytes: 100 * PAGE }));
+    expect(err.message).toMatch(/^--qmp: pmemsave wrote 405504 of 409600 bytes \(got ".*"\)$/);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it("with pause, stops the guest around the dump and resumes it; a paused guest is left paused", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    await captureVm({ qmpPath: f.socketPath, pause: true });
+    const order = f.commands.map((c) => c.execute).filter((c) => ["stop", "cont", "pmemsave"].includes(c));
+    expect(order).toEqual(["stop", "pmemsave", "cont"]);
+    f.commands.length = 0;
+    await withQmp(f.socketPath, (q) => q.execute("stop"));
+    await captureVm({ qmpPath: f.socketPath, pause: true });
+    expect(f.commands.map((c) => c.execute)).not.toContain("cont");
+  });
+
+  it("without pause, never stops the guest", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    await captureVm({ qmpPath: f.socketPath });
+    expect(f.commands.map((c) => c.execute)).not.toContain("stop");
+  });
+
+  it("refuses a chunk that is not whole pages", async () => {
+    await expect(captureVm({ qmpPath: "/nonexistent", chunkBytes: 1000 })).rejects.toThrow(/^chunkBytes: a chunk is a positive multiple of the 4096-byte page \(got 1000\)$/);
+  });
+});
+
+describe("guestRamLayout: where guest RAM lies (the PCI hole)", () => {
+  it("reads a small pc guest as one range from 0, the BIOS window included", () => {
+    expect(guestRamLayout(128 * MiB, pcMtree(128 * MiB))).toEqual([{ startAddress: 0, sizeBytes: 128 * MiB, name: "pc.ram" }]);
+  });
+
+  it("splits a 4 GiB pc guest at the hole: 3 GiB from 0, 1 GiB from 4 GiB (QEMU 7.2's own map)", () => {
+    const mtree = [
+      "FlatView #1",
+      ' AS "memory", root: system',
+      " Root memory region: system",
+      "  0000000000000000-00000000000bffff (prio 0, ram): pc.ram",
+      "  00000000000c0000-00000000000dffff (prio 1, rom): pc.rom",
+      "  00000000000e0000-00000000000fffff (prio 0, rom): pc.bios @0000000000020000",
+      "  0000000000100000-00000000bfffffff (prio 0, ram): pc.ram @0000000000100000",
+      "  00000000fec00000-00000000fec00fff (prio 0, i/o): ioapic",
+      "  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios",
+      "  0000000100000000-000000013fffffff (prio 0, ram): pc.ram @00000000c0000000",
+    ].join("\r\n");
+    expect(guestRamLayout(4 * 1024 * MiB, mtree)).toEqual([
+      { startAddress: 0, sizeBytes: 3 * 1024 * MiB, name: "pc.ram" },
+      { startAddress: 4 * 1024 * MiB, sizeBytes: 1024 * MiB, name: "pc.ram@0xc0000000" },
+    ]);
+  });
+
+  it("refuses a map whose RAM does not add up to base-memory, and a map with no RAM", () => {
+    expect(() => guestRamLayout(256 * MiB, pcMtree(128 * MiB), { where: "--qmp", value: "/s" })).toThrow(
+      /^--qmp: guest RAM block pc\.ram covers 134217728 bytes in 1 range\(s\) of the memory map, but base-memory is 268435456; capture-vm will not guess where the rest lies \(got "\/s"\)$/,
+    );
+    expect(() => guestRamLayout(128 * MiB, 'FlatView #0\n AS "memory", root: system\n  0000000000000000-0000000000000007 (prio 0, i/o): x\n')).toThrow(/shows no RAM/);
+    expect(() => guestRamLayout(128 * MiB, "FlatView #0\n AS \"I/O\", root: io\n")).toThrow(/no flat view of the "memory" address space/);
+  });
+});
+
+describe.skipIf(!hasQemu)(`captureVm on a real QEMU${hasQemu ? "" : " (skipped: no qemu-system-x86_64)"}`, () => {
+  let qemu: RealQemu;
+  let loaded: Buffer;
+  const LOAD_AT = 0x200000;
+  const PATTERN = "memvirt-q2-same!";
+
+  beforeAll(async () => {
+    // 64 identical pages, 32 distinct ones, then 8 zero pages, loaded at 2 MiB by QEMU itself.
+    const parts = [Buffer.alloc(64 * PAGE, PATTERN)];
+    for (let i = 0; i < 32; i++) parts.push(Buffer.alloc(PAGE, i + 1));
+    parts.push(Buffer.alloc(8 * PAGE));
+    loaded = Buffer.concat(parts);
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, "load.bin"), loaded);
+    qemu = await startQemu({ memory: "128M", load: [{ file: path.join(dir, "load.bin"), address: LOAD_AT }] });
+  });
+
+  it("agrees exactly with an independent sha256 reading of QEMU's own full pmemsave", async () => {
+    const snap = await captureVm({ qmpPath: qemu.socketPath, chunkBytes: 16 * MiB });
+    const raw = path.join(tmp(), "raw.mem");
+    await withQmp(qemu.socketPath, (q) => q.execute("pmemsave", { val: 0, size: 128 * MiB, filename: raw }));
+    const memory = fs.readFileSync(raw);
+    expect(memory.length).toBe(128 * MiB);
+    const theirs = independentReading(memory);
+    expect(snapshotReading(snap)).toEqual(theirs);
+    expect(snap.pageCount).toBe(32_768);
+    // The loaded bytes are where they were put: 64 pattern pages, 32 distinct pages.
+    expect(memory.subarray(LOAD_AT, LOAD_AT + loaded.length).equals(loaded)).toBe(true);
+    const patternHash = XXH64_HASHER.hash(Buffer.alloc(PAGE, PATTERN));
+    expect([...snap.hashes].filter((h) => h === patternHash).length).toBe(64);
+    expect(snap.info.source).toMatchObject({ kind: "guest", memoryBytes: 128 * MiB, pluggedMemoryBytes: 0 });
+  });
+
+  it("reads a real q35 guest of 3 GiB as 2 GiB from 0 and 1 GiB from 4 GiB", async () => {
+    const q = await startQemu({ memory: "3G", machine: "q35" });
+    const mtree = await withQmp(q.socketPath, (qmp) => qmp.execute<string>("human-monitor-command", { "command-line": "info mtree -f" }));
+    expect(guestRamLayout(3 * 1024 * MiB, mtree)).toEqual([
+      { startAddress: 0, sizeBytes: 2048 * MiB, name: "pc.ram" },
+      { startAddress: 4096 * MiB, sizeBytes: 1024 * MiB, name: "pc.ram@0x80000000" },
+    ]);
+  });
+});
