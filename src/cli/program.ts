@@ -11,6 +11,7 @@ import { registerTranslate } from "./commands/translate";
 import { registerMrc } from "./commands/mrc";
 import { registerCapturePages } from "./commands/capture-pages";
 import { registerSharing } from "./commands/sharing";
+import { registerCaptureVm } from "./commands/capture-vm";
 import { trackRepeatedFlags } from "./flag-rules";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerMrc(program);
   registerCapturePages(program);
   registerSharing(program);
+  registerCaptureVm(program);
   for (const cmd of program.commands) trackRepeatedFlags(cmd);
   return program;
 }
