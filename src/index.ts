@@ -17,3 +17,4 @@ export * from "./host";
 export * from "./policy";
 export * from "./analysis";
 export * from "./experiments";
+export * from "./qemu";
