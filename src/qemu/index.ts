@@ -4,3 +4,10 @@
  */
 export * from "./qmp-client";
 export * from "./capture-vm";
+export * from "./cpio-newc";
+export * from "./elf-modinfo";
+export * from "./kernel-package";
+export * from "./guest-workloads";
+export * from "./guest-image";
+export * from "./vm-state";
+export * from "./guest-vm";
