@@ -11,3 +11,5 @@ export * from "./guest-workloads";
 export * from "./guest-image";
 export * from "./vm-state";
 export * from "./guest-vm";
+export * from "./real-balloon";
+export * from "./balloon-compare";

@@ -1,7 +1,7 @@
 /**
  * A fake QEMU for the QMP tests: a node `net` server on a unix socket that speaks enough QMP
  * (greeting, qmp_capabilities, pmemsave from an in-memory "guest RAM", query-memory-size-summary,
- * info mtree -f, query-status/stop/cont, balloon/query-balloon, qom-set/qom-get guest-stats) and
+ * info mtree -f, query-status/stop/cont, balloon/query-balloon, qom-list, qom-set/qom-get guest-stats) and
  * records every command it was sent. Behaviour can be bent per test (`silent`, `errors`).
  */
 import * as fs from "node:fs";
@@ -118,6 +118,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
       case "cont": running = true; return {};
       case "balloon": fake.balloonBytes = Number(args.value); return {};
       case "query-balloon": return { actual: fake.balloonBytes };
+      case "qom-list":
+        if (args.path === "/machine/peripheral") return [{ name: "type", type: "string" }, { name: "balloon0", type: "child<virtio-balloon-pci>" }];
+        return [{ name: "type", type: "string" }];
       case "qom-set": if (args.property === "guest-stats-polling-interval") pollSeconds = Number(args.value); return {};
       case "qom-get":
         if (args.property === "guest-stats-polling-interval") return pollSeconds;
