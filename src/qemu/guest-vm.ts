@@ -45,6 +45,8 @@ export interface BootGuestOptions {
   image?: GuestImage;
   /** Environment for MEMVIRT_QEMU, MEMVIRT_VM_STATE_DIR, MEMVIRT_GUEST_DIR, PATH (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Aborting kills QEMU and rejects (the CLI aborts on Ctrl-C, so no guest is left half-booted). */
+  signal?: AbortSignal;
   /** Names used in errors for each option (default the option names; the CLI gives its flags). */
   where?: Partial<Record<"name" | "memory" | "workload" | "qmpPath" | "timeoutSeconds", string>>;
 }
@@ -270,6 +272,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
         serial = fs.readFileSync(serialLogPath, "utf8");
       } catch { /* QEMU has not created it yet */ }
       if (serial.split("\n").some((l) => l.trim() === ready)) break;
+      if (options.signal?.aborted) throw new MemvirtError(`boot of guest ${name} interrupted; QEMU was killed`, { where: w.name, value: name });
       const error = /^MEMVIRT-ERROR .*$/m.exec(serial);
       if (error) throw new MemvirtError(`guest ${name} failed to set up workload ${workload.text}: ${error[0].slice(14).trim()} (serial log: ${serialLogPath})`, { where: w.workload, value: workload.text });
       if (exited || spawnError) {
