@@ -12,6 +12,7 @@ import { registerMrc } from "./commands/mrc";
 import { registerCapturePages } from "./commands/capture-pages";
 import { registerSharing } from "./commands/sharing";
 import { registerCaptureVm } from "./commands/capture-vm";
+import { registerVm } from "./commands/vm";
 import { trackRepeatedFlags } from "./flag-rules";
 
 // Read the version from package.json at run time: dist/cli/program.js → ../../package.json.
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerCapturePages(program);
   registerSharing(program);
   registerCaptureVm(program);
+  registerVm(program);
   for (const cmd of program.commands) trackRepeatedFlags(cmd);
   return program;
 }
