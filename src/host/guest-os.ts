@@ -48,6 +48,16 @@ export interface GuestPort {
   touch(ppn: number, write?: boolean): number;
   /** The guest reads page `ppn` to write it to disk. Returns ns; a host-swapped page is double paging. */
   readForPageOut(ppn: number): number;
+  /**
+   * The guest evicted the virtual page in `slot`, whose contents now match storage (a clean drop,
+   * or just written back): the put hypercall of an exclusive cache. Returns ns (0 without a cache).
+   */
+  evicted(slot: number): number;
+  /**
+   * The guest reads the virtual page in `slot` from disk (its file or its guest swap slot).
+   * Returns ns: the disk read, or a hit in the hypervisor's exclusive cache.
+   */
+  readFromDisk(slot: number): number;
   /** The balloon driver hands pinned page `ppn` to the host. */
   balloonPage(ppn: number): void;
   /** The host gives ballooned page `ppn` back; it is unbacked until the guest touches it. */
@@ -292,15 +302,19 @@ export class GuestOs implements GuestCounters {
       this.flags[v] |= write ? G_REF | G_DIRTY | G_TOUCHED : G_REF | G_TOUCHED;
       return ns + this.costs.hitNs;
     }
-    // A guest page fault: find a guest page, have the host back it, fill it.
+    // A guest page fault: find a guest page, have the host back it, fill it. A read from disk
+    // is looked up in the exclusive cache (if any) before the eviction that makes room puts a
+    // page there, so cache and VM memory together behave as one LRU of v + c pages.
+    let readNs = 0;
+    const fileRead = v === V_UNTOUCHED && (kind === FETCH || this.isFileBacked(vpn));
+    if (v !== V_UNTOUCHED || fileRead) readNs = this.port.readFromDisk(slot);
     const p = this.allocatePage();
-    let ns = this.pendingNs;
+    let ns = this.pendingNs + readNs;
     this.pendingNs = 0;
     ns += this.port.touch(p, true); // the guest fills the page it allocated
     let f = G_IN_USE | G_REF | G_TOUCHED;
     if (v === V_UNTOUCHED) {
-      if (kind === FETCH || this.isFileBacked(vpn)) {
-        ns += this.costs.guestDiskReadNs;
+      if (fileRead) {
         this.guestDiskReads++;
         f |= G_FILE | (write ? G_DIRTY : 0);
       } else {
@@ -309,13 +323,11 @@ export class GuestOs implements GuestCounters {
         f |= G_DIRTY;
       }
     } else if (v === V_GUEST_SWAPPED) {
-      ns += this.costs.guestDiskReadNs;
       this.guestDiskReads++;
       this.guestSwappedPages--;
       f |= G_SWAP_COPY | (write ? G_DIRTY : 0);
     } else {
       // V_ON_FILE: a page-cache miss on a page read before.
-      ns += this.costs.guestDiskReadNs;
       this.guestDiskReads++;
       f |= G_FILE | (write ? G_DIRTY : 0);
     }
@@ -465,6 +477,8 @@ export class GuestOs implements GuestCounters {
     if (f & G_TOUCHED) this.touchedLeft[p] = 1;
     this.flags[p] = 0;
     this.inUsePages--;
+    // Its contents now match storage: an exclusive cache below may keep a copy.
+    this.pendingNs += this.port.evicted(slot);
   }
 
   /**

@@ -85,7 +85,61 @@ export interface VmOptions {
   guest?: GuestOptions;
   /** What the VM's pages hold, for page sharing: a content model or a real page snapshot. */
   contents?: ContentModelOptions | PageSnapshot;
+  /** What the hypervisor traces of this VM's accesses: `{ exclusiveCache: {...} }` (Lu & Shen). */
+  tracing?: TracingOptions;
 }
+
+/** Access tracing of one VM (`vms[i].tracing`). */
+export interface TracingOptions {
+  /** A hypervisor exclusive cache below the VM, and the LRU tracer that watches it. */
+  exclusiveCache?: ExclusiveCacheOptions;
+}
+
+/**
+ * A hypervisor exclusive cache (Lu & Shen, USENIX ATC 2007) under `vms[i].tracing.exclusiveCache`.
+ * The VM's `memory` stays its direct memory (v pages); the cache is extra machine memory.
+ */
+export interface ExclusiveCacheOptions {
+  /** The cache's capacity (c): a size with a unit ("64 MiB") or a page count. Required. */
+  size: Size;
+  /** The need estimate: the smallest memory whose miss ratio ≤ this (default 0.05). In (0, 1). */
+  targetMissRatio?: number;
+  /** "target" (default): the smallest size meeting targetMissRatio; "knee": the curve's knee (see kneeSlopeFraction). */
+  need?: "target" | "knee";
+  /**
+   * The knee is the end of the last window of the curve whose slope is at least this fraction
+   * of the curve's average slope over the tracked range (default 0.1). In (0, 1).
+   */
+  kneeSlopeFraction?: number;
+  /** Evicted pages tracked beyond the cache's capacity (ghosts: keys only, no frame), so the curve reaches past v + c (default: the size). */
+  ghosts?: Size;
+  /** Seconds between the tracer's estimates (default 1). */
+  periodSeconds?: number;
+  /** Each period, old counts are multiplied by this (1: never forget; default 0.9, half-life ≈ 6.6 periods). In (0, 1]. */
+  decay?: number;
+}
+
+/**
+ * Validated exclusive-cache settings (sizes in pages).
+ * @internal
+ */
+export interface ExclusiveCacheSettings {
+  capacityPages: number;
+  targetMissRatio: number;
+  need: "target" | "knee";
+  kneeSlopeFraction: number;
+  ghostPages: number;
+  periodSeconds: number;
+  decay: number;
+  /** Where these settings came from (e.g. "vms[0].tracing.exclusiveCache"). */
+  where: string;
+}
+
+/**
+ * Defaults of the exclusive cache's tracer.
+ * @internal
+ */
+export const EXCLUSIVE_CACHE_DEFAULTS = Object.freeze({ targetMissRatio: 0.05, need: "target" as const, kneeSlopeFraction: 0.1, periodSeconds: 1, decay: 0.9 });
 
 /**
  * ESX's default balloon cap (sched.mem.maxmemctl): 65% of configured memory.
@@ -104,7 +158,9 @@ export const DEFAULT_BALLOON_RATE_PAGES_PER_SECOND = 2048;
 export const DEFAULT_KERNEL_OVERHEAD = 1 / 64;
 
 const HOST_KEYS = ["memory", "swap", "seed", "costs", "quantumSeconds", "policies"];
-const VM_KEYS = ["name", "memory", "min", "max", "shares", "workload", "balloon", "guest", "contents"];
+const VM_KEYS = ["name", "memory", "min", "max", "shares", "workload", "balloon", "guest", "contents", "tracing"];
+const TRACING_KEYS = ["exclusiveCache"];
+const CACHE_KEYS = ["size", "targetMissRatio", "need", "kneeSlopeFraction", "ghosts", "periodSeconds", "decay"];
 const BALLOON_KEYS = ["enabled", "maxFraction", "max", "rate", "inflatePagesPerSecond", "deflatePagesPerSecond"];
 const GUEST_KEYS = ["swap", "fileBackedFraction", "kernelOverhead"];
 
@@ -255,6 +311,7 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
       deflatePagesPerSecond: b.deflatePagesPerSecond === undefined ? DEFAULT_BALLOON_RATE_PAGES_PER_SECOND : checkPositive(b.deflatePagesPerSecond, pathJoin(bw, "deflatePagesPerSecond")),
     };
   }
+  const cache = o.tracing === undefined ? undefined : resolveTracing(o.tracing, pathJoin(where, "tracing"));
   return {
     name: o.name,
     memoryPages,
@@ -263,6 +320,47 @@ export function resolveVmSettings(options: VmOptions, where: string): VmSettings
     shares,
     balloon,
     guest: { memoryPages, swapPages: guestSwapPages, fileBackedFraction, kernelPages, where },
+    ...(cache ? { cache } : {}),
+  };
+}
+
+/**
+ * Validate a VM's `tracing` options; returns the exclusive cache's settings (undefined: none).
+ *
+ * @internal
+ * @example
+ * resolveTracing({ exclusiveCache: { size: "64 MiB" } }, "vms[0].tracing")!.capacityPages // 16384
+ */
+export function resolveTracing(value: unknown, where: string): ExclusiveCacheSettings | undefined {
+  const t = checkObject(value, TRACING_KEYS, where);
+  if (t.exclusiveCache === undefined) return undefined;
+  const cw = pathJoin(where, "exclusiveCache");
+  const c = checkObject(t.exclusiveCache, CACHE_KEYS, cw);
+  if (c.size === undefined) throw new MemvirtError("is required (the cache's capacity, e.g. \"64 MiB\")", { where: pathJoin(cw, "size") });
+  const capacityPages = parsePages(c.size, pathJoin(cw, "size"));
+  const d = EXCLUSIVE_CACHE_DEFAULTS;
+  const open01 = (v: unknown, key: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || v >= 1) throw new MemvirtError("must be a number strictly between 0 and 1", { where: pathJoin(cw, key), value: v });
+    return v;
+  };
+  const need = c.need === undefined ? d.need : c.need;
+  if (need !== "target" && need !== "knee") throw new MemvirtError('must be "target" (the smallest size meeting targetMissRatio) or "knee"', { where: pathJoin(cw, "need"), value: c.need });
+  if (need === "knee" && c.targetMissRatio !== undefined) throw new MemvirtError('applies to "need": "target" only', { where: pathJoin(cw, "targetMissRatio"), value: c.targetMissRatio });
+  let decay: number = d.decay;
+  if (c.decay !== undefined) {
+    if (typeof c.decay !== "number" || !Number.isFinite(c.decay) || c.decay <= 0 || c.decay > 1) throw new MemvirtError("must be a number in (0, 1] (1: never forget)", { where: pathJoin(cw, "decay"), value: c.decay });
+    decay = c.decay;
+  }
+  return {
+    capacityPages,
+    targetMissRatio: open01(c.targetMissRatio, "targetMissRatio", d.targetMissRatio),
+    need,
+    kneeSlopeFraction: open01(c.kneeSlopeFraction, "kneeSlopeFraction", d.kneeSlopeFraction),
+    ghostPages: c.ghosts === undefined ? capacityPages : parsePages(c.ghosts, pathJoin(cw, "ghosts")),
+    periodSeconds: c.periodSeconds === undefined ? d.periodSeconds : checkPositive(c.periodSeconds, pathJoin(cw, "periodSeconds")),
+    decay,
+    where: cw,
   };
 }
 

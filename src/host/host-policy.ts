@@ -12,9 +12,15 @@
  * plus `onTrap` (and `onHostFault` for pages with no frame) is how a policy observes accesses
  * without slowing the hot path.
  *
+ * The exclusive cache (Lu & Shen) is mechanism here and tracing is a policy: the host calls
+ * `onCacheEvent` on each put and probe, and the tracer publishes what it learns through
+ * `setEstimatedNeedPages` and `cacheTracer`. A VM's `accesses` is what a real hypervisor reads
+ * from performance counters (retired loads and stores), not something it traps.
+ *
  * Members added after the first policies are optional, so a hand-written fake HostControl in a
  * test need not provide them; the Host always does.
  */
+import type * as aq from "arquero";
 import { Rng } from "../util/rng";
 import type { PageContents } from "./page-contents";
 import type { SharedFrames } from "./shared-frames";
@@ -52,6 +58,70 @@ export interface VmView {
   readonly p2m?: Int32Array;
   /** What each guest page holds, when the VM was given contents (page sharing). */
   readonly contents?: PageContents;
+  /**
+   * The VM's direct memory v as the guest can use it: configured pages minus the kernel's wired
+   * pages minus the balloon (the exclusive cache's tracer adds a probe's depth among evicted pages to it).
+   */
+  readonly directPages?: number;
+  /** The exclusive cache's capacity in pages; null (or absent) when the VM has no cache. */
+  readonly cacheCapacityPages?: number | null;
+  /** Pages the exclusive cache holds now (0 without one). */
+  readonly cachePages?: number;
+  /** The memory need last published by the cache's tracer; null (or absent) without one. */
+  readonly estimatedNeedPages?: number | null;
+}
+
+/** What the hypervisor saw happen in a VM's exclusive cache (the key is the guest's disk block). */
+export type CacheEvent = "put" | "probe-hit" | "probe-miss";
+
+/** A memory-need estimate from a miss-ratio curve that starts at v (the VM's direct pages). */
+export interface NeedEstimate {
+  /** Pages of memory (direct + cache) the VM needs. */
+  needPages: number;
+  /**
+   * "exact": the curve crosses the rule inside the tracked range; "at-most": it already meets it
+   * at v, and the hypervisor is blind below v, so the need is v or less; "more-than": it does
+   * not meet it up to v + tracked pages, the end of what the tracer sees.
+   */
+  bound: "exact" | "at-most" | "more-than";
+  /** The rule used: "target" (miss ratio ≤ targetMissRatio) or "knee". */
+  rule: "target" | "knee";
+  /** v when estimated. */
+  directPages: number;
+  /** The miss ratio at needPages (over the window). */
+  missRatio: number;
+}
+
+/**
+ * What the exclusive cache's tracer (a policy, src/policy/exclusive-cache-tracer.ts) offers other
+ * policies and the run: the miss-ratio curve of each traced VM at sizes ≥ v, and its estimate.
+ */
+export interface CacheTracerView {
+  /** Whether VM `vm` is traced. */
+  traces(vm: number): boolean;
+  /** Misses (aged counts) VM `vm` would take with `sizePages` of memory, for sizes ≥ v up to v + tracked; Infinity-free. */
+  missesAt(vm: number, sizePages: number): number;
+  /** Aged accesses in the window (the curve's denominator). */
+  windowAccesses(vm: number): number;
+  /** The largest size the curve reaches: v + tracked pages. */
+  maxSizePages(vm: number): number;
+  /** The curve as a table (sizePages, missRatio) for sizes ≥ v. */
+  curve(vm: number, sizesPages?: readonly number[]): aq.ColumnTable;
+  /** The need estimate now (null before any access). */
+  estimate(vm: number): NeedEstimate | null;
+  /** A copy of VM `vm`'s curve and estimate now, which later events do not change (for a Run). */
+  freeze(vm: number): CacheCurve;
+}
+
+/** A traced VM's miss-ratio curve (sizes ≥ v) and need estimate, frozen at one instant. */
+export interface CacheCurve {
+  /** v when frozen: the curve starts here; the hypervisor is blind below it. */
+  readonly directPages: number;
+  /** v + tracked pages: the curve ends here. */
+  readonly maxSizePages: number;
+  readonly estimate: NeedEstimate | null;
+  /** The curve as a table (sizePages, missRatio) at `sizesPages` (each ≥ v), or at default sizes from v to maxSizePages. */
+  curve(sizesPages?: readonly number[]): aq.ColumnTable;
 }
 
 /** What a policy may do to the host. */
@@ -83,6 +153,12 @@ export interface HostControl {
    * shared; a shared frame merges it there, freeing its own. The caller compared the contents.
    */
   sharePage?(vm: number, ppn: number, frame: number): void;
+  /** Set VM `vm`'s exclusive-cache capacity (pages); shrinking drops its LRU entries. Returns the capacity kept. */
+  setCacheCapacity?(vm: number, pages: number): number;
+  /** Publish VM `vm`'s estimated memory need (null: none), for other policies and the timeline. */
+  setEstimatedNeedPages?(vm: number, pages: number | null): void;
+  /** The exclusive caches' tracer, when some VM has `tracing.exclusiveCache`. */
+  readonly cacheTracer?: CacheTracerView;
   /** Publish the host's current reclamation state (shown in the timeline). */
   reportState(label: string): void;
   /** Add an event line to the run's explanation. */
@@ -101,6 +177,12 @@ export interface HostPolicy {
   onTrap?(host: HostControl, vm: number, ppn: number): void;
   /** A guest touched page `ppn` of VM `vm`, which had no frame (first touch or host swap-in); it has one now. */
   onHostFault?(host: HostControl, vm: number, ppn: number): void;
+  /**
+   * The hypervisor saw a cache event of VM `vm`: the guest evicted block `key` into the cache
+   * (put), or read it from disk and the cache had it (probe-hit) or not (probe-miss, first reads
+   * of file pages included). `key` is the guest's disk-block identity (a VirtualSpace slot).
+   */
+  onCacheEvent?(host: HostControl, vm: number, key: number, event: CacheEvent): void;
   /** One or two sentences on the policy's settings, for explain(). */
   describe?(): string;
 }

@@ -35,7 +35,8 @@ import { Workload } from "../workloads/workload";
 import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
 import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCallback, checkPositive, quantumIndex, wholeQuanta } from "./host-config";
 import { Size } from "../workloads/validate";
-import { HostControl, HostPolicy } from "./host-policy";
+import { CacheEvent, CacheTracerView, HostControl, HostPolicy } from "./host-policy";
+import { cacheTracerFactory, CacheTracerFactory } from "./exclusive-cache";
 import { MachineMemory } from "./machine-memory";
 import { HOST_STATE_NAMES, RESIDENT, TRAPPED, HOST_SWAPPED, SHARED } from "./page-state";
 import { ContentIdSpace, PageContents } from "./page-contents";
@@ -116,6 +117,8 @@ export class Host {
   /** The most typed-array state the host and its VMs may hold (checked against the budget). */
   private estimatedStateBytes: number;
   private scheduleOrder = 0;
+  /** The exclusive caches' tracer, built when the first VM with `tracing.exclusiveCache` is added. */
+  private tracer: ReturnType<CacheTracerFactory> | undefined;
 
   constructor(options: HostOptions, where = "host") {
     const settings = resolveHostSettings(options, where);
@@ -174,7 +177,21 @@ export class Host {
     checkWorkloadFits(workload, settings.guest, pathJoin(where, "workload"));
     if (this.autoSwap) this.swap.capacityPages = swapPages;
     this.estimatedStateBytes += vmStateBytes;
+    let tracer = this.tracer;
+    if (settings.cache && !tracer) {
+      const factory = cacheTracerFactory();
+      if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where: pathJoin(where, "tracing", "exclusiveCache") });
+      tracer = factory();
+    }
     const vm = new Vm(index, settings, this);
+    if (settings.cache && tracer) {
+      if (!this.tracer) {
+        // It ticks first, so policies that allocate from its estimates see this period's.
+        this.tracer = tracer;
+        this.scheduled.unshift({ policy: tracer, periodSteps: Math.max(1, Math.round(tracer.periodSeconds / this.quantumSeconds)) });
+      }
+      tracer.traceVm(index, settings.cache);
+    }
     if (options.contents !== undefined) vm.contents = this.buildContents(options.contents, settings.name, settings.memoryPages, pathJoin(where, "contents"));
     this.vms.push(vm);
     vm.guest.timeNs = this.step * this.quantumNs;
@@ -405,7 +422,9 @@ export class Host {
     if (vm.residentPages >= vm.maxPages) this.swapOutOne(vm);
     let frame = this.machine.allocate();
     if (frame >= 0) return frame;
-    // Out of frames: reclaim synchronously by random swapping from the VM furthest above target.
+    // Out of frames: exclusive caches hold only clean copies, so they give a frame back first.
+    if (this.dropCachePage()) return this.machine.allocate();
+    // Still out of frames: reclaim synchronously by random swapping from the VM furthest above target.
     const victim = this.pickVictim(vm);
     this.swapOutOne(victim);
     frame = this.machine.allocate();
@@ -421,6 +440,18 @@ export class Host {
   /** @internal */
   notifyFault(vm: Vm, ppn: number): void {
     for (const s of this.scheduled) s.policy.onHostFault?.(this, vm.index, ppn);
+  }
+
+  /** @internal */
+  notifyCacheEvent(vm: Vm, key: number, event: CacheEvent): void {
+    for (const s of this.scheduled) s.policy.onCacheEvent?.(this, vm.index, key, event);
+  }
+
+  /** Drop the LRU entry of the fullest exclusive cache, freeing its frame; false when none holds any. */
+  private dropCachePage(): boolean {
+    let best: Vm | undefined;
+    for (const v of this.vms) if (v.cache && v.cache.sizePages > 0 && (!best || v.cache.sizePages > best.cache!.sizePages)) best = v;
+    return best !== undefined && best.cache!.dropLru();
   }
 
   private pickVictim(requester: Vm): Vm {
@@ -516,6 +547,27 @@ export class Host {
   }
 
   /** @internal */
+  setCacheCapacity(vm: number, pages: number): number {
+    const cache = this.vms[vm].cache;
+    if (!cache) throw new Error(`internal: VM ${this.vms[vm].name} has no exclusive cache`);
+    cache.setCapacity(Math.max(0, Math.floor(pages)));
+    return cache.capacityPages;
+  }
+
+  /** @internal */
+  setEstimatedNeedPages(vm: number, pages: number | null): void {
+    this.vms[vm].estimatedNeedPages = pages;
+  }
+
+  /**
+   * The exclusive caches' tracer (undefined when no VM has `tracing.exclusiveCache`).
+   * @internal
+   */
+  get cacheTracer(): CacheTracerView | undefined {
+    return this.tracer;
+  }
+
+  /** @internal */
   randomStream(label: string): Rng {
     return this.rng.split(`policy:${label}`);
   }
@@ -553,8 +605,14 @@ export class Host {
       if (owner[f]) throw new Error(`frame ${f} is on the free list twice`);
       owner[f] = 1;
     }
+    let cached = 0;
     for (const vm of this.vms) {
       vm.checkInvariants();
+      vm.cache?.forEach((_key, f) => {
+        if (f < 0 || f >= this.machine.totalPages || owner[f]) throw new Error(`VM ${vm.name}'s exclusive cache holds frame ${f}, out of range or owned twice`);
+        owner[f] = 1;
+        cached++;
+      });
       for (let p = 0; p < vm.memoryPages; p++) {
         const s = vm.hstate[p];
         if (s === RESIDENT || s === TRAPPED) {
@@ -580,8 +638,8 @@ export class Host {
     if (sharedRefs.size !== this.shared.frameCount || sharedPages !== this.shared.pageCount) {
       throw new Error(`the shared-frame table counts ${this.shared.frameCount} frames and ${this.shared.pageCount} pages, but ${sharedRefs.size} frames are mapped by ${sharedPages} shared pages`);
     }
-    if (resident + sharedRefs.size + this.machine.freePages !== this.machine.totalPages) {
-      throw new Error(`conservation: ${resident} resident + ${sharedRefs.size} shared + ${this.machine.freePages} free ≠ ${this.machine.totalPages} frames`);
+    if (resident + sharedRefs.size + cached + this.machine.freePages !== this.machine.totalPages) {
+      throw new Error(`conservation: ${resident} resident + ${sharedRefs.size} shared + ${cached} in exclusive caches + ${this.machine.freePages} free ≠ ${this.machine.totalPages} frames`);
     }
     if (swapped !== this.swap.usedPages) throw new Error(`host swap holds ${this.swap.usedPages} pages but ${swapped} pages are host-swapped`);
   }

@@ -13,3 +13,4 @@ export * from "./timeline-recorder";
 export * from "./host";
 export * from "./page-contents";
 export * from "./shared-frames";
+export * from "./exclusive-cache";

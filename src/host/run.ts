@@ -13,6 +13,8 @@ import * as aq from "arquero";
 import { inspect } from "node:util";
 import { countOf } from "../util/plural";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
+import { MemvirtError } from "../util/errors";
+import type { CacheCurve, NeedEstimate } from "./host-policy";
 
 type Table = ReturnType<typeof aq.table>;
 
@@ -58,6 +60,39 @@ export interface VmRunSummary {
   finalBalloonedPages: number;
   finalHostSwappedPages: number;
   finalGuestSwappedPages: number;
+  /** The VM's exclusive cache during the run (absent without `tracing.exclusiveCache`). */
+  cache?: VmCacheSummary;
+}
+
+/**
+ * What a VM's exclusive cache did during a run: its traffic, and that traffic's cost and saving
+ * in simulated time (put hypercalls × cachePutNs; hits × (guestDiskReadNs − cacheHitNs)).
+ */
+export interface VmCacheSummary {
+  /** Capacity at the end of the run. */
+  capacityPages: number;
+  /** Entries held at the end of the run. */
+  finalPages: number;
+  /** Put hypercalls (one per eviction of a page whose contents match storage). */
+  puts: number;
+  /** Puts the cache could not admit (capacity 0, or no frame). */
+  putsRejected: number;
+  /** Disk reads the hypervisor looked up in the cache. */
+  probes: number;
+  /** Disk reads the cache served. */
+  hits: number;
+  /** Entries dropped (LRU) to make room or to shrink, or to give the host a frame. */
+  evictions: number;
+  /** Guest time spent in put hypercalls. */
+  putSeconds: number;
+  /** Guest time spent on cache hits. */
+  hitSeconds: number;
+  /** Guest time the hits saved against reading from disk. */
+  savedSeconds: number;
+  /** The tracer's last estimate of the VM's memory need (null: none yet). */
+  estimatedNeedPages: number | null;
+  /** v at the end of the run. */
+  directPages: number;
 }
 
 /** A state change of the host, as reported by its reclamation policy. */
@@ -113,8 +148,11 @@ export class Run {
    * (explain() puts these first); empty when none.
    */
   readonly warnings: readonly string[];
+  /** Each traced VM's curve and estimate at the end of the run, by VM name. */
+  private readonly caches: ReadonlyMap<string, CacheCurve>;
 
-  constructor(timeline: Table, hostTimeline: Table, summary: RunSummary, settings: RunSettings, events: Array<{ t: number; text: string }>, warnings: string[] = []) {
+  constructor(timeline: Table, hostTimeline: Table, summary: RunSummary, settings: RunSettings, events: Array<{ t: number; text: string }>, warnings: string[] = [], caches: ReadonlyMap<string, CacheCurve> = new Map()) {
+    this.caches = caches;
     this.timeline = timeline;
     this.hostTimeline = hostTimeline;
     this.summary = summary;
@@ -131,6 +169,40 @@ export class Run {
    */
   toTable(): Table {
     return this.timeline;
+  }
+
+  /**
+   * The miss-ratio curve the hypervisor saw through VM `vm`'s exclusive cache, at the end of the
+   * run: columns `sizePages`, `missRatio`, for sizes from v (the VM's direct pages) up to v +
+   * tracked pages. Sizes below v are refused: the hypervisor sees only what the VM evicts.
+   *
+   * @example
+   * run.cacheCurve("web").objects() // [{ sizePages: 24000, missRatio: 0.31 }, ...]
+   * run.cacheCurve("web", [30000, 40000])
+   */
+  cacheCurve(vm: string, sizesPages?: readonly number[]): Table {
+    return this.cacheOf(vm).curve(sizesPages);
+  }
+
+  /**
+   * VM `vm`'s memory-need estimate at the end of the run (null before any access), with its bound:
+   * "at-most" (the curve already meets the rule at v), "more-than" (not within the tracked range)
+   * or "exact".
+   *
+   * @example
+   * run.cacheNeed("web") // { needPages: 31000, bound: "exact", rule: "target", directPages: 24000, missRatio: 0.049 }
+   */
+  cacheNeed(vm: string): NeedEstimate | null {
+    return this.cacheOf(vm).estimate;
+  }
+
+  private cacheOf(vm: string): CacheCurve {
+    const c = this.caches.get(vm);
+    if (!c) {
+      const traced = [...this.caches.keys()];
+      throw new MemvirtError(`is not a VM with tracing.exclusiveCache in this run (traced: ${traced.join(", ") || "none"})`, { where: "vm", value: vm });
+    }
+    return c;
   }
 
   /**
@@ -176,6 +248,11 @@ export class Run {
     for (const vm of st.vms) {
       lines.push(`VM ${vm.name}: configured ${pages(vm.memoryPages)}, min ${formatCount(vm.minPages)}, max ${formatCount(vm.maxPages)} pages, ${formatCount(vm.shares)} shares, ${vm.balloon}; the guest kernel wires ${formatCount(vm.kernelPages)} pages; runs ${vm.workload}.`);
     }
+    for (const [name, c] of this.caches) {
+      const vm = s.vms.find((v) => v.name === name);
+      lines.push(`VM ${name} has a hypervisor exclusive cache of ${pages(vm?.cache?.capacityPages ?? 0)} at the end; the hypervisor traces what the VM evicts and reads back, ` +
+        `so it sees the miss-ratio curve from v = ${formatCount(c.directPages)} pages up to ${formatCount(c.maxSizePages)} and nothing below v (nor the first touches of anonymous pages, which are zero-filled, not read).`);
+    }
     lines.push("");
     lines.push(`Run from t = ${s.startSeconds} s to ${s.endSeconds} s, sampled every ${s.sampleEverySeconds} s:`);
     const events = this.events.slice(0, 40);
@@ -188,14 +265,32 @@ export class Run {
         `${formatCount(vm.doublePagingEvents)} double-paging events; ends with ${formatCount(vm.finalResidentPages)} resident, ${formatCount(vm.finalBalloonedPages)} ballooned, ` +
         `${formatCount(vm.finalHostSwappedPages)} host-swapped pages${vm.blockedSeconds > 0 ? `; blocked ${formatSeconds(vm.blockedSeconds)}` : ""}.`);
     }
+    for (const vm of s.vms) {
+      const c = vm.cache;
+      if (!c) continue;
+      const est = this.caches.get(vm.name)?.estimate ?? null;
+      const need = est === null ? "no estimate yet" : `estimated need ${est.bound === "at-most" ? "at most " : est.bound === "more-than" ? "more than " : ""}${pages(est.needPages)} (${est.rule === "knee" ? "the knee" : "the target miss ratio"})`;
+      lines.push(`  ${step++}. ${vm.name}'s exclusive cache: ${formatCount(c.hits)} hits of ${formatCount(c.probes)} disk reads looked up, ${formatCount(c.puts)} puts ` +
+        `(${formatCount(c.putsRejected)} not admitted), ${formatCount(c.evictions)} entries dropped; it saved ${formatSeconds(c.savedSeconds)} of disk time and cost ` +
+        `${formatSeconds(c.putSeconds)} in put hypercalls; ${need}.`);
+    }
     const states = Object.entries(s.secondsInState).map(([k, v]) => `${k} ${formatSeconds(v)}`).join(", ");
     const total = s.vms.reduce((a, v) => a + v.throughput, 0);
     const dp = s.vms.reduce((a, v) => a + v.doublePagingEvents, 0);
     lines.push("");
     lines.push(`Summary: ${formatCount(Math.round(total))} accesses/s across ${s.vms.length} VM${s.vms.length === 1 ? "" : "s"}; free memory fell to ${(s.minFreeFraction * 100).toFixed(1)}%` +
-      `${states ? ` (time by state: ${states})` : ""}; ${formatCount(dp)} double-paging events.`);
+      `${states ? ` (time by state: ${states})` : ""}; ${formatCount(dp)} double-paging events.` + cacheSummaryLine(s.vms));
     return lines.join("\n");
   }
+}
+
+/** The explain summary's words on exclusive caches ("" without any). */
+function cacheSummaryLine(vms: readonly VmRunSummary[]): string {
+  const cached = vms.filter((v) => v.cache);
+  if (cached.length === 0) return "";
+  const sum = (f: (c: VmCacheSummary) => number) => cached.reduce((a, v) => a + f(v.cache!), 0);
+  return ` Exclusive caches: ${formatCount(sum((c) => c.hits))} hits, ${formatCount(sum((c) => c.puts))} puts; ${formatSeconds(sum((c) => c.savedSeconds))} of disk time saved, ` +
+    `${formatSeconds(sum((c) => c.putSeconds))} spent in puts.`;
 }
 
 /** Rows of a table, for inspect views. */

@@ -5,10 +5,11 @@
  * samples, so their sum over a run equals the counter's growth over the run.
  */
 import * as aq from "arquero";
-import { INTERVAL_COLUMNS, Run, RunSettings, RunSummary, SIZE_COLUMNS, StateChange, VmRunSummary } from "./run";
+import { INTERVAL_COLUMNS, Run, RunSettings, RunSummary, SIZE_COLUMNS, StateChange, VmCacheSummary, VmRunSummary } from "./run";
 import { Vm } from "./vm";
 import { AccessCosts } from "./costs";
 import { SharedFrames } from "./shared-frames";
+import type { CacheCurve, CacheTracerView } from "./host-policy";
 
 /**
  * What the recorder reads from the host at each sample.
@@ -27,7 +28,17 @@ export interface SampledHost {
   readonly shared?: SharedFrames;
   /** The host's policies; a page-sharing scanner among them reports its scan cost. */
   readonly policies?: readonly object[];
+  /** The exclusive caches' tracer, when some VM has one (its curves go into the Run). */
+  readonly cacheTracer?: CacheTracerView;
 }
+
+/**
+ * Exclusive-cache columns of the per-VM timeline, present when some VM has `tracing.exclusiveCache`:
+ * disk reads the cache served and put hypercalls during the interval, entries held and capacity
+ * at the sample, and the tracer's memory-need estimate (null for a VM without a cache).
+ * @internal
+ */
+export const VM_CACHE_COLUMNS = ["cacheHits", "cachePuts", "cachePages", "cacheCapacityPages", "estimatedNeedPages"] as const;
 
 /**
  * Page-sharing columns of the host timeline, present when some VM has page contents:
@@ -134,6 +145,10 @@ export class TimelineRecorder {
   private readonly withSharing: boolean;
   private lastSharing: [number, number, number, number];
   private lastCowBreaks: number[] = [];
+  private readonly withCache: boolean;
+  /** Per VM: cumulative cache hits, puts and probes at the run's start, and at the last sample. */
+  private readonly startCache: Float64Array[];
+  private readonly lastCache: Float64Array[];
 
   constructor(host: SampledHost, sampleEverySeconds: number, endSeconds: number) {
     this.startSeconds = host.nowSeconds;
@@ -154,6 +169,10 @@ export class TimelineRecorder {
     if (this.withSharing) for (const name of HOST_SHARING_COLUMNS) this.hostColumns[name] = [];
     if (this.withSharing) for (const name of VM_SHARING_COLUMNS) this.columns[name] = [];
     this.lastCowBreaks = host.vms.map((vm) => vm.cowBreaks);
+    this.withCache = host.vms.some((vm) => vm.cache !== undefined);
+    if (this.withCache) for (const name of VM_CACHE_COLUMNS) this.columns[name] = [];
+    this.startCache = host.vms.map((vm) => cacheCounters(vm));
+    this.lastCache = this.startCache.map((a) => a.slice());
     this.lastSharing = sharingCounters(host);
   }
 
@@ -217,6 +236,16 @@ export class TimelineRecorder {
         c.cowBreaks.push(vm.cowBreaks - this.lastCowBreaks[i]);
         this.lastCowBreaks[i] = vm.cowBreaks;
       }
+      if (this.withCache) {
+        const now = cacheCounters(vm);
+        const last = this.lastCache[i];
+        c.cacheHits.push(now[0] - last[0]);
+        c.cachePuts.push(now[1] - last[1]);
+        this.lastCache[i] = now;
+        c.cachePages.push(vm.cachePages);
+        c.cacheCapacityPages.push(vm.cacheCapacityPages);
+        c.estimatedNeedPages.push(vm.estimatedNeedPages);
+      }
       ballooned += vm.balloonedPages;
       swapped += vm.hostSwappedPages;
       if (vm.blocked) blockedVms++;
@@ -276,6 +305,7 @@ export class TimelineRecorder {
         finalBalloonedPages: vm.balloonedPages,
         finalHostSwappedPages: vm.hostSwappedPages,
         finalGuestSwappedPages: vm.guest.guestSwappedPages,
+        ...(vm.cache ? { cache: this.cacheSummary(host, vm, i) } : {}),
       };
     });
     const summary: RunSummary = {
@@ -290,8 +320,48 @@ export class TimelineRecorder {
       stateChanges: this.stateChanges.map((s) => ({ ...s, t: round(s.t) })),
       vms,
     };
-    return new Run(aq.table(this.columns), aq.table(this.hostColumns), summary, settings, events, warnings);
+    return new Run(aq.table(this.columns), aq.table(this.hostColumns), summary, settings, events, warnings, this.cacheCurves(host));
   }
+
+  /** What the exclusive cache of `vm` did during the run, and what it cost and saved in time. */
+  private cacheSummary(host: SampledHost, vm: Vm, i: number): VmCacheSummary {
+    const now = cacheCounters(vm);
+    const start = this.startCache[i];
+    const hits = now[0] - start[0];
+    const puts = now[1] - start[1];
+    const c = host.costs;
+    return {
+      capacityPages: vm.cacheCapacityPages ?? 0,
+      finalPages: vm.cachePages,
+      puts,
+      putsRejected: now[3] - start[3],
+      probes: now[2] - start[2],
+      hits,
+      evictions: now[4] - start[4],
+      putSeconds: (puts * c.cachePutNs) / 1e9,
+      hitSeconds: (hits * c.cacheHitNs) / 1e9,
+      savedSeconds: (hits * (c.guestDiskReadNs - c.cacheHitNs)) / 1e9,
+      estimatedNeedPages: vm.estimatedNeedPages,
+      directPages: vm.directPages,
+    };
+  }
+
+  /** Each traced VM's curve and estimate at the end of the run, by name. */
+  private cacheCurves(host: SampledHost): Map<string, CacheCurve> {
+    const out = new Map<string, CacheCurve>();
+    const tracer = host.cacheTracer;
+    if (!tracer) return out;
+    host.vms.forEach((vm, i) => {
+      if (tracer.traces(i)) out.set(vm.name, tracer.freeze(i));
+    });
+    return out;
+  }
+}
+
+/** Cumulative cache counters of a VM: hits, puts, probes, rejected puts, evictions (zeros without a cache). */
+function cacheCounters(vm: Vm): Float64Array {
+  const c = vm.cache;
+  return Float64Array.of(c?.hits ?? 0, c?.puts ?? 0, c?.probes ?? 0, c?.putsRejected ?? 0, c?.evictions ?? 0);
 }
 
 /** Round away float noise from quantum arithmetic (1e-9 s resolution). */

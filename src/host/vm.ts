@@ -29,6 +29,9 @@ import { SharedFrames } from "./shared-frames";
 import { SwapDevice } from "./swap-device";
 import { Workload } from "../workloads/workload";
 import { DIRECT_LIMIT_PAGES } from "./virtual-space";
+import type { ExclusiveCacheSettings } from "./host-config";
+import { ExclusiveCache } from "./exclusive-cache";
+import type { CacheEvent } from "./host-policy";
 
 /**
  * The host services a VM needs: frames, the swap device, trap notification.
@@ -46,6 +49,8 @@ export interface VmBackend {
   notifyTrap(vm: Vm, ppn: number): void;
   /** A guest touched a page with no frame (first touch or host swap-in); it has one now. */
   notifyFault(vm: Vm, ppn: number): void;
+  /** The hypervisor saw an exclusive-cache event of `vm` (tracing policies hear of it). */
+  notifyCacheEvent(vm: Vm, key: number, event: CacheEvent): void;
   /** Frames shared copy-on-write (content-based page sharing); absent in hosts without it. */
   readonly shared?: SharedFrames;
 }
@@ -62,6 +67,8 @@ export interface VmSettings {
   shares: number;
   guest: GuestSettings;
   balloon: BalloonSettings;
+  /** A hypervisor exclusive cache below the VM (`tracing.exclusiveCache`); absent without one. */
+  cache?: ExclusiveCacheSettings;
 }
 
 /**
@@ -123,6 +130,13 @@ export class Vm {
   private readonly bootSeconds: number;
   /** What each guest page holds (content ids), when the VM was given contents; sharing needs it. */
   contents: PageContents | undefined;
+  /**
+   * The hypervisor exclusive cache below this VM (`tracing.exclusiveCache`); undefined without one.
+   * @internal
+   */
+  readonly cache: ExclusiveCache | undefined;
+  /** Memory need (pages) as last published by the exclusive cache's tracer (null: no tracer). */
+  estimatedNeedPages: number | null = null;
 
   cowBreaks = 0;
   hostAllocFaults = 0;
@@ -148,6 +162,7 @@ export class Vm {
     this.hstate = new Uint8Array(settings.memoryPages);
     this.bootSeconds = backend.nowSeconds;
     this.stateCounts[UNBACKED] = settings.memoryPages;
+    this.cache = settings.cache ? new ExclusiveCache(settings.cache.capacityPages, backend.machine) : undefined;
     this.guest = new GuestOs(settings.guest, this, backend.costs);
     this.balloon = new BalloonDriver(settings.balloon, this.guest, this);
   }
@@ -173,6 +188,26 @@ export class Vm {
   }
   get workload(): Workload | undefined {
     return this.guest.currentWorkload;
+  }
+  /** Direct memory v as the guest can use it: configured pages − the kernel's wired pages − the balloon. */
+  get directPages(): number {
+    return this.memoryPages - this.guest.settings.kernelPages - this.balloon.sizePages;
+  }
+  /** The exclusive cache's capacity in pages (null: no cache). */
+  get cacheCapacityPages(): number | null {
+    return this.cache ? this.cache.capacityPages : null;
+  }
+  /** Pages the exclusive cache holds (0 without one). */
+  get cachePages(): number {
+    return this.cache ? this.cache.sizePages : 0;
+  }
+  /** Disk reads the exclusive cache served (0 without one). */
+  get cacheHits(): number {
+    return this.cache ? this.cache.hits : 0;
+  }
+  /** Put hypercalls into the exclusive cache (0 without one). */
+  get cachePuts(): number {
+    return this.cache ? this.cache.puts : 0;
   }
   /** Simulated seconds this VM has run since it booted, not counting time blocked (its own time). */
   get runSeconds(): number {
@@ -239,6 +274,28 @@ export class Vm {
     }
     if (s === RESIDENT || s === TRAPPED || s === SHARED) return 0; // device I/O reads through P→M, no trap
     throw new Error(`internal: VM ${this.name} paged out guest page ${ppn} in host state ${HOST_STATE_NAMES[s]}`);
+  }
+
+  /** @internal */
+  evicted(slot: number): number {
+    const cache = this.cache;
+    if (cache === undefined) return 0;
+    cache.put(slot);
+    this.backend.notifyCacheEvent(this, slot, "put");
+    return this.backend.costs.cachePutNs;
+  }
+
+  /** @internal */
+  readFromDisk(slot: number): number {
+    const cache = this.cache;
+    if (cache === undefined) return this.backend.costs.guestDiskReadNs;
+    // Virtual disk I/O passes through the hypervisor anyway: a miss costs nothing extra.
+    if (cache.probe(slot)) {
+      this.backend.notifyCacheEvent(this, slot, "probe-hit");
+      return this.backend.costs.cacheHitNs;
+    }
+    this.backend.notifyCacheEvent(this, slot, "probe-miss");
+    return this.backend.costs.guestDiskReadNs;
   }
 
   /** @internal */
@@ -452,6 +509,15 @@ export class Vm {
     for (const p of pinned) if (this.hstate[p] !== BALLOONED) throw new Error(`VM ${this.name}: pinned page ${p} is ${HOST_STATE_NAMES[this.hstate[p]]}`);
     if (this.balloon.sizePages > this.balloon.maxPages) throw new Error(`VM ${this.name}: balloon ${this.balloon.sizePages} above its max ${this.balloon.maxPages}`);
     this.guest.checkInvariants();
+    const cache = this.cache;
+    if (cache) {
+      if (cache.sizePages > cache.capacityPages) throw new Error(`VM ${this.name}: exclusive cache holds ${cache.sizePages} pages, above its capacity ${cache.capacityPages}`);
+      // Exclusive: a cached block's page is not in guest memory.
+      cache.forEach((key) => {
+        const where = this.guest.vspace.get(key);
+        if (where >= 0) throw new Error(`VM ${this.name}: block ${key} is both in the exclusive cache and in guest page ${where}`);
+      });
+    }
   }
 
   /**
@@ -491,7 +557,7 @@ export class Vm {
    * @internal
    */
   get stateBytes(): number {
-    return this.p2m.byteLength + this.hstate.byteLength + this.guest.stateBytes + this.balloon.stateBytes;
+    return this.p2m.byteLength + this.hstate.byteLength + this.guest.stateBytes + this.balloon.stateBytes + (this.cache?.stateBytes ?? 0);
   }
 
   /**
@@ -507,7 +573,9 @@ export class Vm {
   static estimateStateBytes(settings: VmSettings): number {
     const P = settings.memoryPages;
     const virtualPages = Math.min(DIRECT_LIMIT_PAGES, P + settings.guest.swapPages);
-    return 15 * P + 4 * settings.balloon.maxPages + 4 * virtualPages;
+    // An exclusive cache: five Int32 arrays per entry and an index of at least two slots per entry.
+    const cacheBytes = settings.cache ? 28 * Math.max(16, settings.cache.capacityPages) : 0;
+    return 15 * P + 4 * settings.balloon.maxPages + 4 * virtualPages + cacheBytes;
   }
 }
 

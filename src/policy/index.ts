@@ -13,3 +13,4 @@ export * from "./sharing-metrics";
 export * from "./esx-sharing";
 export * from "./ksm-sharing";
 export * from "./sharing-policy";
+export * from "./exclusive-cache-tracer";
