@@ -1,0 +1,161 @@
+/**
+ * The guest image: what its initramfs holds (read back from the built archive), the module
+ * load order against each module's own dependencies, the cache and its invalidation, and the
+ * one-line errors for a missing busybox or kernel package. Builds with Debian's packages, as
+ * `npm test`'s setup installs them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { readCpioNewc, type CpioReadEntry } from "../../src/qemu/cpio-newc";
+import { isStaticExecutable, moduleDepends, readModinfo } from "../../src/qemu/elf-modinfo";
+import { buildGuestImage, checkBusybox, writeGuestDisk, type GuestImage } from "../../src/qemu/guest-image";
+
+let image: GuestImage;
+let archive: CpioReadEntry[];
+const temps: string[] = [];
+function temp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-image-"));
+  temps.push(d);
+  return d;
+}
+
+beforeAll(() => {
+  image = buildGuestImage();
+  archive = readCpioNewc(zlib.gunzipSync(fs.readFileSync(image.initrdPath)));
+}, 300_000);
+afterAll(() => {
+  for (const d of temps) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const entry = (name: string) => archive.find((e) => e.name === name);
+const TYPE = 0o170000;
+
+describe("the guest image's initramfs", () => {
+  it("holds busybox-static itself, its applet links, /dev/console and an executable /init", () => {
+    expect(entry("bin/busybox")!.data.equals(fs.readFileSync(image.manifest.busybox.path))).toBe(true);
+    expect(isStaticExecutable(entry("bin/busybox")!.data)).toBe(true);
+    // What /init runs, wherever busybox --list-full puts it.
+    for (const applet of ["bin/sh", "sbin/insmod", "bin/dd", "usr/bin/mkfifo", "usr/bin/awk", "bin/mount"]) {
+      expect(entry(applet)?.mode! & TYPE, applet).toBe(0o120000);
+      expect(entry(applet)!.data.toString(), applet).toBe("/bin/busybox");
+    }
+    expect(entry("dev/console")!.mode).toBe(0o020600);
+    const init = entry("init")!;
+    expect(init.mode).toBe(0o100755);
+    expect(init.data.toString()).toMatch(/^#!\/bin\/sh\n/);
+    // Folders come before what they hold.
+    const index = (n: string) => archive.findIndex((e) => e.name === n);
+    expect(index("bin")).toBeLessThan(index("bin/busybox"));
+    expect(index("lib/modules")).toBeLessThan(index("lib/modules/virtio_ring.ko"));
+  });
+
+  it("holds the virtio modules in dependency order, and /init loads them in that order", () => {
+    const modules = archive.filter((e) => e.name.startsWith("lib/modules/") && e.name.endsWith(".ko"));
+    const names = modules.map((e) => path.basename(e.name, ".ko"));
+    expect(names).toEqual(expect.arrayContaining(["virtio_ring", "virtio", "virtio_pci", "virtio_balloon", "virtio_blk"]));
+    expect(names[0]).toBe("virtio_ring");
+    modules.forEach((m, i) => {
+      const name = path.basename(m.name, ".ko");
+      expect(readModinfo(m.data, m.name)).toContain(`name=${name}`);
+      for (const dep of moduleDepends(m.data, m.name)) {
+        const at = names.indexOf(dep);
+        expect(at, `${name} needs ${dep} loaded first`).toBeGreaterThanOrEqual(0);
+        expect(at, `${name} needs ${dep} loaded first`).toBeLessThan(i);
+      }
+    });
+    expect(image.manifest.modules).toEqual(names.map((n) => `${n}.ko`));
+    expect(entry("init")!.data.toString()).toContain(`for m in ${names.map((n) => `${n}.ko`).join(" ")}; do`);
+  });
+});
+
+describe("the guest image's kernel and record", () => {
+  it("is Debian's kernel from the recorded package, with busybox's version", () => {
+    const kernel = fs.readFileSync(image.kernelPath);
+    expect(kernel.toString("latin1", 0x202, 0x206)).toBe("HdrS"); // a bzImage
+    const deb = image.manifest.kernel.deb;
+    expect(execFileSync("dpkg-deb", ["-f", deb, "Package"], { encoding: "utf8" }).trim()).toBe(image.manifest.kernel.package);
+    expect(execFileSync("dpkg-deb", ["-f", deb, "Version"], { encoding: "utf8" }).trim()).toBe(image.manifest.kernel.version);
+    expect(image.manifest.kernel.package).toMatch(/^linux-image-[0-9].*-amd64$/);
+    expect(image.manifest.busybox.version).toMatch(/^v1\./);
+    expect(fs.statSync(image.diskPath).size).toBe(image.manifest.diskMiB * 1024 * 1024);
+  });
+
+  it("is reused while its inputs are unchanged", () => {
+    const again = buildGuestImage();
+    expect(again.built).toBe(false);
+    expect(again.manifest.inputsSha256).toBe(image.manifest.inputsSha256);
+  });
+
+  it("is rebuilt when an input changes (here busybox's bytes)", () => {
+    const dir = temp();
+    const bb = path.join(dir, "busybox");
+    fs.copyFileSync(image.manifest.busybox.path, bb);
+    fs.chmodSync(bb, 0o755);
+    const env = { ...process.env, MEMVIRT_KERNEL_DEB: image.manifest.kernel.deb, MEMVIRT_BUSYBOX: bb };
+    const imageDir = path.join(dir, "image");
+    const first = buildGuestImage({ dir: imageDir, env });
+    expect(first.built).toBe(true);
+    expect(buildGuestImage({ dir: imageDir, env }).built).toBe(false);
+    fs.appendFileSync(bb, Buffer.from([0])); // still a static ELF, different bytes
+    const second = buildGuestImage({ dir: imageDir, env });
+    expect(second.built).toBe(true);
+    expect(second.manifest.busybox.sha256).toBe(createHash("sha256").update(fs.readFileSync(bb)).digest("hex"));
+    expect(second.manifest.inputsSha256).not.toBe(first.manifest.inputsSha256);
+    const inside = readCpioNewc(zlib.gunzipSync(fs.readFileSync(second.initrdPath))).find((e) => e.name === "bin/busybox")!;
+    expect(inside.data.equals(fs.readFileSync(bb))).toBe(true);
+  }, 120_000);
+});
+
+describe("guest image errors", () => {
+  it("names a missing busybox and what to install", () => {
+    expect(() => buildGuestImage({ dir: temp(), env: { ...process.env, MEMVIRT_BUSYBOX: "/nonexistent/busybox" } }))
+      .toThrow("guest image: busybox not found; install Debian's busybox-static (npm test/npm start do this as root) (got \"/nonexistent/busybox\")");
+  });
+
+  it("refuses a dynamically linked busybox (the initramfs has no libraries)", () => {
+    expect(() => checkBusybox(process.execPath)).toThrow(/busybox is not statically linked .* install Debian's busybox-static/);
+  });
+
+  it("names a kernel package that is not there or not a kernel", () => {
+    const notDeb = path.join(temp(), "x.deb");
+    fs.writeFileSync(notDeb, "not a deb");
+    expect(() => buildGuestImage({ dir: temp(), env: { ...process.env, MEMVIRT_KERNEL_DEB: "/nonexistent/k.deb" } }))
+      .toThrow('MEMVIRT_KERNEL_DEB: no such kernel .deb (got "/nonexistent/k.deb")');
+    expect(() => buildGuestImage({ dir: temp(), env: { ...process.env, MEMVIRT_KERNEL_DEB: notDeb } }))
+      .toThrow(/MEMVIRT_KERNEL_DEB: not a Debian package/);
+  });
+});
+
+describe("the ELF readers", () => {
+  it("tell a static executable from a dynamic one, and a module from a program", () => {
+    expect(isStaticExecutable(fs.readFileSync(image.manifest.busybox.path))).toBe(true);
+    expect(isStaticExecutable(fs.readFileSync(process.execPath))).toBe(false);
+    expect(() => readModinfo(fs.readFileSync(image.manifest.busybox.path), "busybox")).toThrow(/no .modinfo section/);
+    expect(() => readModinfo(Buffer.from("#!/bin/sh\n".padEnd(80)), "init")).toThrow(/not an ELF file/);
+  });
+});
+
+describe("writeGuestDisk", () => {
+  it("writes the same non-zero, page-distinct bytes every time", () => {
+    const dir = temp();
+    writeGuestDisk(path.join(dir, "a"), 1);
+    writeGuestDisk(path.join(dir, "b"), 1);
+    const a = fs.readFileSync(path.join(dir, "a"));
+    expect(a.equals(fs.readFileSync(path.join(dir, "b")))).toBe(true);
+    expect(a.length).toBe(1024 * 1024);
+    const pages = new Set<string>();
+    for (let p = 0; p < 256; p++) {
+      const page = a.subarray(p * 4096, (p + 1) * 4096);
+      expect(page.some((b) => b !== 0)).toBe(true);
+      pages.add(createHash("sha256").update(page).digest("hex"));
+    }
+    expect(pages.size).toBe(256);
+    // The image's own disk starts with the same bytes.
+    expect(fs.readFileSync(image.diskPath).subarray(0, a.length).equals(a)).toBe(true);
+  });
+});
