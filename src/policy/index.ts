@@ -14,3 +14,4 @@ export * from "./esx-sharing";
 export * from "./ksm-sharing";
 export * from "./sharing-policy";
 export * from "./exclusive-cache-tracer";
+export * from "./exclusive-cache-allocation";
