@@ -46,7 +46,8 @@ export interface SimulatedBalloonOptions {
 /**
  * Run the simulator's balloon on `schedule` and return a table in the real run's units:
  * t, targetBytes, actualBytes, balloonedBytes, guestFreeBytes, guestSwappedBytes,
- * guestPageOutBytes (cumulative), residentBytes.
+ * guestPageOutBytes (cumulative), residentBytes. Row 0 (t = 0) is the state before any step,
+ * as in `recordRealBalloon`; its guest figures are null (not sampled).
  *
  * @example
  * const sim = simulateBalloonSchedule({ memoryBytes: 256 * 2 ** 20, schedule: [{ atSeconds: 1, target: "96 MiB" }], durationSeconds: 5 });
@@ -67,7 +68,10 @@ export function simulateBalloonSchedule(options: SimulatedBalloonOptions): Table
   const run = host.run({ seconds: durationSeconds, sampleEvery: sampleSeconds });
   const rows = run.timeline.objects() as Array<Record<string, number>>;
   let pageOuts = 0;
-  const out: Record<string, number[]> = { t: [], targetBytes: [], actualBytes: [], balloonedBytes: [], guestFreeBytes: [], guestSwappedBytes: [], guestPageOutBytes: [], residentBytes: [] };
+  const out: Record<string, Array<number | null>> = { t: [], targetBytes: [], actualBytes: [], balloonedBytes: [], guestFreeBytes: [], guestSwappedBytes: [], guestPageOutBytes: [], residentBytes: [] };
+  // Row 0: the state before any step, as the real recorder's row 0 (guest figures not sampled: null).
+  out.t.push(0); out.targetBytes.push(memoryBytes); out.actualBytes.push(memoryBytes); out.balloonedBytes.push(0);
+  out.guestFreeBytes.push(null); out.guestSwappedBytes.push(null); out.guestPageOutBytes.push(0); out.residentBytes.push(null);
   for (const r of rows) {
     let targetBytes = memoryBytes;
     for (const s of schedule) if (s.atSeconds <= r.t + 1e-9) targetBytes = s.targetBytes;
@@ -140,9 +144,8 @@ export function balloonResponse(table: Table, toleranceBytes = 2 ** 20): Balloon
   const rows = table.objects() as Array<{ t: number; targetBytes: number; actualBytes: number }>;
   const out: BalloonStepResponse[] = [];
   for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && rows[i].targetBytes === rows[i - 1].targetBytes) continue;
-    if (i === 0 && rows[0].actualBytes === rows[0].targetBytes) continue; // nothing asked yet
-    const from = i > 0 ? rows[i - 1].actualBytes : rows[0].actualBytes;
+    if (i === 0 || rows[i].targetBytes === rows[i - 1].targetBytes) continue; // row 0: the state before any step
+    const from = rows[i - 1].actualBytes;
     const start = rows[i].t; // the first sample that carries the new target (set just before it)
     let end = i;
     while (end + 1 < rows.length && rows[end + 1].targetBytes === rows[i].targetBytes) end++;

@@ -16,9 +16,10 @@
  * and the stats stay unset (QEMU reports −1: null here). A stat the guest does not report is
  * null, never 0.
  *
- * Time is wall-clock seconds from the start of the recording; samples are taken every
- * `sampleSeconds` and each schedule step is applied just before the first sample at or after
- * its time, so a step's row shows the state right after the command.
+ * Time is wall-clock seconds from the start of the recording. Row 0 is the state before any
+ * step; then samples are taken every `sampleSeconds` (plus one at 0 s right after any step at
+ * 0 s), each schedule step applied just before the first sample at or after its time, so a
+ * step's row shows the state right after the command.
  */
 import * as aq from "arquero";
 import { MemvirtError } from "../util/errors";
@@ -191,15 +192,7 @@ export async function recordRealBalloon(options: RealBalloonOptions): Promise<Re
     const elapsed = () => (performance.now() - start) / 1000;
     let next = 0;
     let targetBytes = (await qmp.execute<{ actual: number }>("query-balloon")).actual;
-    for (let k = 0; k * sampleSeconds <= durationSeconds + 1e-9; k++) {
-      const due = k * sampleSeconds;
-      const wait = due - elapsed();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
-      while (next < schedule.length && schedule[next].atSeconds <= due + 1e-9) {
-        targetBytes = schedule[next].targetBytes;
-        await qmp.execute("balloon", { value: targetBytes });
-        next++;
-      }
+    const sample = async () => {
       const t = elapsed();
       const { actual } = await qmp.execute<{ actual: number }>("query-balloon");
       const got = await qmp.execute<{ stats?: Record<string, number>; "last-update"?: number }>("qom-get", { path: balloonPath, property: "guest-stats" });
@@ -211,8 +204,21 @@ export async function recordRealBalloon(options: RealBalloonOptions): Promise<Re
       rows.push(row);
       options.onSample?.(row);
       for (const e of qmp.takeEvents()) {
-        if (e.event === "BALLOON_CHANGE" && typeof e.data?.actual === "number") changes.push({ t: Math.round(t * 1000) / 1000, actualBytes: e.data.actual });
+        if (e.event === "BALLOON_CHANGE" && typeof e.data?.actual === "number") changes.push({ t: row.t, actualBytes: e.data.actual });
       }
+    };
+    await sample(); // the state the schedule starts from: row 0 is never a step
+    for (let k = 0; k * sampleSeconds <= durationSeconds + 1e-9; k++) {
+      const due = k * sampleSeconds;
+      const wait = due - elapsed();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+      const before = next;
+      while (next < schedule.length && schedule[next].atSeconds <= due + 1e-9) {
+        targetBytes = schedule[next].targetBytes;
+        await qmp.execute("balloon", { value: targetBytes });
+        next++;
+      }
+      if (k > 0 || next > before) await sample(); // at 0 only when a step was set then
     }
     if (options.restore ?? true) await qmp.execute("balloon", { value: memoryBytes });
     const columns: Record<string, unknown[]> = {};

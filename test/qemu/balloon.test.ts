@@ -90,7 +90,8 @@ describe("recordRealBalloon on a fake QEMU", () => {
       for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
       const run = await recordRealBalloon({ qmpPath: sock, schedule: [{ atSeconds: 0, target: "96 MiB" }], durationSeconds: 0.2, sampleSeconds: 0.1 });
       const rows = run.table.objects() as Array<Record<string, unknown>>;
-      expect(rows.map((r) => r.targetBytes)).toEqual([96 * MiB, 96 * MiB, 96 * MiB]);
+      // Row 0 is the state before the step at 0 s; then one row right after it, and one per sample.
+      expect(rows.map((r) => r.targetBytes)).toEqual([128 * MiB, 96 * MiB, 96 * MiB, 96 * MiB]);
       expect(rows.every((r) => r.actualBytes === 128 * MiB && r.guestFreeBytes === null && r.statsUpdatedAt === null)).toBe(true);
     } finally {
       child.kill("SIGKILL");
