@@ -12,6 +12,7 @@ import { registerMrc } from "./commands/mrc";
 import { registerCapturePages } from "./commands/capture-pages";
 import { registerSharing } from "./commands/sharing";
 import { registerCaptureVm } from "./commands/capture-vm";
+import { registerBalloonVm } from "./commands/balloon-vm";
 import { registerVm } from "./commands/vm";
 import { trackRepeatedFlags } from "./flag-rules";
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerCapturePages(program);
   registerSharing(program);
   registerCaptureVm(program);
+  registerBalloonVm(program);
   registerVm(program);
   for (const cmd of program.commands) trackRepeatedFlags(cmd);
   return program;
