@@ -72,7 +72,7 @@ export interface GuestListing extends VmRecord {
  * findQemu() // "/usr/bin/qemu-system-x86_64"
  */
 export function findQemu(env: NodeJS.ProcessEnv = process.env): string {
-  const missing = () => new MemvirtError(`${QEMU} not found; install Debian's qemu-system-x86 (npm test/npm start do this as root)`, { where: env.MEMVIRT_QEMU ? "MEMVIRT_QEMU" : "PATH", value: env.MEMVIRT_QEMU ?? env.PATH ?? "" });
+  const missing = () => new MemvirtError(`${QEMU} not found; install Debian's qemu-system-x86 (npm test/npm start do this as root)`, { where: env.MEMVIRT_QEMU ? "MEMVIRT_QEMU" : "PATH", value: env.MEMVIRT_QEMU || env.PATH || "" });
   const executable = (f: string) => {
     try {
       fs.accessSync(f, fs.constants.X_OK);
