@@ -8,10 +8,15 @@
  *     "host": { "memory": "1 GiB", "swap": "auto", "quantumSeconds": 0.01, "costs": {...} },
  *     "reclamation": { "periodSeconds": 1, "thresholds": {...}, "balloon": true, ... } | false,
  *     "allocation": { "taxRate": 0.75 },    optional: the idle memory tax (default τ 0.75 when given)
+ *     "cacheAllocation": { "budget": "128 MiB", "periodSeconds": 5, "chunk": "2 MiB" },
+ *                                           optional: exclusive-cache pages shared by estimated need
  *     "vms": [ { "name": "web", "memory": "512 MiB", "min": 0, "max": "512 MiB", "shares": 5120,
  *                "workload": { "kind": "zipf", ... }, "balloon": {...} | false, "guest": {...},
  *                "sampling": { "estimator": "sampling", "samplePages": 100, "periodSeconds": 30 }
- *                            | { "estimator": "damon", ... } | true | false } ],
+ *                            | { "estimator": "damon", ... } | true | false,
+ *                "tracing": { "exclusiveCache": { "size": "64 MiB", "targetMissRatio": 0.05,
+ *                             "need": "target" | "knee", "kneeSlopeFraction": 0.1, "ghosts": "64 MiB",
+ *                             "periodSeconds": 1, "decay": 0.9 } } } ],
  *     "events": [ { "at": 30, "vm": "web", "max": "256 MiB" },       at < run.seconds (an event at the end never fires)
  *                 { "at": 45, "vm": "db", "workingSet": "300 MiB" } ],
  *     "run": { "seconds": 60, "sampleEvery": 1, "warmupSeconds": 0 }
@@ -22,6 +27,11 @@
  * `sampling` key gets Waldspurger's sampler with its defaults (the tax needs an estimate);
  * `"sampling": false` opts out, and the VM then counts as wholly active. A tax rate of 0 adds no
  * estimator: the run is the one without `allocation`.
+ *
+ * A VM's `tracing.exclusiveCache` gives it a hypervisor exclusive cache of `size` beyond its
+ * `memory` (host/host-config.ts) and the LRU tracer that derives its miss-ratio curve at sizes
+ * ≥ v; `cacheAllocation` then re-sizes those caches every period from the estimated needs within
+ * `budget` (policy/exclusive-cache-allocation.ts), and needs at least one traced VM.
  *
  * Invariants: every field is validated; an unknown key or a bad value is a MemvirtError naming
  * its JSON path (`vms[1].balloon.maxFraction`). The same file and seed give the same results.
@@ -42,6 +52,10 @@ import { createSharingPolicy } from "../policy/sharing-policy";
 import { AllocationSettings, resolveAllocation } from "../policy/idle-tax";
 import { createEstimator } from "../policy/estimator-options";
 import { HostPolicy } from "../host/host-policy";
+import { resolveTracing } from "../host/host-config";
+import { createCacheAllocation } from "../policy/exclusive-cache-allocation";
+// Registers the tracer the host builds for a VM's `tracing.exclusiveCache` (the host imports no policy).
+import "../policy/exclusive-cache-tracer";
 
 /** A validated experiment (still in the user's units; sizes are checked when the host is built). */
 export interface Experiment {
@@ -53,6 +67,8 @@ export interface Experiment {
   reclamation: ReclamationParams | false;
   /** The idle memory tax, when the file has `allocation` (undefined: plain proportional share). */
   allocation: AllocationSettings | undefined;
+  /** The exclusive caches' adaptive allocation (`cacheAllocation`) as written; undefined without one. */
+  cacheAllocation: unknown;
   /** VM options, without their `sampling` key (which the host does not know). */
   vms: VmOptions[];
   /** Each VM's `sampling` value as written (undefined when absent), by VM index. */
@@ -81,7 +97,7 @@ export interface ExperimentResult {
   run: Run;
 }
 
-const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "allocation", "vms", "events", "run"];
+const TOP_KEYS = ["name", "description", "seed", "host", "reclamation", "allocation", "cacheAllocation", "vms", "events", "run"];
 const HOST_KEYS = ["memory", "swap", "quantumSeconds", "costs", "sharing"];
 const RUN_KEYS = ["seconds", "sampleEvery", "warmupSeconds"];
 const EVENT_KEYS = ["at", "vm", "max", "workingSet"];
@@ -148,8 +164,18 @@ export function parseExperiment(json: unknown, options: { baseDir?: string; file
     sampling.push(spec);
     return rest as unknown as VmOptions;
   });
+  // Tracing is the host's key, checked here too so a bad one is refused before anything is built.
+  let traced = 0;
+  vms.forEach((v, i) => {
+    const tracing = typeof v === "object" && v !== null ? (v as { tracing?: unknown }).tracing : undefined;
+    if (tracing !== undefined && resolveTracing(tracing, pathJoin("vms", i, "tracing"))) traced++;
+  });
+  if (o.cacheAllocation !== undefined) {
+    createCacheAllocation(o.cacheAllocation, "cacheAllocation");
+    if (traced === 0) throw new MemvirtError("needs at least one VM with \"tracing\": {\"exclusiveCache\": {...}} to allocate to", { where: "cacheAllocation", value: o.cacheAllocation });
+  }
   const experiment: Experiment = {
-    name, description, seed, host, reclamation, allocation, vms, sampling, events, run,
+    name, description, seed, host, reclamation, allocation, cacheAllocation: o.cacheAllocation, vms, sampling, events, run,
     baseDir: options.baseDir ?? process.cwd(),
   };
   return experiment;
@@ -226,6 +252,8 @@ export function buildHost(exp: Experiment, startSeconds = 0): Host {
     const params = exp.allocation ? { ...exp.reclamation, allocation: exp.allocation } : exp.reclamation;
     policies.push(new ReclamationPolicy(params, "reclamation"));
   }
+  // After the estimators and reclamation; the host puts the caches' tracer before every policy.
+  if (exp.cacheAllocation !== undefined) policies.push(createCacheAllocation(exp.cacheAllocation, "cacheAllocation"));
   // Page sharing scans before reclamation decides, so a tick's merges count as free memory.
   if (exp.host.sharing !== undefined) policies.unshift(createSharingPolicy(exp.host.sharing, "host.sharing"));
   const host = new Host({ ...(withoutSharing(exp.host) as { memory: string }), seed: exp.seed, policies }, "host");

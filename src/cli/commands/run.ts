@@ -109,7 +109,13 @@ function summaryData(result: ExperimentResult) {
     summary: run.summary,
     events: run.events,
     warnings: run.warnings,
+    ...(run.summary.vms.some((v) => v.cache) ? { caches: cacheData(run) } : {}),
   };
+}
+
+/** Each traced VM's need estimate and the hypervisor's curve (sizes ≥ v) at the end of the run. */
+function cacheData(run: ExperimentResult["run"]) {
+  return Object.fromEntries(run.summary.vms.filter((v) => v.cache).map((v) => [v.name, { need: run.cacheNeed(v.name), curve: run.cacheCurve(v.name).objects() }]));
 }
 
 function summaryText(result: ExperimentResult, out: string | undefined): string {
@@ -129,6 +135,14 @@ function summaryText(result: ExperimentResult, out: string | undefined): string 
   for (const r of rows) lines.push(fmt(r));
   const sharing = sharingLine(run.hostTimeline);
   if (sharing) lines.push(sharing);
+  for (const v of s.vms) {
+    const c = v.cache;
+    if (!c) continue;
+    const need = run.cacheNeed(v.name);
+    const needText = need === null ? "no need estimate yet" : `need ${need.bound === "at-most" ? "at most " : need.bound === "more-than" ? "more than " : ""}${formatBytes(need.needPages * PAGE_SIZE_BYTES)} (v = ${formatBytes(need.directPages * PAGE_SIZE_BYTES)}; the hypervisor is blind below v)`;
+    lines.push(`${v.name}'s exclusive cache (${formatBytes(c.capacityPages * PAGE_SIZE_BYTES)}): ${formatCount(c.hits)} hits of ${formatCount(c.probes)} disk reads, ${formatCount(c.puts)} puts; ` +
+      `saved ${+c.savedSeconds.toFixed(3)} s of disk time, spent ${+c.putSeconds.toFixed(3)} s in puts; ${needText}`);
+  }
   if (out) lines.push(`results written to ${out}`);
   return lines.join("\n");
 }
