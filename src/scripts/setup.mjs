@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // memvirt's workbench setup, shared by `npm start`, `npm test` and `npm run reproduce`.
 //
-//   setup.mjs            Debian's Jupyter → npm ci → build → link `memvirt` → register kernel
+//   setup.mjs            Debian's Jupyter and QEMU → npm ci → build → link `memvirt` → register kernel
+//                        → the QEMU guest image (Debian's kernel .deb + busybox-static), once
 //   setup.mjs --start    ... then serve notebooks/ on 127.0.0.1 with a token (notebook-server.mjs)
 //   setup.mjs --test     ... plus Chromium, then tsc --noEmit, vitest, every notebook, browser check
 //
@@ -11,6 +12,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkoutJupyterPath, registerKernelSpec, withCheckoutJupyterPath } from "./kernel-spec.mjs";
@@ -68,7 +70,25 @@ function missingDebianPackages(wantChromium) {
   if (wantChromium && !fs.existsSync(chromiumPath())) missing.push("chromium");
   // Debian's xxhsum: an independent check of our page hashes (test/contents) and the bench's yardstick.
   if (wantChromium && !works("xxhsum", ["--version"])) missing.push("xxhash");
+  // Real guests (src/qemu): QEMU with software emulation, and a static busybox for the initramfs.
+  // The guest's kernel is not installed: the image build downloads its .deb (apt-get download).
+  if (!works(process.env.MEMVIRT_QEMU || "qemu-system-x86_64", ["--version"])) missing.push("qemu-system-x86");
+  if (!isStaticElf(process.env.MEMVIRT_BUSYBOX || "/bin/busybox")) missing.push("busybox-static");
   return missing;
+}
+
+// True when `file` is an ELF executable with no PT_INTERP (Debian's `busybox` package, the
+// dynamic one, also installs /bin/busybox; the guest has no libraries).
+function isStaticElf(file) {
+  try {
+    const elf = fs.readFileSync(file);
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2) return false;
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    for (let i = 0; i < elf.readUInt16LE(0x38); i++) if (elf.readUInt32LE(phoff + i * elf.readUInt16LE(0x36)) === 3) return false;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function chromiumPath() {
@@ -155,6 +175,30 @@ function ensureKernel() {
   else for (const line of global.lines) log(line);
 }
 
+// 6. The QEMU guest image (src/qemu/guest-image.ts, from dist/): skipped in a second when its
+//    inputs (kernel package, busybox, init script) are unchanged. The kernel .deb comes from
+//    Debian's mirror through apt-get download; a fresh machine's apt lists may be empty, so as
+//    root a failure is retried once after apt-get update.
+function ensureGuestImage() {
+  const { buildGuestImage } = createRequire(import.meta.url)(path.join(root, "dist", "qemu", "guest-image.js"));
+  const build = () => buildGuestImage({ log });
+  let image;
+  try {
+    image = build();
+  } catch (error) {
+    if (!isRoot || error?.name !== "MemvirtError" || !works("apt-get", ["--version"])) fail(`QEMU guest image: ${error?.message ?? error}`);
+    log("guest image: apt-get update, then again");
+    mustRun("apt-get", ["update", "-q"], "apt-get update", { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    try {
+      image = build();
+    } catch (again) {
+      fail(`QEMU guest image: ${again?.message ?? again}`);
+    }
+  }
+  const m = image.manifest;
+  log(`guest image: ${image.built ? "built" : "up to date"} in ${image.dir} (${m.kernel.package} ${m.kernel.version}, busybox ${m.busybox.version})`);
+}
+
 function setup(wantChromium) {
   if (!fs.existsSync(path.join(root, "package-lock.json"))) fail("package-lock.json is missing; run from a memvirt checkout");
   ensureDebianPackages(wantChromium);
@@ -162,6 +206,7 @@ function setup(wantChromium) {
   ensureBuild();
   ensureSelfLink();
   ensureKernel();
+  ensureGuestImage();
 }
 
 async function startJupyter({ token, port }) {
