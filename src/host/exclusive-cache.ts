@@ -304,7 +304,10 @@ function hashKey(key: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** What the host needs to build the tracer policy (the host never imports a policy). */
+/**
+ * What the host needs to build the tracer policy (the host never imports a policy).
+ * @internal
+ */
 export type CacheTracerFactory = () => HostPolicy & CacheTracerView & {
   /** Start tracing VM `vm` with these settings. */
   traceVm(vm: number, settings: ExclusiveCacheSettings): void;

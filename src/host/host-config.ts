@@ -119,10 +119,7 @@ export interface ExclusiveCacheOptions {
   decay?: number;
 }
 
-/**
- * Validated exclusive-cache settings (sizes in pages).
- * @internal
- */
+/** Validated exclusive-cache settings (sizes in pages), as the tracer receives them. */
 export interface ExclusiveCacheSettings {
   capacityPages: number;
   targetMissRatio: number;

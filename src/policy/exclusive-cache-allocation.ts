@@ -69,12 +69,12 @@ export class ExclusiveCacheAllocation implements HostPolicy {
     if (this.chunkPages < 1) throw new MemvirtError("must be at least one page", { where: pathJoin(where, "chunk"), value: o.chunk });
   }
 
-  /** @internal */
+  /** One sentence on the settings, for explain(). */
   describe(): string {
     return `a budget of ${pages(this.budgetPages)} of cache shared by estimated need (need − v each), split by marginal benefit in chunks of ${formatCount(this.chunkPages)} pages when short`;
   }
 
-  /** @internal */
+  /** Called by the host every period. */
   tick(host: HostControl): void {
     const tracer = host.cacheTracer;
     const traced = host.vms.filter((v) => v.cacheCapacityPages !== null && v.cacheCapacityPages !== undefined && tracer?.traces(v.index));

@@ -71,8 +71,8 @@ class TracedVm {
   deepest = 0;
   far = 0;
   accesses = 0;
-  /** The VM's access counter when last read. */
-  lastAccesses = -1;
+  /** The VM's access counter when last read (a VM is traced from its boot, when it is 0). */
+  lastAccesses = 0;
   nextDueSeconds = 0;
   /** suffix[d] = Σ counts at depths > d, for d in [0, deepest]; null when stale. */
   private suffix: Float64Array | null = null;
@@ -317,13 +317,12 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
     return this.traced[vm] !== undefined;
   }
 
-  /** @internal */
+  /** Called by the host on each put and probe of a traced VM's cache. */
   onCacheEvent(host: HostControl, vm: number, key: number, event: CacheEvent): void {
     const t = this.traced[vm];
     if (!t) return;
     this.host = host;
     const view = host.vms[vm];
-    if (t.lastAccesses < 0) t.lastAccesses = view.accesses;
     if (event === "put") {
       t.put(key, t.trackedPages(view.cacheCapacityPages ?? 0));
       return;
@@ -332,13 +331,12 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
     t.addDepth(r === Infinity ? Infinity : (view.directPages ?? view.memoryPages) + r);
   }
 
-  /** @internal */
+  /** Called by the host every period. */
   tick(host: HostControl): void {
     this.host = host;
     this.traced.forEach((t, vm) => {
       if (!t) return;
       const view = host.vms[vm];
-      if (t.lastAccesses < 0) t.lastAccesses = view.accesses;
       if (host.nowSeconds + 1e-9 < t.nextDueSeconds) return;
       t.nextDueSeconds = host.nowSeconds + t.settings.periodSeconds;
       t.accesses += view.accesses - t.lastAccesses;
@@ -427,7 +425,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
     return { puts: t.puts, probes: t.probes };
   }
 
-  /** @internal */
+  /** One sentence on the settings, for explain(). */
   describe(): string {
     const parts = this.traced.map((t, vm) => {
       if (!t) return "";
@@ -454,7 +452,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
   private counts(vm: number, copy = false): CurveCounts {
     const t = this.need(vm);
     const view = this.host?.vms[vm];
-    const pending = view && t.lastAccesses >= 0 ? view.accesses - t.lastAccesses : 0;
+    const pending = view ? view.accesses - t.lastAccesses : 0;
     const v = this.directPagesOf(vm);
     return t.snapshot(v, v + t.trackedPages(view?.cacheCapacityPages ?? 0), pending, copy);
   }
