@@ -6,7 +6,8 @@
  *
  * Where the .deb comes from, first match wins:
  *   1. `MEMVIRT_KERNEL_DEB=FILE.deb`;
- *   2. the package `linux-image-amd64` depends on (`apt-cache depends`), in the image's `debs/`
+ *   2. the package `linux-image-amd64` depends on (`apt-cache depends`, remembered until apt's
+ *      lists change), in the image's `debs/`
  *      folder or apt's own cache (/var/cache/apt/archives), else `apt-get download`ed into `debs/`;
  *   3. without apt: the newest linux-image .deb already in `debs/`.
  */
@@ -60,11 +61,48 @@ export function readKernelDeb(file: string, where = "MEMVIRT_KERNEL_DEB"): Kerne
   return { file, package: pkg, version: debField(file, "Version") };
 }
 
-/** The kernel package `linux-image-amd64` depends on now, or undefined without apt. */
-function currentKernelPackage(): string | undefined {
+const APT_LISTS = "/var/lib/apt/lists";
+
+/**
+ * What identifies apt's package lists now: names, sizes and times (apt-get update changes it).
+ *
+ * @internal
+ * @example
+ * aptListsKey() // "deb.debian.org_debian_dists_bookworm_InRelease:151075:1783764997000|…"
+ */
+export function aptListsKey(): string | undefined {
+  try {
+    return fs.readdirSync(APT_LISTS).filter((f) => f.includes("_Packages") || f.endsWith("Release")).sort()
+      .map((f) => {
+        const st = fs.statSync(path.join(APT_LISTS, f));
+        return `${f}:${st.size}:${st.mtimeMs}`;
+      }).join("|");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The kernel package `linux-image-amd64` depends on now, or undefined without apt. apt-cache
+ * takes most of a second (it parses every list), so the answer is kept in `memoFile` until
+ * apt's lists change.
+ */
+function currentKernelPackage(memoFile: string): string | undefined {
+  const key = aptListsKey();
+  try {
+    const memo = JSON.parse(fs.readFileSync(memoFile, "utf8")) as { key?: string; package?: string };
+    if (key !== undefined && memo.key === key && typeof memo.package === "string") return memo.package;
+  } catch { /* no memo yet */ }
   const r = spawnSync("apt-cache", ["depends", KERNEL_METAPACKAGE], { encoding: "utf8" });
   if (r.status !== 0) return undefined;
-  return /Depends:\s*(linux-image-\S+)/.exec(r.stdout)?.[1];
+  const pkg = /Depends:\s*(linux-image-\S+)/.exec(r.stdout)?.[1];
+  if (pkg !== undefined && key !== undefined) {
+    try {
+      fs.mkdirSync(path.dirname(memoFile), { recursive: true });
+      fs.writeFileSync(memoFile, JSON.stringify({ key, package: pkg }));
+    } catch { /* a read-only cache only costs the next call the same second */ }
+  }
+  return pkg;
 }
 
 function debsIn(dir: string, pkg?: string): string[] {
@@ -83,7 +121,7 @@ function debsIn(dir: string, pkg?: string): string[] {
  */
 export function findKernelDeb(debsDir: string, env: NodeJS.ProcessEnv = process.env): KernelDeb {
   if (env.MEMVIRT_KERNEL_DEB) return readKernelDeb(env.MEMVIRT_KERNEL_DEB);
-  const pkg = currentKernelPackage();
+  const pkg = currentKernelPackage(path.join(debsDir, "apt-kernel.json"));
   if (pkg === undefined) {
     const any = debsIn(debsDir);
     if (any.length > 0) return readKernelDeb(any[any.length - 1], debsDir);

@@ -14,6 +14,7 @@ import * as zlib from "node:zlib";
 import { readCpioNewc, type CpioReadEntry } from "../../src/qemu/cpio-newc";
 import { isStaticExecutable, moduleDepends, readModinfo } from "../../src/qemu/elf-modinfo";
 import { buildGuestImage, checkBusybox, writeGuestDisk, type GuestImage } from "../../src/qemu/guest-image";
+import { aptListsKey, findKernelDeb } from "../../src/qemu/kernel-package";
 
 let image: GuestImage;
 let archive: CpioReadEntry[];
@@ -89,6 +90,21 @@ describe("the guest image's kernel and record", () => {
     const again = buildGuestImage();
     expect(again.built).toBe(false);
     expect(again.manifest.inputsSha256).toBe(image.manifest.inputsSha256);
+  });
+
+  it("asks apt which kernel package only when apt's lists changed (apt-cache takes most of a second)", () => {
+    const debs = temp();
+    // A remembered answer naming a package apt would not: finding it proves apt was not asked.
+    fs.symlinkSync(image.manifest.kernel.deb, path.join(debs, "linux-image-memo-test_1_amd64.deb"));
+    fs.writeFileSync(path.join(debs, "apt-kernel.json"), JSON.stringify({ key: aptListsKey(), package: "linux-image-memo-test" }));
+    const env = { ...process.env };
+    delete env.MEMVIRT_KERNEL_DEB;
+    expect(findKernelDeb(debs, env).file).toBe(path.join(debs, "linux-image-memo-test_1_amd64.deb"));
+    // Once the lists change, the memo is ignored and apt's answer is used (and remembered).
+    fs.writeFileSync(path.join(debs, "apt-kernel.json"), JSON.stringify({ key: "lists before apt-get update", package: "linux-image-memo-test" }));
+    fs.symlinkSync(image.manifest.kernel.deb, path.join(debs, path.basename(image.manifest.kernel.deb)));
+    expect(findKernelDeb(debs, env).package).toBe(image.manifest.kernel.package);
+    expect(JSON.parse(fs.readFileSync(path.join(debs, "apt-kernel.json"), "utf8")).package).toBe(image.manifest.kernel.package);
   });
 
   it("is rebuilt when an input changes (here busybox's bytes)", () => {
