@@ -123,6 +123,16 @@ describe("a VM with an exclusive cache", () => {
     vm.checkInvariants();
   });
 
+  it("looks the read up before the eviction that makes room: the cache's LRU entry still hits when the cache is full", () => {
+    const { guest, vm, cache } = cachedGuest(1);
+    for (let p = 0; p < 65; p++) guest.access(p, READ); // one eviction: the cache's only entry
+    const [only] = cachedSlots(vm, 64);
+    // Probe first (a hit, the entry leaves), then CLOCK's eviction refills the one-page cache.
+    expect(guest.access(only, READ)).toBe(COSTS.cacheHitNs + COSTS.cachePutNs + 100);
+    expect(cache.sizePages).toBe(1);
+    expect(cache.has(only)).toBe(false);
+  });
+
   it("without a cache, the same re-read costs a disk read", () => {
     const host = new Host({ memory: 10_000, seed: 1, costs: COSTS });
     const vm = host.addVm({ name: "g", memory: 64, balloon: false, guest: { kernelOverhead: 0, fileBackedFraction: 1 } });
