@@ -114,6 +114,18 @@ describe("captureVm on a fake QEMU", () => {
     expect(fs.readdirSync(base)).toEqual([]);
   });
 
+  it("puts its chunks in /dev/shm by default when it is writable (RAM, no disk writes), and removes them", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    await captureVm({ qmpPath: f.socketPath });
+    let shm = false;
+    try { fs.accessSync("/dev/shm", fs.constants.W_OK); shm = true; } catch { /* no tmpfs here */ }
+    const expected = shm ? "/dev/shm" : os.tmpdir();
+    expect(path.dirname(path.dirname(f.dumps[0]))).toBe(expected);
+    expect(path.basename(path.dirname(f.dumps[0]))).toMatch(/^memvirt-capture-vm-/);
+    expect(fs.existsSync(path.dirname(f.dumps[0]))).toBe(false);
+  });
+
   it("passes QEMU's pmemsave error through in one line, and leaves no temp file", async () => {
     const f = await startFakeQemu({ memory: fakeGuestMemory(), errors: { pmemsave: "Could not open '/x': Permission denied" } });
     fakes.push(f);
