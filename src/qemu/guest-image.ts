@@ -194,10 +194,61 @@ export function buildGuestImage(options: GuestImageOptions = {}): GuestImage {
     diskMiB: GUEST_DISK_MIB,
   };
   const inputsSha256 = sha256(JSON.stringify(inputs));
-  const old = readManifest(dir);
-  const cached = old !== undefined && old.inputsSha256 === inputsSha256 && ["vmlinuz", "initrd.img", "disk.img"].every((f) => fs.existsSync(path.join(dir, f)));
-  if (cached && !options.force) return imageAt(dir, old, false);
+  const cachedImage = () => {
+    const m = readManifest(dir);
+    const ok = m !== undefined && m.inputsSha256 === inputsSha256 && ["vmlinuz", "initrd.img", "disk.img"].every((f) => fs.existsSync(path.join(dir, f)));
+    return ok ? m : undefined;
+  };
+  const hit = options.force ? undefined : cachedImage();
+  if (hit) return imageAt(dir, hit, false);
+  // Test files and CLI runs may all find the image stale at once: one builds, the others wait
+  // and then take what it built.
+  return withBuildLock(dir, log, () => {
+    const built = options.force ? undefined : cachedImage();
+    if (built) return imageAt(dir, built, false);
+    return build(dir, deb, busyboxPath, busybox, inputsSha256, log);
+  });
+}
 
+/** How long a build may hold the lock before another process takes it over. */
+const LOCK_STALE_MS = 10 * 60_000;
+
+function withBuildLock<T>(dir: string, log: (line: string) => void, fn: () => T): T {
+  const lock = path.join(dir, ".build-lock");
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  let said = false;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      let holder = NaN;
+      let ageMs = 0;
+      try {
+        holder = Number(fs.readFileSync(path.join(lock, "pid"), "utf8"));
+        ageMs = Date.now() - fs.statSync(lock).mtimeMs;
+      } catch { /* being made or removed right now */ }
+      const holderGone = Number.isInteger(holder) && holder > 0 && !fs.existsSync(`/proc/${holder}`);
+      if (holderGone || ageMs > LOCK_STALE_MS) {
+        fs.rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!said) log(`guest image: waiting for another build (pid ${holder})`);
+      said = true;
+      Atomics.wait(sleeper, 0, 0, 200);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function build(dir: string, deb: ReturnType<typeof findKernelDeb>, busyboxPath: string, busybox: ReturnType<typeof checkBusybox>, inputsSha256: string, log: (line: string) => void): GuestImage {
+  const old = readManifest(dir);
   fs.rmSync(path.join(dir, "image.json"), { force: true });
   log(`guest image: unpacking ${path.basename(deb.file)}`);
   const unpackDir = path.join(dir, "unpacked");
@@ -218,7 +269,7 @@ export function buildGuestImage(options: GuestImageOptions = {}): GuestImage {
     format: IMAGE_FORMAT,
     inputsSha256,
     kernel: { package: deb.package, version: deb.version, deb: deb.file },
-    busybox: { path: busyboxPath, version: busybox.version, sha256: inputs.busyboxSha256 },
+    busybox: { path: busyboxPath, version: busybox.version, sha256: sha256(busybox.bytes) },
     modules: kernel.loadOrder.map((m) => `${m}.ko`),
     diskMiB: GUEST_DISK_MIB,
     builtAt: new Date().toISOString(),

@@ -40,7 +40,7 @@ export interface UnpackedKernel {
 }
 
 function debField(file: string, field: string): string {
-  return execFileSync("dpkg-deb", ["-f", file, field], { encoding: "utf8" }).trim();
+  return execFileSync("dpkg-deb", ["-f", file, field], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }
 
 /**

@@ -5,7 +5,7 @@
  * `npm test`'s setup installs them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,7 +16,11 @@ import { isStaticExecutable, moduleDepends, readModinfo } from "../../src/qemu/e
 import { buildGuestImage, checkBusybox, writeGuestDisk, type GuestImage } from "../../src/qemu/guest-image";
 import { aptListsKey, findKernelDeb } from "../../src/qemu/kernel-package";
 
+/** The checkout's cached image (what setup built and guests boot). */
+let cached: GuestImage;
+/** A fresh build by this code (the cached one may predate it), from the same kernel .deb. */
 let image: GuestImage;
+let imageEnv: NodeJS.ProcessEnv;
 let archive: CpioReadEntry[];
 const temps: string[] = [];
 function temp(): string {
@@ -26,7 +30,9 @@ function temp(): string {
 }
 
 beforeAll(() => {
-  image = buildGuestImage();
+  cached = buildGuestImage();
+  imageEnv = { ...process.env, MEMVIRT_KERNEL_DEB: cached.manifest.kernel.deb };
+  image = buildGuestImage({ dir: path.join(temp(), "image"), env: imageEnv, force: true });
   archive = readCpioNewc(zlib.gunzipSync(fs.readFileSync(image.initrdPath)));
 }, 300_000);
 afterAll(() => {
@@ -87,10 +93,28 @@ describe("the guest image's kernel and record", () => {
   });
 
   it("is reused while its inputs are unchanged", () => {
-    const again = buildGuestImage();
+    expect(image.built).toBe(true);
+    const again = buildGuestImage({ dir: image.dir, env: imageEnv });
     expect(again.built).toBe(false);
-    expect(again.manifest.inputsSha256).toBe(image.manifest.inputsSha256);
+    expect(again.manifest).toEqual(image.manifest);
+    expect(buildGuestImage().manifest.inputsSha256).toBe(cached.manifest.inputsSha256);
   });
+
+  it("builds once when several processes find it stale at once; the others wait and reuse it", () => {
+    const dir = path.join(temp(), "image");
+    const script = `const { buildGuestImage } = require(${JSON.stringify(path.resolve(__dirname, "../../src/qemu/guest-image.ts"))});
+      process.stdout.write(String(buildGuestImage({ dir: ${JSON.stringify(dir)} }).built));`;
+    const run = () => new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { env: imageEnv, stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("close", () => resolve(out));
+    });
+    return Promise.all([run(), run(), run()]).then((results) => {
+      expect(results.sort()).toEqual(["false", "false", "true"]);
+      expect(fs.existsSync(path.join(dir, ".build-lock"))).toBe(false);
+    });
+  }, 120_000);
 
   it("asks apt which kernel package only when apt's lists changed (apt-cache takes most of a second)", () => {
     const debs = temp();
@@ -113,10 +137,9 @@ describe("the guest image's kernel and record", () => {
     fs.copyFileSync(image.manifest.busybox.path, bb);
     fs.chmodSync(bb, 0o755);
     const env = { ...process.env, MEMVIRT_KERNEL_DEB: image.manifest.kernel.deb, MEMVIRT_BUSYBOX: bb };
-    const imageDir = path.join(dir, "image");
+    const imageDir = image.dir;
     const first = buildGuestImage({ dir: imageDir, env });
-    expect(first.built).toBe(true);
-    expect(buildGuestImage({ dir: imageDir, env }).built).toBe(false);
+    expect(first.built).toBe(false); // busybox's path is not an input, its bytes are
     fs.appendFileSync(bb, Buffer.from([0])); // still a static ELF, different bytes
     const second = buildGuestImage({ dir: imageDir, env });
     expect(second.built).toBe(true);
