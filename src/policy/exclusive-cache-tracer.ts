@@ -415,6 +415,16 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
   }
 
   /**
+   * Keys on VM `vm`'s stack now: at most capacity + ghosts (its memory is bounded by that).
+   *
+   * @example
+   * tracer.trackedKeys(0) // ≤ capacityPages + ghostPages
+   */
+  trackedKeys(vm: number): number {
+    return this.need(vm).stack.sizePages;
+  }
+
+  /**
    * Puts and probes the tracer has seen for VM `vm` (its events/s in benchmarks).
    *
    * @example

@@ -83,6 +83,14 @@ describe("ExclusiveCacheTracer", () => {
     expect(Array.from(ratios)).toEqual([6 / 6, 5 / 6, 5 / 6]);
   });
 
+  it("holds at most capacity + ghosts keys, however many pages the VM evicts", () => {
+    const tracer = tracerFor({ size: 100, ghosts: 50 });
+    const { host, view } = fakeHost(10);
+    feedExactLru(tracer, host, view, 10, Array.from({ length: 5000 }, (_, i) => i % 1000));
+    expect(tracer.eventsSeen(0).puts).toBe(5000 - 10);
+    expect(tracer.trackedKeys(0)).toBe(150);
+  });
+
   it("estimates the need as the smallest size meeting the target, 'at most v' when v already meets it, 'more than' past the range", () => {
     // A loop over 30 pages: misses at every size below 30, hits (after the first pass) from 30 up.
     const loop = Array.from({ length: 3000 }, (_, i) => i % 30);
