@@ -46,7 +46,11 @@ export interface VmView {
   /** The allocation target last set by a policy (maxPages until one does). */
   readonly targetPages: number;
   readonly blocked: boolean;
-  /** Accesses the guest has made since boot. */
+  /**
+   * Accesses the guest has made since boot. A real hypervisor cannot trap these; it reads them
+   * from performance counters (retired loads and stores), as the exclusive cache's tracer does
+   * for its miss ratio's denominator.
+   */
   readonly accesses: number;
   /** Host state of each guest-physical page (page-state.ts). Do not write: use HostControl. */
   readonly hstate: Uint8Array;
