@@ -392,7 +392,8 @@ export class Host {
   private runSettings(): RunSettings {
     const c = this.costs;
     const diff = (Object.keys(DEFAULT_COSTS) as Array<keyof AccessCosts>).filter((k) => c[k] !== DEFAULT_COSTS[k]);
-    const costsLine = `hit ${c.hitNs} ns, zero-fill ${c.minorFaultNs} ns, guest disk read ${c.guestDiskReadNs / 1e6} ms, host alloc ${c.hostAllocNs} ns, host swap read ${c.hostSwapReadNs / 1e6} ms` +
+    const cacheCosts = this.vms.some((vm) => vm.cache) ? `, exclusive-cache put ${c.cachePutNs} ns and hit ${c.cacheHitNs} ns` : "";
+    const costsLine = `hit ${c.hitNs} ns, zero-fill ${c.minorFaultNs} ns, guest disk read ${c.guestDiskReadNs / 1e6} ms, host alloc ${c.hostAllocNs} ns, host swap read ${c.hostSwapReadNs / 1e6} ms${cacheCosts}` +
       (diff.length ? ` (changed from the defaults: ${diff.join(", ")})` : " (the defaults)");
     return {
       machinePages: this.machine.totalPages,

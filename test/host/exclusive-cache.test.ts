@@ -272,6 +272,7 @@ describe("the hypervisor's curve through the cache (host level)", () => {
     const lines = text.split("\n");
     expect(text.indexOf("VM web has a hypervisor exclusive cache")).toBeLessThan(text.indexOf("Run from"));
     expect(text).toMatch(/nothing below v/);
+    expect(text).toMatch(/^Costs: .*exclusive-cache put 2500 ns and hit 2500 ns/m);
     expect(lines[lines.length - 1]).toMatch(/^Summary: .*Exclusive caches: [\d,]+ hits, [\d,]+ puts; .* of disk time saved, .* spent in puts\.$/);
   });
 });
