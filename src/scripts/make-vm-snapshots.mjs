@@ -79,10 +79,10 @@ const steps = [
     }
   }],
   ["series", () => {
-    // One idle guest captured every 3 s from the moment it is ready.
+    // One idle guest captured every 4 s from the moment it is ready.
     boot("series", "128MiB", "idle");
-    for (const s of [0, 3, 6, 9, 12]) {
-      if (s > 0) sleep(3);
+    for (const s of [0, 4, 8, 12]) {
+      if (s > 0) sleep(4);
       capture("series", `series-${String(s).padStart(2, "0")}s.mvpages.gz`);
     }
     stop("series");
