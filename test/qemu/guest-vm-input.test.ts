@@ -19,7 +19,10 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
 });
 afterAll(async () => {
-  for (const lab of labs) expect(await lab.cleanup()).toEqual([]);
+  // Clean every lab before judging any, so one leak does not leave the others running.
+  const leaks: number[] = [];
+  for (const lab of labs) leaks.push(...(await lab.cleanup()));
+  expect(leaks).toEqual([]);
 });
 
 /** A fake QEMU: MODE is ready (say ready, hang, ignore SIGTERM), hang, exit, or error. */
