@@ -182,6 +182,7 @@ describe("notebook 07's claims", () => {
     expect([last("big").trueActivePages, last("small").trueActivePages]).toEqual([4096, 1993]);
     expect(run.cacheNeed("big")).toMatchObject({ needPages: 10249, bound: "exact" });
     expect((10249 / 256).toFixed(0)).toBe("40");
+    expect((10249 / V_PAGES).toFixed(1)).toBe("2.5"); // "two and a half times what the VM has"
     expect(run.cacheNeed("small")).toMatchObject({ needPages: 4096, bound: "at-most" });
     expect(traps("big")).toBe(300);
     expect((traps("big") * DEFAULT_COSTS.trapNs) / 1e3 / 40).toBe(15);
