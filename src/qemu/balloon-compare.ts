@@ -12,6 +12,14 @@
  * balloon is set to configured − target; `actualBytes` is configured − ballooned in both.
  * The simulated balloon is capped (`maxFraction`, default 0.9 of memory, below the guest
  * kernel's share); virtio-balloon has no cap but the guest's own OOM avoidance.
+ *
+ * Where they differ (measured: data/vm-balloon, described in data/snapshots/README.md):
+ * - rate: Linux's virtio_balloon moves 160 MiB within one 0.5 s sample (≥ 320 MiB/s); the
+ *   simulated driver is VMware's vmw_balloon, 64 MiB per one-second cycle, so 2.5 s;
+ * - what the guest gives up: the real guest gives free memory only and its MemTotal shrinks by
+ *   the balloon; with no free memory left (a process holding memory, no swap) the real balloon
+ *   stops short of its target, where the simulated guest would page out to its swap device;
+ * - when it is seen: the guest's stats refresh once a second, so they trail QEMU's `actual`.
  */
 import * as aq from "arquero";
 import { Host } from "../host/host";

@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as aq from "arquero";
 
 const MiB = 2 ** 20;
 const fakes: FakeQemu[] = [];
@@ -132,5 +133,44 @@ describe("the simulated balloon on the same schedule", () => {
     const sim = simulateBalloonSchedule({ memoryBytes: 256 * MiB, schedule: [{ atSeconds: 1, target: "16 MiB" }], durationSeconds: 3, maxFraction: 0.5 });
     const [step] = balloonResponse(sim);
     expect(step).toMatchObject({ targetBytes: 16 * MiB, settleSeconds: null, bytesPerSecond: null, endBytes: 128 * MiB });
+  });
+});
+
+describe("the recorded real balloon runs (data/vm-balloon)", () => {
+  const root = path.join(__dirname, "..", "..");
+  const load = (name: string) => JSON.parse(fs.readFileSync(path.join(root, "data", "vm-balloon", `${name}-256MiB.json`), "utf8"));
+  const readme = fs.readFileSync(path.join(root, "data", "snapshots", "README.md"), "utf8").replace(/\s+/g, " ");
+  const mib = (bytes: number) => (bytes / MiB).toFixed(1);
+
+  it("hold the real and simulated tables of the schedule the README states", () => {
+    for (const name of ["idle", "alloc"]) {
+      const run = load(name);
+      expect(run).toMatchObject({ memoryBytes: 256 * MiB, schedule: [{ atSeconds: 1, targetBytes: 96 * MiB }, { atSeconds: 8, targetBytes: 256 * MiB }] });
+      expect(Object.keys(run.real[0])).toEqual(["t", "targetBytes", "actualBytes", "guestTotalBytes", "guestFreeBytes", "guestAvailableBytes", "guestCacheBytes", "swapInBytes", "swapOutBytes", "majorFaults", "minorFaults", "statsUpdatedAt"]);
+      expect(run.real.at(-1).t).toBeGreaterThan(13.5);
+    }
+  });
+
+  it("say what the README says of them: rate, what the guest gave up, where the alloc guest stopped", () => {
+    const idle = load("idle");
+    const alloc = load("alloc");
+    const [down, up] = balloonResponse(aq.from(idle.real));
+    expect(down.settleSeconds).toBeLessThanOrEqual(0.51);
+    expect(up.settleSeconds).toBeLessThanOrEqual(0.51);
+    expect(balloonResponse(aq.from(idle.simulated)).map((s) => s.settleSeconds)).toEqual([2.5, 2.5]);
+    const range = (rows: Array<Record<string, number>>, key: string) => [Math.max(...rows.map((r) => r[key])), Math.min(...rows.map((r) => r[key]))];
+    const [freeHi, freeLo] = range(idle.real, "guestFreeBytes");
+    const [totHi, totLo] = range(idle.real, "guestTotalBytes");
+    const [cacheHi, cacheLo] = range(idle.real, "guestCacheBytes");
+    expect(readme).toContain(`MemFree fell from ${mib(freeHi)} to ${mib(freeLo)} MiB while its page cache stayed at ${mib(cacheHi)} MiB, and MemTotal itself fell from ${mib(totHi)} to ${mib(totLo)} MiB`);
+    expect(cacheLo).toBe(cacheHi);
+    const [allocDown] = balloonResponse(aq.from(alloc.real));
+    expect(allocDown.settleSeconds).toBeNull();
+    const [, allocFreeLo] = range(alloc.real, "guestFreeBytes");
+    expect(readme).toContain(`the balloon stopped at ${mib(allocDown.endBytes)} MiB with ${mib(allocFreeLo)} MiB free`);
+    for (const run of [idle, alloc]) {
+      expect(Math.max(...run.real.map((r: Record<string, number>) => r.swapOutBytes))).toBe(0);
+      expect(run.simulated.find((r: Record<string, number>) => r.t === 5).actualBytes).toBe(96 * MiB);
+    }
   });
 });
