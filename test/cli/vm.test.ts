@@ -5,7 +5,7 @@
  * afterAll kills any leftover by pid and proves none remains.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { guestLab } from "../qemu/guest-cleanup";
@@ -86,5 +86,23 @@ describe("memvirt vm", () => {
     expect(oneLineError(r)).toBe(`memvirt: error: --timeout: guest slow did not report ready for workload page-cache:8MiB within 1 s; QEMU was killed; its last serial lines are in ${path.join(lab.dir, "slow", "serial.log")} (got 1)`);
     expect(lab.leftovers()).toEqual([]);
     expect(vm(["list"]).stdout).toMatch(/^slow +exited /);
+  }, 60_000);
+
+  it("Ctrl-C during a boot kills the half-booted guest and says so", async () => {
+    const fake = path.join(lab.dir, "fake-qemu-int");
+    fs.writeFileSync(fake, "#!/bin/sh\nwhile :; do sleep 0.1; done\n", { mode: 0o755 });
+    const argv = cliArgv(["vm", "boot", "--name", "int", "--timeout", "60"]);
+    const child = spawn(argv[0], argv.slice(1), { env: { ...lab.env, NODE_NO_WARNINGS: "1", MEMVIRT_QEMU: fake }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Wait until the fake QEMU runs, then interrupt the CLI as a terminal would.
+    const until = Date.now() + 20_000;
+    while (lab.leftovers().length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(lab.leftovers()).toHaveLength(1);
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((r) => child.on("close", r));
+    expect(code).toBe(2);
+    expect(stderr).toBe('memvirt: error: --name: boot of guest int interrupted; QEMU was killed (got "int")\n');
+    expect(lab.leftovers()).toEqual([]);
   }, 60_000);
 });
