@@ -10,6 +10,7 @@ import { createWorkload } from "../../src/workloads/create-workload";
 import { Rng } from "../../src/util/rng";
 import { Host } from "../../src/host/host";
 import { DEFAULT_COSTS } from "../../src/host/costs";
+import { EXCLUSIVE_CACHE_DEFAULTS } from "../../src/host/host-config";
 import { ExclusiveCacheAllocation } from "../../src/policy/exclusive-cache-allocation";
 import { WorkingSetSampler } from "../../src/policy/working-set-sampler";
 import "../../src/policy/exclusive-cache-tracer"; // registers the tracer the host builds for `tracing`
@@ -159,6 +160,13 @@ describe("notebook 07's claims", () => {
     it("web's estimate falls after 50 s only because its smaller cache tracks less far: 9,024 = v + 2,880 + 2,048 ghosts at 51 s", () => {
       expect(decision(50).capacities.web).toBe(2880);
       expect(shared.at(51, "web").estimatedNeedPages).toBe(V_PAGES + 2880 + 2048);
+    });
+
+    it("the default kneeSlopeFraction (0.1) puts web's knee at the end of what the tracer sees; the default decay 0.9 a second is a half-life of about 6.6 s", () => {
+      const defaultKnee = twoVms({ need: "knee" }, 30).run.cacheNeed("web")!;
+      expect(defaultKnee.bound).toBe("more-than");
+      expect(EXCLUSIVE_CACHE_DEFAULTS.decay).toBe(0.9);
+      expect((Math.log(0.5) / Math.log(EXCLUSIVE_CACHE_DEFAULTS.decay)).toFixed(1)).toBe("6.6");
     });
 
     it("target against knee at 30 s: web 10,362 against 6,724 (26.3 MiB); batch 4,998 against 8,181 (32.0 MiB)", () => {
