@@ -8,7 +8,10 @@
  * "TRAILER!!!".
  */
 
-/** One file, folder, symbolic link or character device in an archive. */
+/**
+ * One file, folder, symbolic link or character device in an archive.
+ * @internal
+ */
 export interface CpioEntry {
   /** Path inside the archive, without a leading slash, e.g. "bin/busybox". */
   name: string;
@@ -31,6 +34,7 @@ const DEFAULT_MODE: Record<CpioEntry["kind"], number> = { file: 0o755, dir: 0o75
  * written in the order given: put each folder before what it holds. Timestamps are 0 so the same
  * entries give the same bytes.
  *
+ * @internal
  * @example
  * const archive = writeCpioNewc([
  *   { name: "bin", kind: "dir" },
@@ -71,7 +75,10 @@ export function writeCpioNewc(entries: readonly CpioEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** One entry read back by `readCpioNewc`. */
+/**
+ * One entry read back by `readCpioNewc`.
+ * @internal
+ */
 export interface CpioReadEntry {
   name: string;
   /** The full mode, type bits included. */
@@ -83,6 +90,7 @@ export interface CpioReadEntry {
  * Read a newc cpio archive (uncompressed) back into its entries, trailer excluded: the image
  * tests use it to check what a built initramfs holds, in order.
  *
+ * @internal
  * @example
  * readCpioNewc(writeCpioNewc([{ name: "init", kind: "file", data: Buffer.from("x") }]))[0].name // "init"
  */

@@ -13,6 +13,7 @@ function checkElf64(elf: Buffer, what: string): void {
 /**
  * The `key=value` strings of a kernel module's `.modinfo` section, in order.
  *
+ * @internal
  * @example
  * const info = readModinfo(fs.readFileSync("virtio_balloon.ko"), "virtio_balloon.ko");
  * info.find((s) => s.startsWith("depends=")) // "depends=virtio,virtio_ring"
@@ -42,6 +43,7 @@ export function readModinfo(elf: Buffer, what = "module"): string[] {
 /**
  * The module names a kernel module depends on (its `depends=` entry; empty when none).
  *
+ * @internal
  * @example
  * moduleDepends(fs.readFileSync("virtio_pci.ko")) // ["virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio"]
  */
@@ -53,6 +55,7 @@ export function moduleDepends(elf: Buffer, what = "module"): string[] {
 /**
  * True when an ELF executable needs no dynamic loader (it has no PT_INTERP program header).
  *
+ * @internal
  * @example
  * isStaticExecutable(fs.readFileSync("/bin/busybox")) // true with busybox-static
  */

@@ -77,6 +77,7 @@ export function guestImageDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Check busybox is there and static; return its bytes and version.
  *
+ * @internal
  * @example
  * checkBusybox("/bin/busybox").version // "1:1.35.0-4+deb12u1+b1" or the banner's version
  */
@@ -109,6 +110,7 @@ function applets(busybox: string): string[] {
  * The initramfs entries, in archive order: folders, busybox and its applet links, /init, and the
  * modules under lib/modules (their load order is written into /init).
  *
+ * @internal
  * @example
  * const entries = initramfsEntries(busyboxBytes, ["bin/sh", "sbin/insmod"], [["virtio_ring", ko]]);
  */
@@ -129,6 +131,7 @@ export function initramfsEntries(busybox: Uint8Array, appletPaths: readonly stri
  * Fill `file` with `sizeMiB` MiB of deterministic, non-zero, page-distinct bytes (xorshift32 words):
  * the same on every machine, so guests reading it cache the same pages.
  *
+ * @internal
  * @example
  * writeGuestDisk("/tmp/disk.img", 4);
  */

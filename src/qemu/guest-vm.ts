@@ -68,6 +68,7 @@ export interface GuestListing extends VmRecord {
 /**
  * Find qemu-system-x86_64: `MEMVIRT_QEMU`, else on PATH. One line saying what to install if absent.
  *
+ * @internal
  * @example
  * findQemu() // "/usr/bin/qemu-system-x86_64"
  */
@@ -103,6 +104,7 @@ function memAvailableBytes(): number {
  * Check a guest memory size: with a unit, whole MiB, at least 64 MiB, at most what the machine
  * has available now.
  *
+ * @internal
  * @example
  * checkGuestMemory("128MiB") // 134217728
  */
@@ -129,6 +131,7 @@ function connects(socketPath: string): Promise<boolean> {
  * Check a QMP socket path before QEMU creates it: its folder exists; the path is free, or a
  * stale socket nothing listens on (removed). A regular file, a folder, or a live socket is refused.
  *
+ * @internal
  * @example
  * await checkQmpPath("/tmp/guest.qmp") // "/tmp/guest.qmp"
  */

@@ -89,6 +89,7 @@ export function parseGuestWorkload(value: unknown, where = "workload"): GuestWor
 /**
  * The kernel command-line words that select a workload (and the periodic meminfo line).
  *
+ * @internal
  * @example
  * workloadKernelArgs(parseGuestWorkload("repeat:2x4MiB"), 1) // ["memvirt.workload=repeat:2x4MiB", "memvirt.meminfo=1"]
  */
@@ -98,7 +99,12 @@ export function workloadKernelArgs(workload: GuestWorkload, meminfoPeriodSeconds
   return args;
 }
 
-/** The line the guest prints when its workload is set up. */
+/**
+ * The line the guest prints when its workload is set up.
+ * @internal
+ * @example
+ * readyLine(parseGuestWorkload("idle")) // "MEMVIRT-READY idle"
+ */
 export function readyLine(workload: GuestWorkload): string {
   return `MEMVIRT-READY ${workload.text}`;
 }
@@ -107,6 +113,7 @@ export function readyLine(workload: GuestWorkload): string {
  * The guest's /init (busybox sh). `modules` are file names under /lib/modules, in load order.
  * The guest repeats the parsing the host did, on the canonical text only.
  *
+ * @internal
  * @example
  * initScript(["virtio_ring.ko", "virtio.ko"]).startsWith("#!/bin/sh") // true
  */

@@ -22,14 +22,20 @@ import { moduleDepends } from "./elf-modinfo";
 export const KERNEL_METAPACKAGE = "linux-image-amd64";
 const APT_ARCHIVES = "/var/cache/apt/archives";
 
-/** A kernel .deb: its file and the package it holds. */
+/**
+ * A kernel .deb: its file and the package it holds.
+ * @internal
+ */
 export interface KernelDeb {
   file: string;
   package: string;
   version: string;
 }
 
-/** The kernel and modules taken out of a kernel .deb. */
+/**
+ * The kernel and modules taken out of a kernel .deb.
+ * @internal
+ */
 export interface UnpackedKernel {
   /** The bzImage (boot/vmlinuz-…). */
   vmlinuz: string;
@@ -46,6 +52,7 @@ function debField(file: string, field: string): string {
 /**
  * Describe a kernel .deb file (its Package and Version fields).
  *
+ * @internal
  * @example
  * readKernelDeb("linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb").version // "6.1.192-2"
  */
@@ -116,6 +123,7 @@ function debsIn(dir: string, pkg?: string): string[] {
 /**
  * Find (or `apt-get download` into `debsDir`) the kernel .deb the guest image uses.
  *
+ * @internal
  * @example
  * const deb = findKernelDeb("node_modules/.memvirt-guest/debs");
  */
@@ -174,6 +182,7 @@ const moduleName = (file: string) => path.basename(file).replace(/\.ko(\.(xz|gz|
  * Unpack the kernel and `wanted` modules (with every module they depend on, read from each
  * module's own `.modinfo`, since the package has no modules.dep) from a kernel .deb into `dir`.
  *
+ * @internal
  * @example
  * const k = unpackKernel(deb.file, "/tmp/k", ["virtio_pci", "virtio_balloon"]);
  * k.loadOrder // ["virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio", "virtio_pci", "virtio_balloon"]

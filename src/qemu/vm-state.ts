@@ -25,12 +25,15 @@ export interface VmRecord {
   bootSeconds: number | null;
 }
 
-/** A guest name: letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`. */
+/**
+ * @internal
+ * A guest name: letters, digits, `-`, `_` and `.`, 1 to 64 characters, not starting with `.`. */
 export const VM_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/;
 
 /**
  * Check a guest name (it becomes a folder name and part of QEMU's command line).
  *
+ * @internal
  * @example
  * checkVmName("web-1") // "web-1"
  */
@@ -44,6 +47,7 @@ export function checkVmName(value: unknown, where = "name"): string {
 /**
  * The state folder for guests (made if missing, 0700, checked to be this user's).
  *
+ * @internal
  * @example
  * vmStateDir() // "/run/user/1000/memvirt/vms" or "/tmp/memvirt-1000/vms"
  */
@@ -73,6 +77,7 @@ export function vmStateDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Read a guest's record, or undefined when there is none.
  *
+ * @internal
  * @example
  * readVmRecord(path.join(vmStateDir(), "web-1"))?.pid
  */
@@ -87,6 +92,7 @@ export function readVmRecord(vmDir: string): VmRecord | undefined {
 /**
  * Write a guest's record (atomically: a reader never sees half a file).
  *
+ * @internal
  * @example
  * writeVmRecord(dir, record);
  */
@@ -100,6 +106,7 @@ export function writeVmRecord(vmDir: string, record: VmRecord): void {
  * True when `pid` is a live (not zombie) process whose command line has the argument `marker`:
  * a pid the kernel reused for another program is not our guest.
  *
+ * @internal
  * @example
  * isGuestProcess(record.pid, `file:${record.serialLogPath}`)
  */
@@ -118,6 +125,7 @@ export function isGuestProcess(pid: number, marker: string): boolean {
 /**
  * True while `pid` exists and is not a zombie (whatever it runs).
  *
+ * @internal
  * @example
  * pidAlive(process.pid) // true
  */
@@ -130,7 +138,12 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** The argument that marks a guest's QEMU process: its serial log, unique to its state folder. */
+/**
+ * The argument that marks a guest's QEMU process: its serial log, unique to its state folder.
+ * @internal
+ * @example
+ * guestMarker({ serialLogPath: "/tmp/memvirt-0/vms/web/serial.log" }) // "file:/tmp/memvirt-0/vms/web/serial.log"
+ */
 export function guestMarker(record: Pick<VmRecord, "serialLogPath">): string {
   return `file:${record.serialLogPath}`;
 }
