@@ -21,11 +21,13 @@
  *   stops short of its target, where the simulated guest would page out to its swap device;
  * - when it is seen: the guest's stats refresh once a second, so they trail QEMU's `actual`.
  */
+import * as fs from "node:fs";
 import * as aq from "arquero";
 import { Host } from "../host/host";
 import type { Workload } from "../workloads/workload";
 import type { GuestOptions } from "../host/host-config";
 import { MemvirtError } from "../util/errors";
+import { describeFsError } from "../util/output-file";
 import { PAGE_SIZE_BYTES } from "../util/units";
 import { balloonSchedule, type BalloonStep } from "./real-balloon";
 
@@ -172,4 +174,39 @@ export function balloonResponse(table: Table, toleranceBytes = 2 ** 20): Balloon
     });
   }
   return out;
+}
+
+/** A balloon run as `memvirt balloon-vm --out FILE.json` writes it. */
+export interface BalloonRunFile {
+  /** The guest's RAM in bytes. */
+  memoryBytes: number;
+  /** The schedule, targets in bytes. */
+  schedule: Array<{ atSeconds: number; targetBytes: number }>;
+  /** The balloon's QOM path. */
+  balloonPath: string;
+  /** What QEMU and the guest reported (columns of RealBalloonRow). */
+  real: Table;
+  /** The simulator's balloon on the same schedule (columns of simulateBalloonSchedule). */
+  simulated: Table;
+}
+
+/**
+ * Read a balloon run written by `memvirt balloon-vm --out FILE.json` (e.g. the recorded ones
+ * in data/vm-balloon/). One line naming the file when it is missing or not such a run.
+ *
+ * @example
+ * const run = readBalloonRun("data/vm-balloon/idle-256MiB.json");
+ * balloonResponse(run.real); balloonResponse(run.simulated);
+ */
+export function readBalloonRun(file: string): BalloonRunFile {
+  let data: { memoryBytes?: unknown; schedule?: unknown; balloonPath?: unknown; real?: unknown; simulated?: unknown };
+  try {
+    data = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new MemvirtError((err as NodeJS.ErrnoException).code ? `cannot read: ${describeFsError(err)}` : `not JSON: ${(err as Error).message}`, { where: file });
+  }
+  if (typeof data?.memoryBytes !== "number" || !Array.isArray(data.schedule) || !Array.isArray(data.real) || !Array.isArray(data.simulated)) {
+    throw new MemvirtError("not a balloon run (expected memoryBytes, schedule, real and simulated, as memvirt balloon-vm --out FILE.json writes)", { where: file });
+  }
+  return { memoryBytes: data.memoryBytes, schedule: data.schedule as BalloonRunFile["schedule"], balloonPath: String(data.balloonPath ?? ""), real: aq.from(data.real), simulated: aq.from(data.simulated) };
 }

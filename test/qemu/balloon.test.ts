@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { balloonSchedule, recordRealBalloon } from "../../src/qemu/real-balloon";
-import { balloonResponse, compareBalloons, simulateBalloonSchedule } from "../../src/qemu/balloon-compare";
+import { balloonResponse, compareBalloons, readBalloonRun, simulateBalloonSchedule } from "../../src/qemu/balloon-compare";
 import { MemvirtError } from "../../src/util/errors";
 import { startFakeQemu, type FakeQemu } from "./qmp-fake-server";
 import { hasQemu, leftoverQemuPids, stopAllQemu } from "./qmp-real-qemu";
@@ -171,6 +171,27 @@ describe("the recorded real balloon runs (data/vm-balloon)", () => {
     for (const run of [idle, alloc]) {
       expect(Math.max(...run.real.map((r: Record<string, number>) => r.swapOutBytes))).toBe(0);
       expect(run.simulated.find((r: Record<string, number>) => r.t === 5).actualBytes).toBe(96 * MiB);
+    }
+  });
+});
+
+describe("readBalloonRun", () => {
+  it("reads a recorded run into tables, and names a file that is not one", () => {
+    const file = path.join(__dirname, "..", "..", "data", "vm-balloon", "idle-256MiB.json");
+    const run = readBalloonRun(file);
+    expect(run.memoryBytes).toBe(256 * MiB);
+    expect(run.real.numRows()).toBe(JSON.parse(fs.readFileSync(file, "utf8")).real.length);
+    expect(run.simulated.columnNames()).toContain("balloonedBytes");
+    expect(compareBalloons(run.real, run.simulated).numRows()).toBe(run.real.numRows());
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-balloon-run-"));
+    try {
+      fs.writeFileSync(path.join(dir, "x.json"), "{\"a\": 1}");
+      fs.writeFileSync(path.join(dir, "y.json"), "nope");
+      expect(() => readBalloonRun(path.join(dir, "x.json"))).toThrow(/x\.json: not a balloon run \(expected memoryBytes, schedule, real and simulated/);
+      expect(() => readBalloonRun(path.join(dir, "y.json"))).toThrow(/y\.json: not JSON: /);
+      expect(() => readBalloonRun(path.join(dir, "z.json"))).toThrow(/z\.json: cannot read: no such file or directory \(ENOENT\)$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
