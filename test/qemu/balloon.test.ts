@@ -185,7 +185,7 @@ describe("readBalloonRun", () => {
     expect(compareBalloons(run.real, run.simulated).numRows()).toBe(run.real.numRows());
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-balloon-run-"));
     try {
-      fs.writeFileSync(path.join(dir, "x.json"), "{\"a\": 1}");
+      fs.writeFileSync(path.join(dir, "x.json"), JSON.stringify({ memoryBytes: 5, real: [], simulated: [] })); // no schedule
       fs.writeFileSync(path.join(dir, "y.json"), "nope");
       expect(() => readBalloonRun(path.join(dir, "x.json"))).toThrow(/x\.json: not a balloon run \(expected memoryBytes, schedule, real and simulated/);
       expect(() => readBalloonRun(path.join(dir, "y.json"))).toThrow(/y\.json: not JSON: /);
