@@ -284,6 +284,8 @@ function chart(kind: Kind, table: ColumnTable, options: ChartOptions): Figure {
   // (an axis title would centre on one row only). One row: the left axis's own title.
   const gridYTitle = facetRows > 1;
   const margin = { t: 48, r: 24, b: 48, l: 64 };
+  // Facet labels sit just above each top-row plot: a figure title needs room above them.
+  if (options.facet !== undefined && options.title) margin.t = 80;
   if (gridYTitle) {
     const ticksPixels = tickLabelWidthPixels(categories);
     margin.l = Math.max(margin.l, ticksPixels + 40);

@@ -58,6 +58,17 @@ describe("legend titles", () => {
   });
 });
 
+describe("faceted charts with a title", () => {
+  it("leave more room at the top than untitled ones, so the title clears the facet labels", () => {
+    const top = (fig: Figure) => (fig.layout.margin as { t: number }).t;
+    const titled = lineChart(timeline, { x: "t", y: "residentPages", facet: "vm", facetColumns: 4, title: "Resident pages" });
+    const untitled = lineChart(timeline, { x: "t", y: "residentPages", facet: "vm", facetColumns: 4 });
+    const plain = lineChart(timeline, { x: "t", y: "residentPages", title: "Resident pages" });
+    expect(top(titled)).toBeGreaterThanOrEqual(top(untitled) + 30);
+    expect(top(plain)).toBe(top(untitled));
+  });
+});
+
 describe("one y title for faceted charts", () => {
   it("puts a multi-row grid's y title once, as an annotation centred on the grid, and none on the axes", () => {
     const fig = lineChart(timeline, { x: "t", y: ["residentPages", "balloonedPages"], facet: "vm", facetColumns: 2 });
