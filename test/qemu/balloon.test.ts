@@ -54,7 +54,9 @@ describe("recordRealBalloon on a fake QEMU", () => {
     expect(rows.length).toBe(6);
     expect(t.map((r) => r.targetBytes)).toEqual([65536, 65536, 32768, 32768, 49152, 49152]);
     expect(t.map((r) => r.actualBytes)).toEqual([65536, 65536, 32768, 32768, 49152, 49152]); // the fake obeys at once
-    for (let i = 1; i < t.length; i++) expect((t[i].t as number) - (t[i - 1].t as number)).toBeGreaterThan(0.05);
+    // Wall-clock times rise and span the run (a loaded machine may bunch samples up).
+    for (let i = 1; i < t.length; i++) expect(t[i].t as number).toBeGreaterThanOrEqual(t[i - 1].t as number);
+    expect(t.at(-1)!.t as number).toBeGreaterThanOrEqual(0.49);
     expect(t[0]).toMatchObject({ guestFreeBytes: 1000, guestCacheBytes: 2000, guestAvailableBytes: 3000, guestTotalBytes: 4000, swapInBytes: 0, swapOutBytes: 5, majorFaults: 6, minorFaults: 7, statsUpdatedAt: 1 });
     expect(run.table.columnNames()).toEqual(["t", "targetBytes", "actualBytes", "guestTotalBytes", "guestFreeBytes", "guestAvailableBytes", "guestCacheBytes", "swapInBytes", "swapOutBytes", "majorFaults", "minorFaults", "statsUpdatedAt"]);
     // Stats polling was switched on before the first sample; the balloon was restored at the end.
