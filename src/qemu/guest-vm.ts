@@ -220,7 +220,16 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
   const image = options.image ?? buildGuestImage({ env });
 
   // A stale folder (its QEMU is gone) is replaced; mkdir without recursive is the lock
-  // against a second boot of the same name racing this one.
+  // against a second boot of the same name racing this one. A folder with no record yet is
+  // such a boot between its mkdir and its first write, unless it is old (a crash).
+  const under = (() => {
+    try {
+      return old === undefined && Date.now() - fs.statSync(stateDir).mtimeMs < 60_000;
+    } catch {
+      return false;
+    }
+  })();
+  if (under) throw new MemvirtError("another boot of this name is under way", { where: w.name, value: name });
   fs.rmSync(stateDir, { recursive: true, force: true });
   try {
     fs.mkdirSync(stateDir, { mode: 0o700 });

@@ -115,6 +115,18 @@ describe("bootGuest refuses bad input, one line naming it", () => {
     expect(fs.existsSync(stale)).toBe(false);
   });
 
+  it("a second boot of a name whose first boot has only just made its folder", async () => {
+    const l = lab();
+    fs.mkdirSync(path.join(l.dir, "g"));
+    await expect(boot(l, "ready")).rejects.toThrow('name: another boot of this name is under way (got "g")');
+    // An old folder with no record is a crash, not a boot: it is replaced.
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(path.join(l.dir, "g"), old, old);
+    const g = await boot(l, "ready");
+    l.track(g.pid);
+    await stopGuest("g", { env: l.env, graceSeconds: 0.2 });
+  });
+
   it("a guest image that cannot be built: says what to install", async () => {
     const l = lab();
     await expect(bootGuest({ name: "g", env: { ...l.env, MEMVIRT_QEMU: fakeQemu(l, "ready"), MEMVIRT_BUSYBOX: "/nonexistent/busybox", MEMVIRT_GUEST_DIR: path.join(l.dir, "img") } }))
