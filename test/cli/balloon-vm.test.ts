@@ -63,6 +63,14 @@ describe("memvirt balloon-vm", () => {
     expect(json.simulated[0]).toHaveProperty("balloonedBytes");
   });
 
+  it("leaves the balloon at the last target with --no-restore", async () => {
+    const f = await fake();
+    const r = await runCliAsync(["balloon-vm", "--qmp", f.socketPath, "--target", "80MiB", "--seconds", "0.1", "--sample", "0.1", "--no-restore"]);
+    expect(r.code).toBe(0);
+    expect(f.commands.filter((c) => c.execute === "balloon").map((c) => c.arguments!.value)).toEqual([80 * MiB]);
+    expect(f.balloonBytes).toBe(80 * MiB);
+  });
+
   it("refuses bad flags in one line each, before touching the guest", async () => {
     const f = await fake();
     const cases: Array<[string[], RegExp]> = [

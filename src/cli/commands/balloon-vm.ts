@@ -1,6 +1,6 @@
 /**
  * `memvirt balloon-vm --qmp PATH (--target SIZE | --schedule T:SIZE,…) [--seconds S]
- * [--sample S] [--out FILE.csv|.json] [--json]`: move a running QEMU guest's virtio balloon
+ * [--sample S] [--out FILE.csv|.json] [--no-restore] [--json]`: move a running QEMU guest's virtio balloon
  * through QMP and record what QEMU and the guest report, beside the simulator's balloon on the
  * same schedule. See src/qemu/real-balloon.ts and balloon-compare.ts.
  */
@@ -20,6 +20,7 @@ interface BalloonVmFlags {
   seconds?: string;
   sample?: string;
   out?: string;
+  restore?: boolean;
   json?: boolean;
 }
 
@@ -59,6 +60,7 @@ export function registerBalloonVm(program: Command): void {
     .option("--seconds <s>", "how long to record (default: the last step + 10)")
     .option("--sample <s>", "seconds between samples", "0.5")
     .option("--out <file>", "the samples: .csv (the real run's table) or .json (real and simulated tables with the steps)")
+    .option("--no-restore", "leave the balloon at the last target (default: back to the guest's full memory at the end)")
     .option("--json", "machine-readable summary on stdout")
     .action(action(async (opts: BalloonVmFlags) => {
       if (opts.qmp === undefined) throw new MemvirtError("which QEMU? give --qmp PATH", { where: "--qmp" });
@@ -71,7 +73,7 @@ export function registerBalloonVm(program: Command): void {
         if (err instanceof MemvirtError && err.where?.startsWith("schedule[")) throw new MemvirtError(err.message.slice(err.where.length + 2), { where: opts.schedule !== undefined ? "--schedule" : "--target" });
         throw err;
       };
-      const real = await recordRealBalloon({ qmpPath: opts.qmp, schedule, durationSeconds, sampleSeconds }).catch(rename);
+      const real = await recordRealBalloon({ qmpPath: opts.qmp, schedule, durationSeconds, sampleSeconds, restore: opts.restore !== false }).catch(rename);
       const sim = simulateBalloonSchedule({ memoryBytes: real.memoryBytes, schedule, durationSeconds: durationSeconds ?? schedule[schedule.length - 1].atSeconds + 10, sampleSeconds: Math.max(0.01, Math.round(sampleSeconds * 100) / 100) });
       const data = {
         qmp: opts.qmp,
