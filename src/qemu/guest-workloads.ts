@@ -10,6 +10,12 @@
  * | `alloc[:SIZE]`      | one process reads SIZE (default 64 MiB) of /dev/urandom into its own heap |
  * | `repeat[:NxSIZE]`   | N processes (default 4) each hold the same SIZE (default 8 MiB) of disk   |
  *
+ * page-cache reads the block device itself (the kernel has no filesystem module for a disk):
+ * its pages are file-backed page cache on the LRU like any file's, but /proc/meminfo counts
+ * them under `Buffers` (and Active/Inactive(file)), not `Cached`. The disk's bytes are the same
+ * on every machine (guest-image.ts), so guests reading it cache identical pages; alloc's bytes
+ * come from /dev/urandom and differ in every guest; repeat's copies hold identical disk bytes.
+ *
  * Each process that holds memory is a busybox `dd` whose buffer is the memory: it reads the
  * whole block (iflag=fullblock), then blocks writing it to a FIFO nobody reads, so it keeps it.
  * When set up the guest prints `MEMVIRT-READY <workload>` on the serial console, then stays.

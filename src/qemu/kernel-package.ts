@@ -147,10 +147,17 @@ export function findKernelDeb(debsDir: string, env: NodeJS.ProcessEnv = process.
   return readKernelDeb(got[got.length - 1], "guest image");
 }
 
-function decompressModule(file: string): Buffer {
+/**
+ * A kernel module's ELF bytes from its file: .ko as is, .ko.gz with zlib, .ko.xz and .ko.zst
+ * through Debian's `xz` and `zstd` (busybox insmod takes plain ELF only; neither is in zlib).
+ *
+ * @internal
+ * @example
+ * decompressModule("lib/modules/6.1.0-56-amd64/kernel/drivers/virtio/virtio.ko.xz").readUInt32BE(0) // 0x7f454c46
+ */
+export function decompressModule(file: string): Buffer {
   if (file.endsWith(".ko")) return fs.readFileSync(file);
   if (file.endsWith(".ko.gz")) return zlib.gunzipSync(fs.readFileSync(file));
-  // busybox insmod takes plain ELF only; xz and zstd are not in node's zlib.
   const tool = file.endsWith(".ko.xz") ? "xz" : file.endsWith(".ko.zst") ? "zstd" : undefined;
   if (tool === undefined) throw new Error(`unknown module compression: ${file}`);
   try {

@@ -5,7 +5,7 @@
  * `npm test`'s setup installs them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,7 +14,7 @@ import * as zlib from "node:zlib";
 import { readCpioNewc, type CpioReadEntry } from "../../src/qemu/cpio-newc";
 import { isStaticExecutable, moduleDepends, readModinfo } from "../../src/qemu/elf-modinfo";
 import { buildGuestImage, checkBusybox, writeGuestDisk, type GuestImage } from "../../src/qemu/guest-image";
-import { aptListsKey, findKernelDeb } from "../../src/qemu/kernel-package";
+import { aptListsKey, decompressModule, findKernelDeb } from "../../src/qemu/kernel-package";
 
 /** The checkout's cached image (what setup built and guests boot). */
 let cached: GuestImage;
@@ -197,4 +197,18 @@ describe("writeGuestDisk", () => {
     // The image's own disk starts with the same bytes.
     expect(fs.readFileSync(image.diskPath).subarray(0, a.length).equals(a)).toBe(true);
   });
+});
+
+describe("decompressModule", () => {
+  const has = (tool: string) => spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+  const check = (ext: string, compress: (file: string) => void) => {
+    const ko = path.join(temp(), "virtio.ko");
+    const plain = archive.find((e) => e.name === "lib/modules/virtio.ko")!.data;
+    fs.writeFileSync(ko, plain);
+    compress(ko);
+    expect(decompressModule(`${ko}.${ext}`).equals(plain)).toBe(true);
+  };
+  it("gives a .ko.gz module's plain ELF bytes", () => check("gz", (f) => fs.writeFileSync(`${f}.gz`, zlib.gzipSync(fs.readFileSync(f)))));
+  it.skipIf(!has("xz"))("gives a .ko.xz module's plain ELF bytes (skipped: no xz here)", () => check("xz", (f) => execFileSync("xz", ["-k", f])));
+  it.skipIf(!has("zstd"))("gives a .ko.zst module's plain ELF bytes (skipped: no zstd here)", () => check("zst", (f) => execFileSync("zstd", ["-q", "-k", f])));
 });
