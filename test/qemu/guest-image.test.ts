@@ -209,6 +209,7 @@ describe("decompressModule", () => {
     expect(decompressModule(`${ko}.${ext}`).equals(plain)).toBe(true);
   };
   it("gives a .ko.gz module's plain ELF bytes", () => check("gz", (f) => fs.writeFileSync(`${f}.gz`, zlib.gzipSync(fs.readFileSync(f)))));
-  it.skipIf(!has("xz"))("gives a .ko.xz module's plain ELF bytes (skipped: no xz here)", () => check("xz", (f) => execFileSync("xz", ["-k", f])));
-  it.skipIf(!has("zstd"))("gives a .ko.zst module's plain ELF bytes (skipped: no zstd here)", () => check("zst", (f) => execFileSync("zstd", ["-q", "-k", f])));
+  const skipNote = (tool: string) => (has(tool) ? "" : ` (skipped: no ${tool} here)`);
+  it.skipIf(!has("xz"))(`gives a .ko.xz module's plain ELF bytes${skipNote("xz")}`, () => check("xz", (f) => execFileSync("xz", ["-k", f])));
+  it.skipIf(!has("zstd"))(`gives a .ko.zst module's plain ELF bytes${skipNote("zstd")}`, () => check("zst", (f) => execFileSync("zstd", ["-q", "-k", f])));
 });
