@@ -56,8 +56,9 @@ export interface SimulatedBalloonOptions {
 /**
  * Run the simulator's balloon on `schedule` and return a table in the real run's units:
  * t, targetBytes, actualBytes, balloonedBytes, guestFreeBytes, guestSwappedBytes,
- * guestPageOutBytes (cumulative), residentBytes. Row 0 (t = 0) is the state before any step,
- * as in `recordRealBalloon`; its guest figures are null (not sampled).
+ * guestPageOutBytes (cumulative), residentBytes. As in `recordRealBalloon`, row 0 (t = 0) is
+ * the state before any step (guest figures null: not sampled), and each step has a row at its
+ * time with the new target beside the state it found.
  *
  * @example
  * const sim = simulateBalloonSchedule({ memoryBytes: 256 * 2 ** 20, schedule: [{ atSeconds: 1, target: "96 MiB" }], durationSeconds: 5 });
@@ -79,22 +80,39 @@ export function simulateBalloonSchedule(options: SimulatedBalloonOptions): Table
   const rows = run.timeline.objects() as Array<Record<string, number>>;
   let pageOuts = 0;
   const out: Record<string, Array<number | null>> = { t: [], targetBytes: [], actualBytes: [], balloonedBytes: [], guestFreeBytes: [], guestSwappedBytes: [], guestPageOutBytes: [], residentBytes: [] };
-  // Row 0: the state before any step, as the real recorder's row 0 (guest figures not sampled: null).
-  out.t.push(0); out.targetBytes.push(memoryBytes); out.actualBytes.push(memoryBytes); out.balloonedBytes.push(0);
-  out.guestFreeBytes.push(null); out.guestSwappedBytes.push(null); out.guestPageOutBytes.push(0); out.residentBytes.push(null);
-  for (const r of rows) {
-    let targetBytes = memoryBytes;
-    for (const s of schedule) if (s.atSeconds <= r.t + 1e-9) targetBytes = s.targetBytes;
-    pageOuts += r.guestPageOuts;
-    out.t.push(r.t);
+  // Rows as the real recorder makes them: row 0 is the state before any step, and each step
+  // adds a row at its own time carrying the new target beside the state it found (a timeline
+  // sample at t is taken before a step at t acts, so it carries the old target).
+  const push = (t: number, targetBytes: number, state: Record<string, number | null>) => {
+    out.t.push(t);
     out.targetBytes.push(targetBytes);
-    out.actualBytes.push((pages - r.balloonedPages) * PAGE_SIZE_BYTES);
-    out.balloonedBytes.push(r.balloonedPages * PAGE_SIZE_BYTES);
-    out.guestFreeBytes.push(r.guestFreePages * PAGE_SIZE_BYTES);
-    out.guestSwappedBytes.push(r.guestSwappedPages * PAGE_SIZE_BYTES);
-    out.guestPageOutBytes.push(pageOuts * PAGE_SIZE_BYTES);
-    out.residentBytes.push(r.residentPages * PAGE_SIZE_BYTES);
+    for (const key of ["actualBytes", "balloonedBytes", "guestFreeBytes", "guestSwappedBytes", "guestPageOutBytes", "residentBytes"]) out[key].push(state[key]);
+  };
+  let state: Record<string, number | null> = { actualBytes: memoryBytes, balloonedBytes: 0, guestFreeBytes: null, guestSwappedBytes: null, guestPageOutBytes: 0, residentBytes: null };
+  let targetBytes = memoryBytes;
+  let next = 0;
+  push(0, targetBytes, state);
+  const stepsUpTo = (t: number) => {
+    while (next < schedule.length && schedule[next].atSeconds <= t + 1e-9) {
+      targetBytes = schedule[next].targetBytes;
+      push(schedule[next].atSeconds, targetBytes, state);
+      next++;
+    }
+  };
+  for (const r of rows) {
+    stepsUpTo(r.t - 1e-6); // steps before this sample (one at exactly r.t acts after it)
+    pageOuts += r.guestPageOuts;
+    state = {
+      actualBytes: (pages - r.balloonedPages) * PAGE_SIZE_BYTES,
+      balloonedBytes: r.balloonedPages * PAGE_SIZE_BYTES,
+      guestFreeBytes: r.guestFreePages * PAGE_SIZE_BYTES,
+      guestSwappedBytes: r.guestSwappedPages * PAGE_SIZE_BYTES,
+      guestPageOutBytes: pageOuts * PAGE_SIZE_BYTES,
+      residentBytes: r.residentPages * PAGE_SIZE_BYTES,
+    };
+    push(r.t, targetBytes, state);
   }
+  stepsUpTo(durationSeconds);
   return aq.table(out);
 }
 
