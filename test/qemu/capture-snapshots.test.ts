@@ -69,6 +69,13 @@ describe("data/snapshots/vm", () => {
     expect(flat).toContain(`${changed(series[0], series[1])} pages changed in the first 4 s after it was ready, ${changed(series[0], series[2])} in 12 s`);
   });
 
+  it("quotes how many pages ballooning zeroed", () => {
+    const [before, after] = ["page-cache", "page-cache-ballooned"].map((n) => readSnapshot(join(dir, `${n}.mvpages.gz`)));
+    const more = after.zeroPages - before.zeroPages;
+    expect(readme.replace(/\s+/g, " ")).toContain(`the \`page-cache\` guest had ${more.toLocaleString("en-US")} more zero pages (${((more * 4096) / 2 ** 20).toFixed(1)} MiB)`);
+    expect(more * 4096).toBeLessThanOrEqual(48 * 2 ** 20);
+  });
+
   for (const [label, make] of [["ESX", () => new EsxSharing()], ["KSM", () => new KsmSharing({ pagesToScan: 1, maxPageSharing: 1 << 20 })]] as const) {
     it(`give two simulated VMs real guest contents, on which ${label} saves exactly what perfect sharing would`, () => {
       const snaps = [1, 2].map((i) => readSnapshot(join(dir, `idle-${i}.mvpages.gz`)));
