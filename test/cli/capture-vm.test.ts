@@ -57,6 +57,18 @@ describe("memvirt capture-vm", () => {
     expect(JSON.parse(s.stdout).overall).toMatchObject({ pages: 40, zeroPages: 10, savablePages: 28, withinPages: 28, acrossPages: 0 });
   });
 
+  it("stores the page bytes with --keep-bytes, equal to the guest's memory", async () => {
+    const m = new Uint8Array(8 * PAGE);
+    for (let i = 0; i < m.length; i++) m[i] = (i * 7) & 0xff;
+    const f = await startFakeQemu({ memory: m });
+    fakes.push(f);
+    const out = path.join(tempDir("memvirt-capture-vm-"), "kept.mvpages");
+    const r = await runCliAsync(["capture-vm", "--qmp", f.socketPath, "--out", out, "--keep-bytes", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).keptBytes).toBe(true);
+    expect(Buffer.from(readSnapshot(out).bytes!).equals(Buffer.from(m))).toBe(true);
+  });
+
   it("prints a human summary", async () => {
     const f = await fakeGuest();
     const out = path.join(tempDir("memvirt-capture-vm-"), "guest.mvpages");

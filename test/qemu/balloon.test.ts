@@ -66,6 +66,13 @@ describe("recordRealBalloon on a fake QEMU", () => {
     expect(f.commands.filter((c) => c.execute === "balloon").map((c) => c.arguments!.value)).toEqual([32768, 49152, 65536]);
   });
 
+  it("finds a balloon given no id under /machine/peripheral-anon", async () => {
+    const f = await fake({ anonymousBalloon: true });
+    const run = await recordRealBalloon({ qmpPath: f.socketPath, schedule: [{ atSeconds: 0, target: "128 MiB" }], durationSeconds: 0.1, sampleSeconds: 0.1 });
+    expect(run.balloonPath).toBe("/machine/peripheral-anon/device[0]");
+    expect(f.commands.find((c) => c.execute === "qom-get")!.arguments!.path).toBe("/machine/peripheral-anon/device[0]");
+  });
+
   it("reads QEMU's unset stats (2^64 − 1) as null, not as numbers", async () => {
     const unset = 2 ** 64 - 1;
     const f = await fake({ guestStats: { "stat-free-memory": unset, "stat-disk-caches": unset, "stat-swap-out": unset } });

@@ -23,6 +23,8 @@ export interface FakeQemuOptions {
   guestStats?: Record<string, number>;
   /** pmemsave writes this many bytes fewer than asked (a dump cut short). */
   shortBy?: number;
+  /** The balloon has no id= (it is under /machine/peripheral-anon as device[0]). */
+  anonymousBalloon?: boolean;
 }
 
 /** A running fake QEMU. */
@@ -119,7 +121,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
       case "balloon": fake.balloonBytes = Number(args.value); return {};
       case "query-balloon": return { actual: fake.balloonBytes };
       case "qom-list":
-        if (args.path === "/machine/peripheral") return [{ name: "type", type: "string" }, { name: "balloon0", type: "child<virtio-balloon-pci>" }];
+        if (args.path === (options.anonymousBalloon ? "/machine/peripheral-anon" : "/machine/peripheral")) {
+          return [{ name: "type", type: "string" }, { name: options.anonymousBalloon ? "device[0]" : "balloon0", type: "child<virtio-balloon-pci>" }];
+        }
         return [{ name: "type", type: "string" }];
       case "qom-set": if (args.property === "guest-stats-polling-interval") pollSeconds = Number(args.value); return {};
       case "qom-get":
