@@ -23,15 +23,19 @@ import { parseGuestWorkload, readyLine, workloadKernelArgs } from "./guest-workl
 import { QmpClient } from "./qmp-client";
 import { checkVmName, guestMarker, isGuestProcess, pidAlive, readVmRecord, vmStateDir, writeVmRecord, type VmRecord } from "./vm-state";
 
-/** The smallest guest memory: Debian's kernel and the initramfs need about 60 MiB to boot. */
-export const MIN_GUEST_MEMORY_BYTES = 64 * MiB;
+/**
+ * The smallest guest memory. Debian's 6.1 kernel with this initramfs panics ("System is
+ * deadlocked on memory") at 80 MiB and boots at 88 MiB under QEMU 7.2; 96 MiB leaves a margin.
+ * An idle 128 MiB guest has about 58 MiB available for a workload.
+ */
+export const MIN_GUEST_MEMORY_BYTES = 96 * MiB;
 const QEMU = "qemu-system-x86_64";
 
 /** Options of `bootGuest`. */
 export interface BootGuestOptions {
   /** The guest's name (unique among running guests of this user). */
   name: string;
-  /** Guest memory with a unit, e.g. "128MiB" (default), at least 64 MiB. */
+  /** Guest memory with a unit, e.g. "128MiB" (default), at least 96 MiB. */
   memory?: string | number;
   /** A workload (guest-workloads.ts), default "idle". */
   workload?: string;
@@ -101,7 +105,7 @@ function memAvailableBytes(): number {
 }
 
 /**
- * Check a guest memory size: with a unit, whole MiB, at least 64 MiB, at most what the machine
+ * Check a guest memory size: with a unit, whole MiB, at least 96 MiB, at most what the machine
  * has available now.
  *
  * @internal
@@ -283,12 +287,16 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
       try {
         serial = fs.readFileSync(serialLogPath, "utf8");
       } catch { /* QEMU has not created it yet */ }
+      // The UART writes a character at a time: judge complete lines only.
+      serial = serial.slice(0, serial.lastIndexOf("\n") + 1);
       if (serial.split("\n").some((l) => l.trim() === ready)) break;
       if (options.signal?.aborted) throw new MemvirtError(`boot of guest ${name} interrupted; QEMU was killed`, { where: w.name, value: name });
       const error = /^MEMVIRT-ERROR .*$/m.exec(serial);
       if (error) throw new MemvirtError(`guest ${name} failed to set up workload ${workload.text}: ${error[0].slice(14).trim()} (serial log: ${serialLogPath})`, { where: w.workload, value: workload.text });
       if (exited || spawnError) {
-        const why = spawnError?.message ?? (lastLines(qemuLogPath, 3) || `exit ${exited!.code ?? exited!.signal}`);
+        // QEMU's own complaint, else the guest kernel's panic (-no-reboot turns it into an exit).
+        const panic = /Kernel panic[^\r\n]*/.exec(serial)?.[0];
+        const why = spawnError?.message ?? (lastLines(qemuLogPath, 3) || (panic ? `the guest kernel said "${panic.trim()}"` : `exit ${exited!.code ?? exited!.signal}`));
         throw new MemvirtError(`QEMU exited before guest ${name} was ready: ${why} (serial log: ${serialLogPath})`, { where: w.name, value: name });
       }
       if (Date.now() > deadline) {

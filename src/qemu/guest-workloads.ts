@@ -7,7 +7,7 @@
  * |---------------------|---------------------------------------------------------------------------|
  * | `idle`              | nothing: the kernel, busybox and the init shell                           |
  * | `page-cache[:SIZE]` | reads SIZE (default 32 MiB) of the image's disk (/dev/vda): page cache    |
- * | `alloc[:SIZE]`      | one process reads SIZE (default 64 MiB) of /dev/urandom into its own heap |
+ * | `alloc[:SIZE]`      | one process reads SIZE (default 32 MiB) of /dev/urandom into its own heap |
  * | `repeat[:NxSIZE]`   | N processes (default 4) each hold the same SIZE (default 8 MiB) of disk   |
  *
  * page-cache reads the block device itself (the kernel has no filesystem module for a disk):
@@ -49,11 +49,11 @@ export const GUEST_DISK_MIB = 256;
 const DEFAULTS: Record<GuestWorkloadKind, { sizeMiB: number; copies: number }> = {
   idle: { sizeMiB: 0, copies: 0 },
   "page-cache": { sizeMiB: 32, copies: 0 },
-  alloc: { sizeMiB: 64, copies: 1 },
+  alloc: { sizeMiB: 32, copies: 1 },
   repeat: { sizeMiB: 8, copies: 4 },
 };
 
-const USAGE = "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:64MiB, repeat:4x8MiB)";
+const USAGE = "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:32MiB, repeat:4x8MiB)";
 
 /**
  * Parse a workload as the user wrote it. Errors name `where` and list the valid workloads.
@@ -148,6 +148,7 @@ done
 
 # hold BYTES_MIB SOURCE NAME: a dd that keeps SIZE MiB of SOURCE in its own buffer.
 hold() {
+  avail=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
   mkfifo /tmp/$3
   exec 3<>/tmp/$3
   dd if=$2 of=/tmp/$3 bs=$1M count=1 iflag=fullblock 2>/dev/null &
@@ -156,7 +157,7 @@ hold() {
   want=$(( $1 * 1024 ))
   while :; do
     rss=$(awk '/^VmRSS:/ { print $2 }' /proc/$pid/status 2>/dev/null)
-    [ -z "$rss" ] && { echo "MEMVIRT-ERROR $3 exited before holding $1 MiB"; return 1; }
+    [ -z "$rss" ] && { echo "MEMVIRT-ERROR $3 exited before holding $1 MiB (out of memory? the guest had $((avail / 1024)) MiB available)"; return 1; }
     [ "$rss" -ge "$want" ] && return 0
     sleep 0.2
   done

@@ -73,7 +73,7 @@ while :; do sleep 0.1; done
   it("bad input: one line naming the flag, exit 2", () => {
     expect(oneLineError(vm(["boot"]))).toBe("memvirt: error: --name: which guest? give --name NAME");
     expect(oneLineError(vm(["boot", "--name", "x", "--memory", "128"]))).toMatch(/^memvirt: error: --memory: a size string needs a unit/);
-    expect(oneLineError(vm(["boot", "--name", "x", "--memory", "16MiB"]))).toBe('memvirt: error: --memory: too small: the guest needs at least 64 MiB to boot (got "16MiB")');
+    expect(oneLineError(vm(["boot", "--name", "x", "--memory", "16MiB"]))).toBe('memvirt: error: --memory: too small: the guest needs at least 96 MiB to boot (got "16MiB")');
     expect(oneLineError(vm(["boot", "--name", "x", "--workload", "nope"]))).toMatch(/^memvirt: error: --workload: unknown workload; the workloads are idle, page-cache/);
     expect(oneLineError(vm(["boot", "--name", "x", "--timeout", "0"]))).toBe('memvirt: error: --timeout: expected a positive number of seconds (got "0")');
     expect(oneLineError(vm(["boot", "--name", "x", "--qmp", path.join(lab.dir, "missing", "q.sock")]))).toBe(`memvirt: error: --qmp: the socket's folder ${path.join(lab.dir, "missing")} does not exist (got "${path.join(lab.dir, "missing", "q.sock")}")`);

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 /** A fake QEMU: MODE is ready (say ready, hang, ignore SIGTERM), hang, exit, or error. */
-function fakeQemu(lab: GuestLab, mode: "ready" | "hang" | "exit" | "error"): string {
+function fakeQemu(lab: GuestLab, mode: "ready" | "hang" | "exit" | "error" | "slow-error" | "panic"): string {
   const file = path.join(lab.dir, `fake-qemu-${mode}`);
   fs.writeFileSync(file, `#!/bin/sh
 for a in "$@"; do case "$a" in file:*) serial=\${a#file:} ;; memvirt.workload=*) w=\${a#*memvirt.workload=}; w=\${w%% *} ;; esac; done
@@ -34,6 +34,8 @@ for a in "$@"; do case "$a" in *memvirt.workload=*) w=\${a#*memvirt.workload=}; 
 case ${mode} in
   exit) echo "qemu-system-x86_64: could not load kernel '/x/vmlinuz'" >&2; exit 1 ;;
   error) printf 'booting\\r\\nMEMVIRT-ERROR alloc exited before holding 64 MiB\\r\\n' > "$serial" ;;
+  slow-error) printf 'MEMVIRT-ERROR al' > "$serial"; sleep 0.5; printf 'loc exited before holding 64 MiB\\r\\n' >> "$serial" ;;
+  panic) printf '[    1.41] Kernel panic - not syncing: System is deadlocked on memory\\r\\n[    1.42] Kernel Offset: 0x0\\r\\n' > "$serial"; exit 0 ;;
   ready) trap '' TERM; printf 'MEMVIRT-READY %s\\r\\n' "$w" > "$serial" ;;
   hang) printf 'the last line the guest printed\\r\\n' > "$serial" ;;
 esac
@@ -71,7 +73,7 @@ describe("bootGuest refuses bad input, one line naming it", () => {
   it("memory without a unit, too small for the guest, or more than the machine has", () => {
     expect(() => checkGuestMemory("128", "--memory")).toThrow(/^--memory: a size string needs a unit/);
     expect(() => checkGuestMemory(128, "--memory")).toThrow(/^--memory: give the guest memory with a unit/);
-    expect(() => checkGuestMemory("32MiB", "--memory")).toThrow('--memory: too small: the guest needs at least 64 MiB to boot (got "32MiB")');
+    expect(() => checkGuestMemory("80MiB", "--memory")).toThrow('--memory: too small: the guest needs at least 96 MiB to boot (got "80MiB")');
     expect(() => checkGuestMemory("4GiB", "--memory", 1024 * 1024 * 1024)).toThrow('--memory: more than this machine has available (1 GiB) (got "4GiB")');
     expect(() => checkGuestMemory("100TiB")).toThrow(/more than this machine has available/);
     expect(() => checkGuestMemory("128.5MiB")).toThrow(/whole number/);
@@ -155,8 +157,19 @@ describe("bootGuest when the guest goes wrong kills QEMU", () => {
 
   it("a workload that fails in the guest: the guest's MEMVIRT-ERROR line", async () => {
     const l = lab();
-    await expect(boot(l, "error", { workload: "alloc" })).rejects.toThrow(/^workload: guest g failed to set up workload alloc:64MiB: alloc exited before holding 64 MiB/);
+    await expect(boot(l, "error", { workload: "alloc" })).rejects.toThrow(/^workload: guest g failed to set up workload alloc:32MiB: alloc exited before holding 64 MiB/);
     expect(l.leftovers()).toEqual([]);
+  });
+
+  it("a line the guest is still writing is read only once it is complete", async () => {
+    const l = lab();
+    await expect(boot(l, "slow-error", { workload: "alloc" })).rejects.toThrow(/^workload: guest g failed to set up workload alloc:32MiB: alloc exited before holding 64 MiB \(serial log/);
+    expect(l.leftovers()).toEqual([]);
+  });
+
+  it("a guest kernel that panics (QEMU exits 0 under -no-reboot): the panic line", async () => {
+    const l = lab();
+    await expect(boot(l, "panic")).rejects.toThrow('name: QEMU exited before guest g was ready: the guest kernel said "Kernel panic - not syncing: System is deadlocked on memory" (serial log: ');
   });
 
   it("an aborted boot (Ctrl-C in the CLI)", async () => {

@@ -7,14 +7,15 @@ describe("parseGuestWorkload", () => {
     expect(parseGuestWorkload("idle")).toMatchObject({ kind: "idle", text: "idle", needsDisk: false });
     expect(parseGuestWorkload("page-cache")).toMatchObject({ kind: "page-cache", sizeMiB: 32, text: "page-cache:32MiB", needsDisk: true });
     expect(parseGuestWorkload("page-cache:48MiB").sizeMiB).toBe(48);
-    expect(parseGuestWorkload("alloc")).toMatchObject({ kind: "alloc", sizeMiB: 64, copies: 1, text: "alloc:64MiB", needsDisk: false });
+    expect(parseGuestWorkload("alloc")).toMatchObject({ kind: "alloc", sizeMiB: 32, copies: 1, text: "alloc:32MiB", needsDisk: false });
+    expect(parseGuestWorkload("alloc:64MiB").sizeMiB).toBe(64);
     expect(parseGuestWorkload("alloc:1GiB").sizeMiB).toBe(1024);
     expect(parseGuestWorkload("repeat")).toMatchObject({ kind: "repeat", copies: 4, sizeMiB: 8, text: "repeat:4x8MiB", needsDisk: true });
     expect(parseGuestWorkload("repeat:2x16MiB")).toMatchObject({ copies: 2, sizeMiB: 16, text: "repeat:2x16MiB" });
   });
 
   it("refuses an unknown workload, listing the valid ones", () => {
-    expect(() => parseGuestWorkload("stress", "--workload")).toThrow('--workload: unknown workload; the workloads are idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:64MiB, repeat:4x8MiB) (got "stress")');
+    expect(() => parseGuestWorkload("stress", "--workload")).toThrow('--workload: unknown workload; the workloads are idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:32MiB, repeat:4x8MiB) (got "stress")');
   });
 
   it("refuses bad parameters, naming where they came from", () => {
