@@ -154,6 +154,13 @@ export class Host {
     const where = context.where ?? `vms[${index}]`;
     const settings = resolveVmSettings(options, where);
     if (this.vms.some((v) => v.name === settings.name)) throw new MemvirtError("a VM with this name already exists", { where: pathJoin(where, "name"), value: settings.name });
+    // Before anything changes: a refused VM leaves the host as it was.
+    let tracer = this.tracer;
+    if (settings.cache && !tracer) {
+      const factory = cacheTracerFactory();
+      if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where: pathJoin(where, "tracing", "exclusiveCache") });
+      tracer = factory();
+    }
     // Admission control, as ESX does it: reservations must fit in machine memory, and every
     // guest page must have a place (a frame or a swap slot).
     const M = this.machine.totalPages;
@@ -177,12 +184,6 @@ export class Host {
     checkWorkloadFits(workload, settings.guest, pathJoin(where, "workload"));
     if (this.autoSwap) this.swap.capacityPages = swapPages;
     this.estimatedStateBytes += vmStateBytes;
-    let tracer = this.tracer;
-    if (settings.cache && !tracer) {
-      const factory = cacheTracerFactory();
-      if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where: pathJoin(where, "tracing", "exclusiveCache") });
-      tracer = factory();
-    }
     const vm = new Vm(index, settings, this);
     if (settings.cache && tracer) {
       if (!this.tracer) {
