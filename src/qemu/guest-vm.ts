@@ -289,10 +289,11 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
       } catch { /* QEMU has not created it yet */ }
       // The UART writes a character at a time: judge complete lines only.
       serial = serial.slice(0, serial.lastIndexOf("\n") + 1);
-      if (serial.split("\n").some((l) => l.trim() === ready)) break;
-      if (options.signal?.aborted) throw new MemvirtError(`boot of guest ${name} interrupted; QEMU was killed`, { where: w.name, value: name });
+      // An error first: it may come with a ready line after it.
       const error = /^MEMVIRT-ERROR .*$/m.exec(serial);
       if (error) throw new MemvirtError(`guest ${name} failed to set up workload ${workload.text}: ${error[0].slice(14).trim()} (serial log: ${serialLogPath})`, { where: w.workload, value: workload.text });
+      if (serial.split("\n").some((l) => l.trim() === ready)) break;
+      if (options.signal?.aborted) throw new MemvirtError(`boot of guest ${name} interrupted; QEMU was killed`, { where: w.name, value: name });
       if (exited || spawnError) {
         // QEMU's own complaint, else the guest kernel's panic (-no-reboot turns it into an exit).
         const panic = /Kernel panic[^\r\n]*/.exec(serial)?.[0];

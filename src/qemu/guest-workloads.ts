@@ -1,7 +1,8 @@
 /**
  * The named workloads a memvirt guest runs, and the guest's `/init`.
  *
- * A workload is written `KIND` or `KIND:PARAMS`:
+ * A workload is written `KIND` or `KIND:PARAMS`, or several joined by `+`, run in order
+ * (e.g. `page-cache:16MiB+repeat:2x4MiB`):
  *
  * | workload            | what the guest does                                                       |
  * |---------------------|---------------------------------------------------------------------------|
@@ -30,14 +31,21 @@ export const GUEST_WORKLOAD_KINDS = ["idle", "page-cache", "alloc", "repeat"] as
 /** One of `GUEST_WORKLOAD_KINDS`. */
 export type GuestWorkloadKind = (typeof GUEST_WORKLOAD_KINDS)[number];
 
-/** A parsed workload. Sizes are whole MiB. */
-export interface GuestWorkload {
+/** One workload of a `+` list. Sizes are whole MiB. */
+export interface GuestWorkloadPart {
   kind: GuestWorkloadKind;
   /** MiB read into the page cache (page-cache), allocated (alloc), or held by each copy (repeat). */
   sizeMiB: number;
   /** Processes (repeat; 1 for alloc, 0 otherwise). */
   copies: number;
-  /** The canonical text, e.g. "alloc:64MiB"; the guest's ready line carries it. */
+  /** The canonical text, e.g. "alloc:64MiB". */
+  text: string;
+}
+
+/** A parsed workload: one or more parts, run in order. */
+export interface GuestWorkload {
+  parts: GuestWorkloadPart[];
+  /** The canonical text, e.g. "alloc:64MiB" or "page-cache:16MiB+repeat:2x4MiB"; the ready line carries it. */
   text: string;
   /** True when the guest needs the image's disk attached (/dev/vda). */
   needsDisk: boolean;
@@ -53,21 +61,28 @@ const DEFAULTS: Record<GuestWorkloadKind, { sizeMiB: number; copies: number }> =
   repeat: { sizeMiB: 8, copies: 4 },
 };
 
-const USAGE = "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:32MiB, repeat:4x8MiB)";
+const USAGE = "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE], or several joined by + (e.g. alloc:32MiB, page-cache:16MiB+repeat:4x8MiB)";
 
 /**
  * Parse a workload as the user wrote it. Errors name `where` and list the valid workloads.
  *
  * @example
- * parseGuestWorkload("alloc:64MiB") // { kind: "alloc", sizeMiB: 64, copies: 1, text: "alloc:64MiB", needsDisk: false }
- * parseGuestWorkload("repeat").text // "repeat:4x8MiB"
+ * parseGuestWorkload("alloc:64MiB") // { parts: [{ kind: "alloc", sizeMiB: 64, copies: 1, text: "alloc:64MiB" }], text: "alloc:64MiB", needsDisk: false }
+ * parseGuestWorkload("page-cache+repeat").text // "page-cache:32MiB+repeat:4x8MiB"
  */
 export function parseGuestWorkload(value: unknown, where = "workload"): GuestWorkload {
   if (typeof value !== "string") throw new MemvirtError(`expected a workload: ${USAGE}`, { where, value });
-  const m = /^([a-z-]+)(?::(.*))?$/.exec(value.trim());
+  const parts = value.trim().split("+").map((p) => parsePart(p.trim(), value, where));
+  if (parts.length > 1 && parts.some((p) => p.kind === "idle")) throw new MemvirtError("idle cannot be combined with other workloads", { where, value });
+  if (parts.length > 16) throw new MemvirtError("at most 16 workloads joined by +", { where, value });
+  return { parts, text: parts.map((p) => p.text).join("+"), needsDisk: parts.some((p) => p.kind === "page-cache" || p.kind === "repeat") };
+}
+
+function parsePart(part: string, value: string, where: string): GuestWorkloadPart {
+  const m = /^([a-z-]+)(?::(.*))?$/.exec(part);
   const kind = m?.[1] as GuestWorkloadKind | undefined;
   if (!m || kind === undefined || !(GUEST_WORKLOAD_KINDS as readonly string[]).includes(kind)) {
-    throw new MemvirtError(`unknown workload; the workloads are ${USAGE}`, { where, value });
+    throw new MemvirtError(`unknown workload${part !== value.trim() ? ` "${part}"` : ""}; the workloads are ${USAGE}`, { where, value });
   }
   let { sizeMiB, copies } = DEFAULTS[kind];
   const params = m[2];
@@ -89,7 +104,7 @@ export function parseGuestWorkload(value: unknown, where = "workload"): GuestWor
     throw new MemvirtError(`${kind} reads the guest's ${GUEST_DISK_MIB} MiB disk: at most ${GUEST_DISK_MIB}MiB`, { where, value });
   }
   const text = kind === "idle" ? "idle" : kind === "repeat" ? `repeat:${copies}x${sizeMiB}MiB` : `${kind}:${sizeMiB}MiB`;
-  return { kind, sizeMiB, copies, text, needsDisk: kind === "page-cache" || kind === "repeat" };
+  return { kind, sizeMiB, copies, text };
 }
 
 /**
@@ -164,26 +179,36 @@ hold() {
 }
 
 wait_disk() {
-  n=0
+  tries=0
   while [ ! -b /dev/vda ]; do
-    n=$((n + 1)); [ $n -gt 100 ] && { echo "MEMVIRT-ERROR no /dev/vda"; return 1; }
+    tries=$((tries + 1)); [ $tries -gt 100 ] && { echo "MEMVIRT-ERROR no /dev/vda"; return 1; }
     sleep 0.1
   done
 }
 
-size=\${workload#*:}; size=\${size%MiB}
-case "$workload" in
-  idle) ;;
-  page-cache:*) wait_disk && dd if=/dev/vda of=/dev/null bs=1M count=$size 2>/dev/null ;;
-  alloc:*) hold $size /dev/urandom alloc ;;
-  repeat:*)
-    copies=\${size%%x*}; size=\${size#*x}
-    wait_disk
-    i=0
-    while [ $i -lt $copies ]; do hold $size /dev/vda repeat$i; i=$((i + 1)); done ;;
-  *) echo "MEMVIRT-ERROR unknown workload $workload" ;;
-esac
-echo "MEMVIRT-READY $workload"
+n=0
+for part in $(echo "$workload" | tr + ' '); do
+  [ -n "$failed" ] && break
+  n=$((n + 1))
+  size=\${part#*:}; size=\${size%MiB}
+  case "$part" in
+    idle) ;;
+    page-cache:*)
+      wait_disk || failed=1
+      # The last close of a block device drops its page cache: init keeps /dev/vda open.
+      [ -z "$failed" ] && exec 4</dev/vda
+      [ -z "$failed" ] && { dd if=/dev/vda of=/dev/null bs=1M count=$size 2>/dev/null || { echo "MEMVIRT-ERROR reading $size MiB of /dev/vda failed"; failed=1; }; } ;;
+    alloc:*) hold $size /dev/urandom alloc$n || failed=1 ;;
+    repeat:*)
+      copies=\${size%%x*}; size=\${size#*x}
+      wait_disk || failed=1
+      i=0
+      while [ -z "$failed" ] && [ $i -lt $copies ]; do hold $size /dev/vda repeat$n-$i || failed=1; i=$((i + 1)); done ;;
+    *) echo "MEMVIRT-ERROR unknown workload $part"; failed=1 ;;
+  esac
+done
+# A workload that failed has said why (MEMVIRT-ERROR); it is not ready.
+[ -z "$failed" ] && echo "MEMVIRT-READY $workload"
 
 if [ "$meminfo" != 0 ]; then
   while :; do

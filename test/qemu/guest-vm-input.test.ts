@@ -33,7 +33,7 @@ for a in "$@"; do case "$a" in file:*) serial=\${a#file:} ;; memvirt.workload=*)
 for a in "$@"; do case "$a" in *memvirt.workload=*) w=\${a#*memvirt.workload=}; w=\${w%% *} ;; esac; done
 case ${mode} in
   exit) echo "qemu-system-x86_64: could not load kernel '/x/vmlinuz'" >&2; exit 1 ;;
-  error) printf 'booting\\r\\nMEMVIRT-ERROR alloc exited before holding 64 MiB\\r\\n' > "$serial" ;;
+  error) printf 'booting\\r\\nMEMVIRT-ERROR alloc exited before holding 64 MiB\\r\\nMEMVIRT-READY %s\\r\\n' "$w" > "$serial" ;;
   slow-error) printf 'MEMVIRT-ERROR al' > "$serial"; sleep 0.5; printf 'loc exited before holding 64 MiB\\r\\n' >> "$serial" ;;
   panic) printf '[    1.41] Kernel panic - not syncing: System is deadlocked on memory\\r\\n[    1.42] Kernel Offset: 0x0\\r\\n' > "$serial"; exit 0 ;;
   ready) trap '' TERM; printf 'MEMVIRT-READY %s\\r\\n' "$w" > "$serial" ;;

@@ -4,18 +4,29 @@ import { GUEST_DISK_MIB, initScript, parseGuestWorkload, readyLine, workloadKern
 
 describe("parseGuestWorkload", () => {
   it("reads each workload with its defaults and parameters", () => {
-    expect(parseGuestWorkload("idle")).toMatchObject({ kind: "idle", text: "idle", needsDisk: false });
-    expect(parseGuestWorkload("page-cache")).toMatchObject({ kind: "page-cache", sizeMiB: 32, text: "page-cache:32MiB", needsDisk: true });
-    expect(parseGuestWorkload("page-cache:48MiB").sizeMiB).toBe(48);
-    expect(parseGuestWorkload("alloc")).toMatchObject({ kind: "alloc", sizeMiB: 32, copies: 1, text: "alloc:32MiB", needsDisk: false });
-    expect(parseGuestWorkload("alloc:64MiB").sizeMiB).toBe(64);
-    expect(parseGuestWorkload("alloc:1GiB").sizeMiB).toBe(1024);
-    expect(parseGuestWorkload("repeat")).toMatchObject({ kind: "repeat", copies: 4, sizeMiB: 8, text: "repeat:4x8MiB", needsDisk: true });
-    expect(parseGuestWorkload("repeat:2x16MiB")).toMatchObject({ copies: 2, sizeMiB: 16, text: "repeat:2x16MiB" });
+    const one = (w: string) => parseGuestWorkload(w).parts[0];
+    expect(parseGuestWorkload("idle")).toEqual({ parts: [{ kind: "idle", sizeMiB: 0, copies: 0, text: "idle" }], text: "idle", needsDisk: false });
+    expect(one("page-cache")).toMatchObject({ kind: "page-cache", sizeMiB: 32, text: "page-cache:32MiB" });
+    expect(parseGuestWorkload("page-cache").needsDisk).toBe(true);
+    expect(one("page-cache:48MiB").sizeMiB).toBe(48);
+    expect(parseGuestWorkload("alloc")).toEqual({ parts: [{ kind: "alloc", sizeMiB: 32, copies: 1, text: "alloc:32MiB" }], text: "alloc:32MiB", needsDisk: false });
+    expect(one("alloc:64MiB").sizeMiB).toBe(64);
+    expect(one("alloc:1GiB").sizeMiB).toBe(1024);
+    expect(one("repeat")).toMatchObject({ kind: "repeat", copies: 4, sizeMiB: 8, text: "repeat:4x8MiB" });
+    expect(one("repeat:2x16MiB")).toMatchObject({ copies: 2, sizeMiB: 16, text: "repeat:2x16MiB" });
+  });
+
+  it("joins workloads with +, run in order; the disk is attached when any part reads it", () => {
+    const w = parseGuestWorkload("alloc:8MiB + page-cache");
+    expect(w.parts.map((p) => p.kind)).toEqual(["alloc", "page-cache"]);
+    expect(w.text).toBe("alloc:8MiB+page-cache:32MiB");
+    expect(w.needsDisk).toBe(true);
+    expect(() => parseGuestWorkload("idle+alloc", "--workload")).toThrow(/^--workload: idle cannot be combined with other workloads/);
+    expect(() => parseGuestWorkload("alloc+stress", "--workload")).toThrow(/^--workload: unknown workload "stress"; the workloads are/);
   });
 
   it("refuses an unknown workload, listing the valid ones", () => {
-    expect(() => parseGuestWorkload("stress", "--workload")).toThrow('--workload: unknown workload; the workloads are idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE] (e.g. alloc:32MiB, repeat:4x8MiB) (got "stress")');
+    expect(() => parseGuestWorkload("stress", "--workload")).toThrow('--workload: unknown workload; the workloads are idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE], or several joined by + (e.g. alloc:32MiB, page-cache:16MiB+repeat:4x8MiB) (got "stress")');
   });
 
   it("refuses bad parameters, naming where they came from", () => {

@@ -51,7 +51,7 @@ export function registerVm(program: Command): void {
     .description("boot a guest (Debian's kernel, a busybox initramfs) and return once its workload reports ready; QEMU keeps running")
     .option("--name <name>", "the guest's name (unique among your running guests)")
     .option("--memory <size>", "guest memory, at least 96MiB (an idle 128MiB guest has about 58MiB free for a workload)", "128MiB")
-    .option("--workload <w>", "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE]", "idle")
+    .option("--workload <w>", "idle, page-cache[:SIZE], alloc[:SIZE], repeat[:NxSIZE], or several joined by +", "idle")
     .option("--qmp <path>", "the QMP unix socket to create (default: in the guest's state folder)")
     .option("--timeout <seconds>", "kill the guest if it is not ready after this long", "90")
     .option("--meminfo <seconds>", "the guest prints MEMVIRT-MEMINFO {json} on its serial log every S seconds (0: off)", "0")
