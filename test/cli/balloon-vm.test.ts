@@ -16,9 +16,10 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-function runCliAsync(args: string[]): Promise<CliResult> {
+/** Run the CLI without blocking this process; in a temp folder, so a relative --out lands there. */
+function runCliAsync(args: string[], cwd = tempDir("memvirt-balloon-vm-cwd-")): Promise<CliResult> {
   const argv = cliArgv(args);
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
