@@ -16,10 +16,9 @@ afterEach(async () => {
 });
 afterAll(removeTempDirs);
 
-/** Run the CLI without blocking this process; in a temp folder, so a relative --out lands there. */
-function runCliAsync(args: string[], cwd = tempDir("memvirt-balloon-vm-cwd-")): Promise<CliResult> {
+function runCliAsync(args: string[]): Promise<CliResult> {
   const argv = cliArgv(args);
-  const child = spawn(argv[0], argv.slice(1), { cwd, env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
@@ -80,7 +79,8 @@ describe("memvirt balloon-vm", () => {
       [[], /^memvirt: error: --target: give either --target SIZE or --schedule/],
       [["--target", "1GiB"], /^memvirt: error: --target: must be between 1 byte and the guest's memory \(268435456 bytes\) \(got "1GiB"\)\n$/],
       [["--target", "96MiB", "--sample", "0"], /^memvirt: error: --sample: expected a positive number of seconds \(got "0"\)\n$/],
-      [["--target", "96MiB", "--out", "x.txt"], /^memvirt: error: --out: must end in \.csv or \.json \(got "x\.txt"\)\n$/],
+      // An absolute path in a temp folder: were the check broken, the file must not land in the checkout.
+      [["--target", "96MiB", "--out", path.join(tempDir("memvirt-balloon-vm-"), "x.txt")], /^memvirt: error: --out: must end in \.csv or \.json \(got ".*x\.txt"\)\n$/],
     ];
     for (const [args, expected] of cases) {
       const r = await runCliAsync(["balloon-vm", "--qmp", f.socketPath, ...args]);
