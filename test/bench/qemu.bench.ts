@@ -26,7 +26,7 @@ runBench(async () => {
     buildGuestImage();
     cachedMs.push(performance.now() - t0);
   }
-  report("guest image build, cached (inputs unchanged)", median(cachedMs), "ms", "≤ 1 s", `median of 5; apt-cache and busybox's sha256`);
+  report("guest image build, cached (inputs unchanged)", median(cachedMs), "ms", "≤ 1 s", `median of 5: busybox's sha256, apt's answer remembered until its lists change`);
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-bench-qemu-"));
   const pids: number[] = [];
