@@ -309,7 +309,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
     await kill();
     throw err;
   }
-  record.bootSeconds = Math.round((Date.now() - started) / 10) / 100;
+  record.bootSeconds = (Date.now() - started) / 1000; // ms resolution; a fake QEMU is ready in a few ms
   writeVmRecord(stateDir, record);
   child.unref();
   return { ...record, bootSeconds: record.bootSeconds, stateDir };
