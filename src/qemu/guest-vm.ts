@@ -45,6 +45,11 @@ export interface BootGuestOptions {
   timeoutSeconds?: number;
   /** Print a `MEMVIRT-MEMINFO {json}` line every this many seconds (default 0: off). */
   meminfoPeriodSeconds?: number;
+  /**
+   * Extra words for the guest kernel's command line, e.g. ["nokaslr"] (default none): letters,
+   * digits and `_.,:=+/-` only; memvirt's own words (console=, panic=, quiet, memvirt.*) are refused.
+   */
+  kernelArgs?: readonly string[];
   /** A built image (default: `buildGuestImage()`, built or reused). */
   image?: GuestImage;
   /** Environment for MEMVIRT_QEMU, MEMVIRT_VM_STATE_DIR, MEMVIRT_GUEST_DIR, PATH (default process.env). */
@@ -52,7 +57,7 @@ export interface BootGuestOptions {
   /** Aborting kills QEMU and rejects (the CLI aborts on Ctrl-C, so no guest is left half-booted). */
   signal?: AbortSignal;
   /** Names used in errors for each option (default the option names; the CLI gives its flags). */
-  where?: Partial<Record<"name" | "memory" | "workload" | "qmpPath" | "timeoutSeconds", string>>;
+  where?: Partial<Record<"name" | "memory" | "workload" | "qmpPath" | "timeoutSeconds" | "kernelArgs", string>>;
 }
 
 /** A running guest. */
@@ -192,6 +197,25 @@ async function signalAndWait(pid: number, marker: string, signal: NodeJS.Signals
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Check extra guest kernel command-line words: plain words only (no quotes or spaces, which
+ * QEMU's -append would pass on as they are), and none of the words memvirt sets itself.
+ *
+ * @example
+ * checkKernelArgs(["nokaslr"]) // ["nokaslr"]
+ * checkKernelArgs(["console=tty0"], "--kernel-args") // throws: memvirt sets console= itself
+ */
+export function checkKernelArgs(words: readonly string[], where = "kernelArgs"): string[] {
+  if (!Array.isArray(words)) throw new MemvirtError("give the kernel arguments as a list of words, e.g. [\"nokaslr\"]", { where, value: String(words) });
+  for (const word of words) {
+    if (typeof word !== "string" || !/^[A-Za-z0-9_.,:=+/-]+$/.test(word)) {
+      throw new MemvirtError("a kernel argument is one word of letters, digits and _.,:=+/- (e.g. nokaslr)", { where, value: String(word) });
+    }
+    if (/^(memvirt\.|console=|panic=|quiet$)/.test(word)) throw new MemvirtError("memvirt sets this kernel argument itself", { where, value: word });
+  }
+  return [...words];
+}
+
+/**
  * Boot a guest and resolve once its workload reports ready. QEMU keeps running after this
  * process exits; stop it with `stopGuest(name)` (or `memvirt vm stop --name NAME`).
  *
@@ -202,7 +226,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle> {
   const env = options.env ?? process.env;
-  const w = { name: "name", memory: "memory", workload: "workload", qmpPath: "qmpPath", timeoutSeconds: "timeoutSeconds", ...options.where };
+  const w = { name: "name", memory: "memory", workload: "workload", qmpPath: "qmpPath", timeoutSeconds: "timeoutSeconds", kernelArgs: "kernelArgs", ...options.where };
   const name = checkVmName(options.name, w.name);
   const memoryBytes = checkGuestMemory(options.memory ?? "128MiB", w.memory);
   const workload = parseGuestWorkload(options.workload ?? "idle", w.workload);
@@ -212,6 +236,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
   }
   const meminfo = options.meminfoPeriodSeconds ?? 0;
   if (!(Number.isInteger(meminfo) && meminfo >= 0)) throw new MemvirtError("the meminfo period is a whole number of seconds (0 for off)", { where: "meminfoPeriodSeconds", value: meminfo });
+  const kernelArgs = checkKernelArgs(options.kernelArgs ?? [], w.kernelArgs);
   const qemu = findQemu(env);
 
   const stateRoot = vmStateDir(env);
@@ -248,7 +273,7 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
     "-accel", "tcg", "-smp", "1",
     "-m", `${memoryBytes / MiB}M`,
     "-kernel", image.kernelPath, "-initrd", image.initrdPath,
-    "-append", ["console=ttyS0", "quiet", "panic=-1", ...workloadKernelArgs(workload, meminfo)].join(" "),
+    "-append", ["console=ttyS0", "quiet", "panic=-1", ...workloadKernelArgs(workload, meminfo), ...kernelArgs].join(" "),
     "-serial", `file:${serialLogPath}`,
     "-qmp", `unix:${qmpPath},server=on,wait=off`,
     "-device", "virtio-balloon-pci,id=balloon0",

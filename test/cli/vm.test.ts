@@ -81,6 +81,7 @@ while :; do sleep 0.1; done
     fs.writeFileSync(file, "");
     expect(oneLineError(vm(["boot", "--name", "x", "--qmp", file]))).toMatch(/^memvirt: error: --qmp: already exists and is not a socket \(a regular file\)/);
     expect(oneLineError(vm(["boot", "--name", "x", "--name", "y"]))).toBe("memvirt: error: --name: given 2 times; give it once");
+    expect(oneLineError(vm(["boot", "--name", "x", "--kernel-args", "nokaslr memvirt.meminfo=1"]))).toBe('memvirt: error: --kernel-args: memvirt sets this kernel argument itself (got "memvirt.meminfo=1")');
     expect(oneLineError(vm(["stop", "--name", "nosuch"]))).toBe('memvirt: error: --name: no guest of this name (memvirt vm list shows them) (got "nosuch")');
     expect(lab.leftovers()).toEqual([]);
   }, 60_000);

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { bootGuest, checkGuestMemory, checkQmpPath, findQemu, listGuests, stopGuest, type BootGuestOptions } from "../../src/qemu/guest-vm";
+import { bootGuest, checkGuestMemory, checkKernelArgs, checkQmpPath, findQemu, listGuests, stopGuest, type BootGuestOptions } from "../../src/qemu/guest-vm";
 import type { GuestImage } from "../../src/qemu/guest-image";
 import { guestLab, type GuestLab } from "./guest-cleanup";
 
@@ -83,6 +83,37 @@ describe("bootGuest refuses bad input, one line naming it", () => {
   it("an unknown workload, listing the valid ones", async () => {
     const l = lab();
     await expect(boot(l, "ready", { workload: "stress" })).rejects.toThrow(/^workload: unknown workload; the workloads are idle, page-cache\[:SIZE\], alloc\[:SIZE\], repeat\[:NxSIZE\]/);
+  });
+
+  it("kernel arguments that are not plain words, or that memvirt sets itself", async () => {
+    expect(() => checkKernelArgs(["nokaslr quiet"], "--kernel-args")).toThrow('--kernel-args: a kernel argument is one word of letters, digits and _.,:=+/- (e.g. nokaslr) (got "nokaslr quiet")');
+    expect(() => checkKernelArgs(['a="b"'])).toThrow(/^kernelArgs: a kernel argument is one word/);
+    expect(() => checkKernelArgs([""])).toThrow(/^kernelArgs: a kernel argument is one word/);
+    expect(() => checkKernelArgs(["memvirt.workload=alloc"])).toThrow('kernelArgs: memvirt sets this kernel argument itself (got "memvirt.workload=alloc")');
+    expect(() => checkKernelArgs(["console=tty0"])).toThrow(/memvirt sets this kernel argument itself/);
+    expect(() => checkKernelArgs("nokaslr" as unknown as string[])).toThrow(/^kernelArgs: give the kernel arguments as a list of words/);
+    const l = lab();
+    await expect(boot(l, "ready", { kernelArgs: ["panic=0"] })).rejects.toThrow(/^kernelArgs: memvirt sets this kernel argument itself/);
+    expect(l.leftovers()).toEqual([]);
+  });
+
+  it("kernel arguments reach the guest kernel's command line, after memvirt's own", async () => {
+    const l = lab();
+    const argsFile = path.join(l.dir, "append.txt");
+    const fake = path.join(l.dir, "fake-qemu-append");
+    fs.writeFileSync(fake, `#!/bin/sh
+prev=
+for a in "$@"; do case "$a" in file:*) serial=\${a#file:} ;; esac; [ "$prev" = -append ] && printf '%s' "$a" > ${JSON.stringify(argsFile)}; prev=$a; done
+trap '' TERM; printf 'MEMVIRT-READY idle\\r\\n' > "$serial"
+while :; do sleep 0.1; done
+`, { mode: 0o755 });
+    const g = await bootGuest({ name: "g", memory: "128MiB", image: fakeImage, timeoutSeconds: 20, kernelArgs: ["nokaslr", "loglevel=3"], env: { ...l.env, MEMVIRT_QEMU: fake } });
+    l.track(g.pid);
+    try {
+      expect(fs.readFileSync(argsFile, "utf8")).toBe("console=ttyS0 quiet panic=-1 memvirt.workload=idle nokaslr loglevel=3");
+    } finally {
+      await stopGuest("g", { env: l.env, graceSeconds: 0.2 });
+    }
   });
 
   it("a bad guest name", async () => {

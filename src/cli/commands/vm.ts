@@ -1,7 +1,7 @@
 /**
  * `memvirt vm boot|stop|list`: real QEMU guests (src/qemu/guest-vm.ts).
  *
- *   memvirt vm boot --name N [--memory 128MiB] [--workload W] [--qmp PATH] [--timeout S] [--meminfo S] [--json]
+ *   memvirt vm boot --name N [--memory 128MiB] [--workload W] [--qmp PATH] [--timeout S] [--meminfo S] [--kernel-args WORDS] [--json]
  *   memvirt vm stop --name N [--json]
  *   memvirt vm list [--json]
  *
@@ -22,6 +22,7 @@ interface BootFlags {
   qmp?: string;
   timeout: string;
   meminfo: string;
+  kernelArgs?: string;
   json?: boolean;
 }
 
@@ -55,6 +56,7 @@ export function registerVm(program: Command): void {
     .option("--qmp <path>", "the QMP unix socket to create (default: in the guest's state folder)")
     .option("--timeout <seconds>", "kill the guest if it is not ready after this long", "90")
     .option("--meminfo <seconds>", "the guest prints MEMVIRT-MEMINFO {json} on its serial log every S seconds (0: off)", "0")
+    .option("--kernel-args <words>", "extra words for the guest kernel's command line, e.g. nokaslr (space-separated)")
     .option("--json", "machine-readable result on stdout")
     .action(action(async (opts: BootFlags) => {
       const name = needName(opts.name);
@@ -69,8 +71,9 @@ export function registerVm(program: Command): void {
       try {
         const g = await bootGuest({
           name, memory: opts.memory, workload: opts.workload, qmpPath: opts.qmp, timeoutSeconds, meminfoPeriodSeconds,
+          kernelArgs: opts.kernelArgs === undefined ? [] : opts.kernelArgs.split(/\s+/).filter((word) => word !== ""),
           signal: abort.signal,
-          where: { name: "--name", memory: "--memory", workload: "--workload", qmpPath: "--qmp", timeoutSeconds: "--timeout" },
+          where: { name: "--name", memory: "--memory", workload: "--workload", qmpPath: "--qmp", timeoutSeconds: "--timeout", kernelArgs: "--kernel-args" },
         });
         const data = { name: g.name, pid: g.pid, qmp: g.qmpPath, memoryBytes: g.memoryBytes, workload: g.workload, bootSeconds: g.bootSeconds, serialLog: g.serialLogPath, stateDir: g.stateDir };
         emit(opts, data, () => [
