@@ -22,7 +22,14 @@
  * the RAM beneath), and the total must equal base-memory or the capture is refused.
  * Hot-plugged memory (DIMMs, `plugged-memory`) is not captured; the snapshot records its size.
  *
- * The guest keeps running while it is dumped unless `pause` is set (QMP `stop`, then `cont`).
+ * The guest's CPUs are stopped for the dump (QMP `stop`, then `cont`; about 1 s per GiB) unless
+ * `pause` is false: the pages of a running guest change between chunks (and within one), so
+ * such a snapshot is no single instant. `source.consistent` says which it is (true when paused,
+ * or when the guest was stopped already).
+ *
+ * Aborting (`signal`: the CLI aborts on Ctrl-C) stops between QMP answers, waits for a pmemsave
+ * already under way, resumes a guest it paused and removes the temp folder before rejecting,
+ * so an interrupted capture leaves neither a stopped guest nor a dump in /dev/shm.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -45,7 +52,7 @@ export interface CaptureVmOptions {
   pageSizeBytes?: number;
   /** Keep every page's bytes too (default false: hashes only). */
   keepBytes?: boolean;
-  /** Stop the guest's CPUs during the dump for a consistent picture (default false). */
+  /** Stop the guest's CPUs during the dump for a consistent picture (default true). */
   pause?: boolean;
   /** Where the private temp directory is made (default /dev/shm when writable, else the OS temp dir). */
   tempDir?: string;
@@ -55,6 +62,8 @@ export interface CaptureVmOptions {
   connect?: QmpConnectOptions;
   /** Called after each pmemsave and after hashing its chunk, with seconds spent (for benchmarks). */
   onTiming?: (phase: "pmemsave" | "hash", seconds: number) => void;
+  /** Aborting ends the capture early (see the module comment); it rejects with a one-line MemvirtError. */
+  signal?: AbortSignal;
 }
 
 /** One range of guest RAM in guest-physical addresses. */
@@ -84,21 +93,38 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
   const where = options.connect?.where ?? "--qmp";
   const pageSizeBytes = options.pageSizeBytes ?? 4096;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
+  const pause = options.pause ?? true;
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < pageSizeBytes || chunkBytes % pageSizeBytes !== 0) {
     throw new MemvirtError(`a chunk is a positive multiple of the ${pageSizeBytes}-byte page`, { where: "chunkBytes", value: chunkBytes });
   }
+  const interrupted = () => new MemvirtError("capture interrupted; the guest runs as before and no temp dump is left", { where, value: options.qmpPath });
+  if (options.signal?.aborted) throw interrupted();
   const qmp = await QmpClient.connect(options.qmpPath, options.connect);
   let dir: string | undefined;
   let resume = false;
+  let inflight: Promise<unknown> = Promise.resolve();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(interrupted());
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => { /* raced below */ });
+  // A command QEMU is running goes on after an abort: remember it, to wait for it before cleaning up.
+  const run = <T>(command: string, args?: Record<string, unknown>): Promise<T> => {
+    const p = qmp.execute<T>(command, args);
+    inflight = p.catch(() => undefined);
+    return Promise.race([p, aborted]);
+  };
   try {
     const capturedAt = new Date().toISOString();
-    const summary = await qmp.execute<{ "base-memory": number; "plugged-memory"?: number }>("query-memory-size-summary");
+    const summary = await run<{ "base-memory": number; "plugged-memory"?: number }>("query-memory-size-summary");
     const baseBytes = summary["base-memory"];
-    const mtree = await qmp.execute<string>("human-monitor-command", { "command-line": "info mtree -f" });
+    const mtree = await run<string>("human-monitor-command", { "command-line": "info mtree -f" });
     const ranges = guestRamLayout(baseBytes, String(mtree), { where, value: options.qmpPath });
     for (const r of ranges) {
       if (r.startAddress % pageSizeBytes !== 0 || r.sizeBytes % pageSizeBytes !== 0) throw new MemvirtError(`guest RAM range ${r.name} at 0x${r.startAddress.toString(16)} is not whole ${pageSizeBytes}-byte pages`, { where, value: options.qmpPath });
     }
+    const status = await run<{ running: boolean }>("query-status");
     const builder = new SnapshotBuilder({
       name: options.name ?? `guest at ${options.qmpPath}`,
       pageSizeBytes,
@@ -111,17 +137,21 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
         memoryBytes: baseBytes,
         pluggedMemoryBytes: summary["plugged-memory"] ?? 0,
         ranges: ranges.map((r) => ({ startAddress: r.startAddress, sizeBytes: r.sizeBytes, name: r.name })),
-        paused: options.pause === true,
+        paused: pause,
+        // One instant only when the CPUs stood still throughout the dump.
+        consistent: pause || !status.running,
       },
     });
-    dir = fs.mkdtempSync(path.join(options.tempDir ?? defaultTempDir(), "memvirt-capture-vm-")); // 0700
+    const parent = options.tempDir ?? defaultTempDir(Math.min(chunkBytes, baseBytes));
+    try {
+      dir = fs.mkdtempSync(path.join(parent, "memvirt-capture-vm-")); // 0700
+    } catch (err) {
+      throw new MemvirtError(`cannot make a private temp folder in ${parent} for QEMU's dump: ${describeFsError(err)}`, { where, value: options.qmpPath });
+    }
     const file = path.join(dir, "chunk.mem");
-    if (options.pause) {
-      const status = await qmp.execute<{ running: boolean }>("query-status");
-      if (status.running) {
-        await qmp.execute("stop");
-        resume = true;
-      }
+    if (pause && status.running) {
+      await run("stop");
+      resume = true;
     }
     const buffer = Buffer.allocUnsafeSlow(Math.max(READ_BYTES, pageSizeBytes));
     let done = 0;
@@ -131,7 +161,11 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
         const size = Math.min(chunkBytes, range.sizeBytes - offset);
         fs.writeFileSync(file, "", { mode: 0o600 }); // QEMU truncates and writes it: private from the start
         const t0 = performance.now();
-        await qmp.execute("pmemsave", { val: range.startAddress + offset, size, filename: file });
+        await run("pmemsave", { val: range.startAddress + offset, size, filename: file }).catch((err: unknown) => {
+          if (!(err instanceof MemvirtError) || !/No space left/i.test(err.message)) throw err;
+          const problem = err.message.slice(`${where}: `.length).replace(/ \(got .*\)$/, "");
+          throw new MemvirtError(`${problem}: ${parent} is full; give a smaller --chunk or free space there`, { where, value: options.qmpPath });
+        });
         const t1 = performance.now();
         options.onTiming?.("pmemsave", (t1 - t0) / 1000);
         addChunk(builder, file, size, offset / pageSizeBytes, buffer, pageSizeBytes, where, options.qmpPath);
@@ -142,22 +176,35 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
     }
     return builder.finish();
   } finally {
-    if (resume) await qmp.execute("cont").catch(() => { /* QEMU went away: nothing to resume */ });
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
+    // QEMU answers in order: `cont` (or, without one, the pmemsave under way) settles before the folder goes.
+    if (resume) await qmp.execute("cont", undefined, { timeoutMs: 10_000 }).catch(() => { /* QEMU went away: nothing to resume */ });
+    await Promise.race([inflight, new Promise((r) => setTimeout(r, 10_000).unref())]);
     qmp.close();
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
 /**
  * Where chunks go by default: /dev/shm (tmpfs: a chunk costs RAM, not disk writes; measured
- * 2× faster than /tmp on ext4 for a 1 GiB guest) when it is a writable folder, else os.tmpdir().
+ * 2× faster than /tmp on ext4 for a 1 GiB guest) when it is a writable folder with room for a
+ * chunk (a container's /dev/shm is often 64 MiB), else os.tmpdir().
+ *
+ * @internal
+ * @example
+ * defaultTempDir(64 * 2 ** 20) // "/dev/shm"
  */
-function defaultTempDir(): string {
+export function defaultTempDir(chunkBytes: number, shm = "/dev/shm", freeBytes: (dir: string) => number = statfsFreeBytes): string {
   try {
-    fs.accessSync("/dev/shm", fs.constants.W_OK);
-    if (fs.statSync("/dev/shm").isDirectory()) return "/dev/shm";
+    fs.accessSync(shm, fs.constants.W_OK);
+    if (fs.statSync(shm).isDirectory() && freeBytes(shm) >= chunkBytes) return shm;
   } catch { /* not Linux, or no tmpfs there */ }
   return os.tmpdir();
+}
+
+function statfsFreeBytes(dir: string): number {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
 }
 
 /** Read one pmemsave chunk from `file` and add its pages, numbered from `firstIndex`. */
@@ -204,7 +251,8 @@ export function guestRamLayout(baseMemoryBytes: number, mtree: string, context: 
   // The flat view of the CPUs' address space ("memory"), not a device's bus-master view.
   const views = mtree.split(/^FlatView #\d+/m);
   const view = views.find((v) => /^\s*AS "memory"/m.test(v)) ?? fail("QEMU's memory map (info mtree -f) has no flat view of the \"memory\" address space");
-  const line = /^\s*([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, ram\): (.+?)(?: @([0-9a-f]+))?\s*$/gim;
+  // After the name and offset, QEMU may add " [RO]" and, under KVM, the accelerator (" KVM").
+  const line = /^\s*([0-9a-f]+)-([0-9a-f]+) \(prio -?\d+, ram\): (\S+)(?: @([0-9a-f]+))?(?: .*)?$/gim;
   const byBlock = new Map<string, Array<{ start: number; end: number; offset: number }>>();
   for (const m of view.matchAll(line)) {
     const start = parseInt(m[1], 16);

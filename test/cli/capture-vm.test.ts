@@ -99,6 +99,43 @@ describe("memvirt capture-vm", () => {
     expect(fs.readdirSync(path.dirname(out))).toEqual(["old.mvpages"]);
   });
 
+  it("pauses the guest by default; --no-pause lets it run and warns that the snapshot is no single instant", async () => {
+    const f = await fakeGuest();
+    const dir = tempDir("memvirt-capture-vm-");
+    const a = await runCliAsync(["capture-vm", "--qmp", f.socketPath, "--out", path.join(dir, "a.mvpages"), "--json"]);
+    expect(a.code).toBe(0);
+    expect(a.stderr).toBe("");
+    expect(f.commands.map((c) => c.execute)).toContain("stop");
+    expect(readSnapshot(path.join(dir, "a.mvpages")).info.source).toMatchObject({ paused: true, consistent: true });
+    f.commands.length = 0;
+    const b = await runCliAsync(["capture-vm", "--qmp", f.socketPath, "--out", path.join(dir, "b.mvpages"), "--no-pause", "--json"]);
+    expect(b.code).toBe(0);
+    expect(b.stderr).toBe("memvirt: warning: the guest ran during the dump (--no-pause): pages may have changed while they were read, so the snapshot is no single instant\n");
+    expect(f.commands.map((c) => c.execute)).not.toContain("stop");
+    expect(readSnapshot(path.join(dir, "b.mvpages")).info.source).toMatchObject({ paused: false, consistent: false });
+  });
+
+  it("on Ctrl-C during a dump resumes the guest, removes the temp dump and writes no --out: one line, exit 2", async () => {
+    const m = new Uint8Array(64 * PAGE);
+    const f = await startFakeQemu({ memory: m, delayMs: { pmemsave: 400 } });
+    fakes.push(f);
+    const out = path.join(tempDir("memvirt-capture-vm-"), "int.mvpages");
+    const argv = cliArgv(["capture-vm", "--qmp", f.socketPath, "--out", out, "--chunk", "16KiB"]);
+    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const until = Date.now() + 30_000;
+    while (!f.commands.some((c) => c.execute === "stop") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toMatch(/^memvirt: error: --qmp: capture interrupted; the guest runs as before and no temp dump is left \(got ".*"\)\n$/);
+    expect(code).toBe(2);
+    expect(f.commands.map((c) => c.execute).at(-1)).toBe("cont");
+    expect(f.dumps.length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.dirname(f.dumps[0]))).toBe(false);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it("refuses a --qmp that is not a socket, a missing --qmp or --out, and a bad --chunk, in one line each", async () => {
     const dir = tempDir("memvirt-capture-vm-");
     const plain = path.join(dir, "plain");

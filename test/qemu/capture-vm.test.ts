@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { captureVm, guestRamLayout } from "../../src/qemu/capture-vm";
+import { captureVm, defaultTempDir, guestRamLayout } from "../../src/qemu/capture-vm";
 import { withQmp } from "../../src/qemu/qmp-client";
 import type { PageSnapshot } from "../../src/contents/page-snapshot";
 import { XXH64_HASHER } from "../../src/contents/page-hash";
@@ -157,11 +157,75 @@ describe("captureVm on a fake QEMU", () => {
     expect(f.commands.map((c) => c.execute)).not.toContain("cont");
   });
 
-  it("without pause, never stops the guest", async () => {
+  it("with pause false, never stops the guest", async () => {
     const f = await startFakeQemu({ memory: fakeGuestMemory() });
     fakes.push(f);
-    await captureVm({ qmpPath: f.socketPath });
+    await captureVm({ qmpPath: f.socketPath, pause: false });
     expect(f.commands.map((c) => c.execute)).not.toContain("stop");
+  });
+
+  it("pauses by default: a running guest's dump is one instant unless asked otherwise", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    const snap = await captureVm({ qmpPath: f.socketPath });
+    expect(f.commands.map((c) => c.execute).filter((c) => ["stop", "cont", "pmemsave"].includes(c))).toEqual(["stop", "pmemsave", "cont"]);
+    expect(snap.info.source).toMatchObject({ paused: true, consistent: true });
+  });
+
+  it("marks a snapshot of a running guest as not one instant, and a paused or stopped guest's as one", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    expect((await captureVm({ qmpPath: f.socketPath, pause: false })).info.source).toMatchObject({ paused: false, consistent: false });
+    expect((await captureVm({ qmpPath: f.socketPath, pause: true })).info.source).toMatchObject({ paused: true, consistent: true });
+    const g = await startFakeQemu({ memory: fakeGuestMemory(), stopped: true });
+    fakes.push(g);
+    expect((await captureVm({ qmpPath: g.socketPath, pause: false })).info.source).toMatchObject({ paused: false, consistent: true });
+  });
+
+  it("when aborted during a paused dump, waits for the pmemsave under way, resumes the guest and leaves no temp folder", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), delayMs: { pmemsave: 300 } });
+    fakes.push(f);
+    const base = tmp();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 150);
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, pause: true, tempDir: base, chunkBytes: 100 * PAGE, signal: abort.signal }));
+    expect(err).toBeInstanceOf(MemvirtError);
+    expect(err.message).toMatch(/^--qmp: capture interrupted; the guest runs as before and no temp dump is left \(got ".*"\)$/);
+    expect(f.commands.map((c) => c.execute).filter((c) => ["stop", "cont", "pmemsave"].includes(c))).toEqual(["stop", "pmemsave", "cont"]);
+    expect(fs.readdirSync(base)).toEqual([]);
+    expect(await withQmp(f.socketPath, (q) => q.execute("query-status"))).toMatchObject({ running: true });
+  });
+
+  it("refuses to start when already aborted, before connecting", async () => {
+    const abort = new AbortController();
+    abort.abort();
+    await expect(captureVm({ qmpPath: "/nonexistent", signal: abort.signal })).rejects.toThrow(/^--qmp: capture interrupted/);
+  });
+
+  it("says which temp folder is full when QEMU's pmemsave runs out of space, and leaves no temp file", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), errors: { pmemsave: "writing memory to '/x' failed: No space left on device" } });
+    fakes.push(f);
+    const base = tmp();
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: base }));
+    expect(err.message).toBe(`--qmp: QEMU refused pmemsave: writing memory to '/x' failed: No space left on device: ${base} is full; give a smaller --chunk or free space there (got ${JSON.stringify(f.socketPath)})`);
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
+  it("names a temp folder it cannot make its private folder in, in one line", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    const missing = path.join(tmp(), "gone");
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: missing }));
+    expect(err).toBeInstanceOf(MemvirtError);
+    expect(err.message).toMatch(new RegExp(`^--qmp: cannot make a private temp folder in ${missing} for QEMU's dump: .+ \\(got ".*"\\)$`));
+    expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
+  });
+
+  it("falls back from /dev/shm to the OS temp folder when /dev/shm has no room for a chunk", () => {
+    const shm = tmp();
+    expect(defaultTempDir(64 * MiB, shm, () => 64 * MiB)).toBe(shm);
+    expect(defaultTempDir(64 * MiB, shm, () => 64 * MiB - 1)).toBe(os.tmpdir());
+    expect(defaultTempDir(64 * MiB, path.join(shm, "none"), () => 1e12)).toBe(os.tmpdir());
   });
 
   it("refuses a chunk that is not whole pages", async () => {
@@ -191,6 +255,22 @@ describe("guestRamLayout: where guest RAM lies (the PCI hole)", () => {
       { startAddress: 0, sizeBytes: 3 * 1024 * MiB, name: "pc.ram" },
       { startAddress: 4 * 1024 * MiB, sizeBytes: 1024 * MiB, name: "pc.ram@0xc0000000" },
     ]);
+  });
+
+  it("reads a KVM guest's map, whose lines end in the accelerator's name (and [RO] where read-only)", () => {
+    const mtree = [
+      "FlatView #0",
+      ' AS "memory", root: system',
+      " Root memory region: system",
+      "  0000000000000000-000000000009ffff (prio 0, ram): pc.ram KVM",
+      "  00000000000a0000-00000000000bffff (prio 1, i/o): vga-lowmem",
+      "  00000000000c0000-00000000000dffff (prio 1, rom): pc.rom KVM",
+      "  00000000000e0000-00000000000fffff (prio 0, rom): pc.bios @0000000000020000 KVM",
+      "  0000000000100000-0000000007ffffff (prio 0, ram): pc.ram @0000000000100000 KVM",
+      "  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios KVM",
+      "  0000000100000000-0000000100000fff (prio 0, ram): small.ram [RO] KVM",
+    ].join("\n");
+    expect(guestRamLayout(128 * MiB, mtree)).toEqual([{ startAddress: 0, sizeBytes: 128 * MiB, name: "pc.ram" }]);
   });
 
   it("refuses a map whose RAM does not add up to base-memory, and a map with no RAM", () => {

@@ -25,6 +25,12 @@ export interface FakeQemuOptions {
   shortBy?: number;
   /** The balloon has no id= (it is under /machine/peripheral-anon as device[0]). */
   anonymousBalloon?: boolean;
+  /** Answer these commands only after this many ms (QEMU answers in order: later ones wait too). */
+  delayMs?: Record<string, number>;
+  /** The guest's CPUs are stopped from the start (default running). */
+  stopped?: boolean;
+  /** Written once right after the greeting (garbage, a line with no newline, …). */
+  afterGreeting?: string;
 }
 
 /** A running fake QEMU. */
@@ -79,7 +85,7 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-fake-qmp-"));
   const socketPath = path.join(dir, "qmp.sock");
   const clients = new Set<net.Socket>();
-  let running = true;
+  let running = options.stopped !== true;
   let pollSeconds = 0;
   const fake: FakeQemu = {
     socketPath,
@@ -144,7 +150,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
     socket.on("error", () => {});
     if (options.silent) return;
     socket.write(`${JSON.stringify({ QMP: { version: { qemu: { micro: 0, minor: 2, major: 7 }, package: "fake" }, capabilities: ["oob"] } })}\r\n`);
+    if (options.afterGreeting !== undefined) socket.write(options.afterGreeting);
     let text = "";
+    let queue = Promise.resolve();
     socket.on("data", (chunk) => {
       text += chunk.toString();
       let nl: number;
@@ -152,6 +160,13 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
         const line = text.slice(0, nl);
         text = text.slice(nl + 1);
         const cmd = JSON.parse(line);
+        const delay = options.delayMs?.[cmd.execute] ?? 0;
+        queue = queue.then(() => new Promise<void>((r) => setTimeout(r, delay))).then(() => reply(cmd));
+      }
+    });
+    // Like QEMU, a command runs even when its client has gone; only the answer is lost.
+    const reply = (cmd: { execute: string; arguments?: Record<string, any>; id?: number }) => {
+      {
         fake.commands.push({ execute: cmd.execute, arguments: cmd.arguments });
         const id = cmd.id === undefined ? {} : { id: cmd.id };
         const error = options.errors?.[cmd.execute];
@@ -161,9 +176,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
           const ret = answer(cmd);
           reply = ret === undefined ? { error: { class: "CommandNotFound", desc: `The command ${cmd.execute} has not been found` }, ...id } : { return: ret, ...id };
         }
-        socket.write(`${JSON.stringify(reply)}\r\n`);
+        if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\r\n`);
       }
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   return fake;

@@ -1,8 +1,10 @@
 /**
- * `memvirt capture-vm --qmp PATH --out FILE [--name N] [--chunk SIZE] [--pause] [--keep-bytes]
+ * `memvirt capture-vm --qmp PATH --out FILE [--name N] [--chunk SIZE] [--no-pause] [--keep-bytes]
  * [--json]`: snapshot the guest-physical memory of a running QEMU through its QMP socket (any
  * QEMU started with `-qmp unix:PATH,server=on,wait=off`, booted by memvirt or not), in the
  * format `capture-pages` writes, so `memvirt sharing` reads both. See src/qemu/capture-vm.ts.
+ * The guest is paused for the dump unless `--no-pause` (then a warning says the snapshot is no
+ * single instant); Ctrl-C resumes it and removes the temp dump before exiting.
  */
 import type { Command } from "commander";
 import { MemvirtError } from "../../util/errors";
@@ -11,7 +13,7 @@ import { formatBytes, formatCount, parseBytes } from "../../util/units";
 import { writeSnapshot } from "../../contents/snapshot-file";
 import type { PageSnapshot } from "../../contents/page-snapshot";
 import { captureVm } from "../../qemu/capture-vm";
-import { action, emit, progressBar } from "../io";
+import { action, emit, progressBar, warn } from "../io";
 
 interface CaptureVmFlags {
   qmp?: string;
@@ -37,7 +39,8 @@ export function registerCaptureVm(program: Command): void {
     .option("--out <file>", "the snapshot file to write (gzip if it ends in .gz), e.g. guest.mvpages.gz")
     .option("--name <name>", "a label stored in the snapshot (default: guest at PATH)")
     .option("--chunk <size>", "bytes dumped per pmemsave into the private temp file", "64MiB")
-    .option("--pause", "stop the guest's CPUs during the dump (a consistent picture), then resume them")
+    .option("--pause", "stop the guest's CPUs during the dump (a consistent picture), then resume them (the default)")
+    .option("--no-pause", "let the guest run during the dump: its pages may change while they are read")
     .option("--keep-bytes", "store every page's bytes too (the file grows by the guest's memory size)")
     .option("--json", "machine-readable summary on stdout")
     .action(action(async (opts: CaptureVmFlags) => {
@@ -49,11 +52,19 @@ export function registerCaptureVm(program: Command): void {
       const bar = progressBar("capturing guest memory");
       let snap: PageSnapshot;
       const t0 = performance.now();
+      // Ctrl-C must not leave the guest stopped or a dump in /dev/shm: captureVm cleans up, then rejects.
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
       try {
-        snap = await captureVm({ qmpPath: opts.qmp, name: opts.name, chunkBytes, pause: opts.pause === true, keepBytes: opts.keepBytes === true, onProgress: bar.update });
+        snap = await captureVm({ qmpPath: opts.qmp, name: opts.name, chunkBytes, pause: opts.pause !== false, keepBytes: opts.keepBytes === true, onProgress: bar.update, signal: abort.signal });
       } finally {
         bar.stop();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
       }
+      if ((snap.info.source as { consistent?: boolean }).consistent === false) warn("the guest ran during the dump (--no-pause): pages may have changed while they were read, so the snapshot is no single instant");
       const seconds = (performance.now() - t0) / 1000;
       const fileBytes = await writeSnapshot(opts.out, snap);
       const data = summaryData(snap, opts.out, fileBytes, seconds);
