@@ -21,6 +21,7 @@
  *   arrays grow only when the capacity does.
  * - Entries are clean (their contents match storage), so dropping one costs no write.
  */
+import { inspect } from "node:util";
 import type { ExclusiveCacheSettings } from "./host-config";
 import type { CacheTracerView, HostPolicy } from "./host-policy";
 import type { MachineMemory } from "./machine-memory";
@@ -186,6 +187,17 @@ export class ExclusiveCache {
       if (++n > this.sizePages) throw new Error("internal: the cache's LRU list has a cycle");
     }
     if (n !== this.sizePages) throw new Error(`internal: the cache counts ${this.sizePages} entries but its list holds ${n}`);
+  }
+
+  /**
+   * What a bare cache prints: its counters, not its arrays nor the machine's.
+   *
+   * @example
+   * console.log(cache); // ExclusiveCache: 12 of 1,024 pages held; 40 puts ...
+   */
+  [inspect.custom](): string {
+    return `ExclusiveCache: ${this.sizePages} of ${this.capacityPages} pages held; ${this.puts} puts (${this.putsRejected} not admitted), ` +
+      `${this.hits} hits of ${this.probes} probes, ${this.evictions} entries dropped`;
   }
 
   /** Bytes of typed-array state. */

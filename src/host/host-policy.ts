@@ -94,6 +94,13 @@ export interface NeedEstimate {
   directPages: number;
   /** The miss ratio at needPages (over the window). */
   missRatio: number;
+  /**
+   * The miss ratio no size can go below: misses of unknown depth (first reads, pages tracked no
+   * longer) over the window's accesses. A target below it is met by no memory size at all.
+   */
+  floorMissRatio: number;
+  /** Guest accesses behind the estimate (aged): few make it rough. */
+  windowAccesses: number;
 }
 
 /**
@@ -121,6 +128,8 @@ export interface CacheTracerView {
 export interface CacheCurve {
   /** v when frozen: the curve starts here; the hypervisor is blind below it. */
   readonly directPages: number;
+  /** Where the curve starts: v, or the larger v the VM had earlier in the window (before a balloon took memory). */
+  readonly startPages: number;
   /** v + tracked pages: the curve ends here. */
   readonly maxSizePages: number;
   readonly estimate: NeedEstimate | null;
@@ -160,7 +169,7 @@ export interface HostControl {
   /** Set VM `vm`'s exclusive-cache capacity (pages); shrinking drops its LRU entries. Returns the capacity kept. */
   setCacheCapacity?(vm: number, pages: number): number;
   /** Publish VM `vm`'s estimated memory need (null: none), for other policies and the timeline. */
-  setEstimatedNeedPages?(vm: number, pages: number | null): void;
+  setEstimatedNeedPages?(vm: number, pages: number | null, bound?: NeedEstimate["bound"] | null): void;
   /** The exclusive caches' tracer, when some VM has `tracing.exclusiveCache`. */
   readonly cacheTracer?: CacheTracerView;
   /** Publish the host's current reclamation state (shown in the timeline). */
@@ -189,4 +198,9 @@ export interface HostPolicy {
   onCacheEvent?(host: HostControl, vm: number, key: number, event: CacheEvent): void;
   /** One or two sentences on the policy's settings, for explain(). */
   describe?(): string;
+  /**
+   * How often it acts, for explain() ("every 1 s"), when that is not `periodSeconds` (a policy
+   * that ticks every quantum and acts on its own schedule).
+   */
+  describePeriod?(): string;
 }

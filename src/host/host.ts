@@ -35,7 +35,7 @@ import { Workload } from "../workloads/workload";
 import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
 import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCallback, checkPositive, quantumIndex, wholeQuanta } from "./host-config";
 import { Size } from "../workloads/validate";
-import { CacheEvent, CacheTracerView, HostControl, HostPolicy } from "./host-policy";
+import { CacheEvent, CacheTracerView, HostControl, HostPolicy, NeedEstimate } from "./host-policy";
 import { cacheTracerFactory, CacheTracerFactory } from "./exclusive-cache";
 import { MachineMemory } from "./machine-memory";
 import { HOST_STATE_NAMES, RESIDENT, TRAPPED, HOST_SWAPPED, SHARED } from "./page-state";
@@ -160,6 +160,11 @@ export class Host {
       const factory = cacheTracerFactory();
       if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where: pathJoin(where, "tracing", "exclusiveCache") });
       tracer = factory();
+    }
+    // The cache's frames are machine frames: one larger than the machine could never fill, and
+    // its typed arrays are sized by it, so it is refused before anything is built.
+    if (settings.cache && settings.cache.capacityPages > this.machine.totalPages) {
+      throw new MemvirtError(`is ${describePages(settings.cache.capacityPages)}, more than the host's ${describePages(this.machine.totalPages)} of machine memory, which backs every cache entry`, { where: pathJoin(where, "tracing", "exclusiveCache", "size"), value: options.tracing?.exclusiveCache?.size });
     }
     // Admission control, as ESX does it: reservations must fit in machine memory, and every
     // guest page must have a place (a frame or a swap slot).
@@ -402,7 +407,7 @@ export class Host {
       quantumSeconds: this.quantumSeconds,
       seed: this.seed,
       costsLine,
-      policies: this.scheduled.map((s) => `${s.policy.name} every ${s.policy.periodSeconds} s${s.policy.describe ? `: ${s.policy.describe()}` : ""}.`),
+      policies: this.scheduled.map((s) => `${s.policy.name} ${policyPeriod(s.policy)}${s.policy.describe ? `: ${s.policy.describe()}` : ""}.`),
       vms: this.vms.map((vm) => ({
         name: vm.name,
         memoryPages: vm.memoryPages,
@@ -557,8 +562,9 @@ export class Host {
   }
 
   /** @internal */
-  setEstimatedNeedPages(vm: number, pages: number | null): void {
+  setEstimatedNeedPages(vm: number, pages: number | null, bound: NeedEstimate["bound"] | null = null): void {
     this.vms[vm].estimatedNeedPages = pages;
+    this.vms[vm].estimatedNeedBound = pages === null ? null : bound;
   }
 
   /**
@@ -684,7 +690,7 @@ export class Host {
     const lines = [
       `Host: ${describePages(this.machine.totalPages)} of machine memory, ${formatCount(this.machine.freePages)} pages free; ` +
         `hypervisor swap ${formatCount(this.swap.usedPages)} of ${formatCount(this.swap.capacityPages)} pages used; seed ${JSON.stringify(this.seed)}; t = ${+this.nowSeconds.toFixed(6)} s`,
-      `  policies: ${this.scheduled.length ? this.scheduled.map((s) => `${s.policy.name} every ${s.policy.periodSeconds} s`).join(", ") : "none"}` +
+      `  policies: ${this.scheduled.length ? this.scheduled.map((s) => `${s.policy.name} ${policyPeriod(s.policy)}`).join(", ") : "none"}` +
         (this.overcommittedWithoutPolicy ? `; WARNING: overcommitted (VMs ${describePages(this.configuredPages)}) with no policy: pass policies: [new ReclamationPolicy()]` : ""),
     ];
     const shown = 5;
@@ -712,4 +718,9 @@ type HostServesPoliciesAndVms = Serves<Host>;
 
 function describePages(pages: number): string {
   return `${formatCount(pages)} pages (${formatBytes(pages * PAGE_SIZE_BYTES)})`;
+}
+
+/** "every 5 s", or the policy's own words when it acts on another schedule than its tick. */
+function policyPeriod(policy: HostPolicy): string {
+  return policy.describePeriod ? policy.describePeriod() : `every ${policy.periodSeconds} s`;
 }

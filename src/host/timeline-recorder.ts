@@ -35,10 +35,11 @@ export interface SampledHost {
 /**
  * Exclusive-cache columns of the per-VM timeline, present when some VM has `tracing.exclusiveCache`:
  * disk reads the cache served and put hypercalls during the interval, entries held and capacity
- * at the sample, and the tracer's memory-need estimate (null for a VM without a cache).
+ * at the sample, and the tracer's memory-need estimate with its bound ("exact", "at-most": v
+ * already meets the rule, "more-than": the tracked range does not; null for a VM without a cache).
  * @internal
  */
-export const VM_CACHE_COLUMNS = ["cacheHits", "cachePuts", "cachePages", "cacheCapacityPages", "estimatedNeedPages"] as const;
+export const VM_CACHE_COLUMNS = ["cacheHits", "cachePuts", "cachePages", "cacheCapacityPages", "estimatedNeedPages", "estimatedNeedBound"] as const;
 
 /**
  * Page-sharing columns of the host timeline, present when some VM has page contents:
@@ -245,6 +246,7 @@ export class TimelineRecorder {
         c.cachePages.push(vm.cachePages);
         c.cacheCapacityPages.push(vm.cacheCapacityPages);
         c.estimatedNeedPages.push(vm.estimatedNeedPages);
+        c.estimatedNeedBound.push(vm.estimatedNeedBound);
       }
       ballooned += vm.balloonedPages;
       swapped += vm.hostSwappedPages;

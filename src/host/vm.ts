@@ -31,7 +31,7 @@ import { Workload } from "../workloads/workload";
 import { DIRECT_LIMIT_PAGES } from "./virtual-space";
 import type { ExclusiveCacheSettings } from "./host-config";
 import { ExclusiveCache } from "./exclusive-cache";
-import type { CacheEvent } from "./host-policy";
+import type { CacheEvent, NeedEstimate } from "./host-policy";
 
 /**
  * The host services a VM needs: frames, the swap device, trap notification.
@@ -137,6 +137,8 @@ export class Vm {
   readonly cache: ExclusiveCache | undefined;
   /** Memory need (pages) as last published by the exclusive cache's tracer (null: no tracer). */
   estimatedNeedPages: number | null = null;
+  /** Its bound: "exact", "at-most" (v already meets the rule) or "more-than" (the tracked range does not); null with no estimate. */
+  estimatedNeedBound: NeedEstimate["bound"] | null = null;
 
   cowBreaks = 0;
   hostAllocFaults = 0;

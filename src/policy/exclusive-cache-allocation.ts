@@ -3,8 +3,9 @@
  * miss-ratio curves (Lu & Shen, USENIX ATC 2007, §4: memory allocation from the curves).
  *
  *   every periodSeconds:
- *     want(vm) = need − v     from the tracer's estimate ("at most v": 0; "more than": the whole
- *                             tracked range; no estimate yet: keep the current capacity)
+ *     want(vm) = need − v     from the tracer's estimate ("at most v": 0; "more than": the tracked
+ *                             range up to where its curve stops falling; no estimate yet: keep
+ *                             the current capacity)
  *     pool     = min(budget, free machine pages + pages the caches hold now)
  *     Σ want ≤ pool  → each VM gets its want
  *     otherwise      → greedy in chunks: the next chunk goes to the VM whose misses (over the
@@ -13,10 +14,12 @@
  * Invariants: Σ capacities ≤ budget, and never more than the machine could back; no randomness,
  * so the same seed gives the same allocation; ties go to the VM added first.
  */
+import { inspect } from "node:util";
 import { MemvirtError, pathJoin } from "../util/errors";
+import { countOf } from "../util/plural";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/units";
 import { checkObject, checkPositive } from "../host/host-config";
-import type { HostControl, HostPolicy } from "../host/host-policy";
+import type { CacheTracerView, HostControl, HostPolicy } from "../host/host-policy";
 import type { Size } from "../workloads/validate";
 
 /** Options of the adaptive allocation (`cacheAllocation` in an experiment file). */
@@ -74,6 +77,20 @@ export class ExclusiveCacheAllocation implements HostPolicy {
     return `a budget of ${pages(this.budgetPages)} of cache shared by estimated need (need − v each), split by marginal benefit in chunks of ${formatCount(this.chunkPages)} pages when short`;
   }
 
+  /**
+   * What a bare allocation prints in a notebook: its settings and last decision, not every one.
+   *
+   * @example
+   * console.log(allocation); // ExclusiveCacheAllocation: a budget of 1,024 pages ...
+   */
+  [inspect.custom](): string {
+    const last = this.decisions[this.decisions.length - 1];
+    const lastText = last
+      ? `last at t = ${+last.t.toFixed(6)} s: ${Object.entries(last.capacities).map(([name, c]) => `${name} ${formatCount(c)}`).join(", ")} pages of a ${pages(last.poolPages)} pool`
+      : "no decision yet";
+    return `ExclusiveCacheAllocation: ${this.describe()}, every ${this.periodSeconds} s;\n  ${countOf(this.decisions.length, "decision")} (.decisions), ${lastText}`;
+  }
+
   /** Called by the host every period. */
   tick(host: HostControl): void {
     const tracer = host.cacheTracer;
@@ -88,7 +105,8 @@ export class ExclusiveCacheAllocation implements HostPolicy {
     const wants = traced.map((v) => {
       const e = tracer.estimate(v.index);
       if (e === null) return Math.min(v.cacheCapacityPages ?? 0, pool);
-      return Math.max(0, e.needPages - e.directPages);
+      const need = e.bound === "more-than" ? usefulEnd(tracer, v.index, e.needPages) : e.needPages;
+      return Math.max(0, need - e.directPages);
     });
     const totalWant = wants.reduce((a, b) => a + b, 0);
     const alloc = wants.map(() => 0);
@@ -138,6 +156,24 @@ export class ExclusiveCacheAllocation implements HostPolicy {
  */
 export function createCacheAllocation(options: unknown, where = "cacheAllocation"): ExclusiveCacheAllocation {
   return new ExclusiveCacheAllocation(options as CacheAllocationOptions, where);
+}
+
+/**
+ * Past the target (a "more-than" estimate), memory helps only up to where the curve stops
+ * falling: the smallest size with the misses of the tracked range's end. Misses of unknown
+ * depth (first reads) count at every size, so a VM whose misses are all of them wants nothing.
+ */
+function usefulEnd(tracer: CacheTracerView, vm: number, endPages: number): number {
+  const floor = tracer.missesAt(vm, endPages);
+  let lo = 0;
+  let hi = endPages;
+  // missesAt clamps sizes below the curve's start to it, and misses fall with size.
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (tracer.missesAt(vm, mid) <= floor) hi = mid;
+    else lo = mid;
+  }
+  return tracer.missesAt(vm, lo) <= floor ? lo : hi;
 }
 
 function pages(n: number): string {

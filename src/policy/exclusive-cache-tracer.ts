@@ -26,6 +26,7 @@
  * amortised O(1)); counts stay whole numbers while decay is 1, so the curve is exact then.
  */
 import * as aq from "arquero";
+import { inspect } from "node:util";
 import { MattsonStack } from "../analysis/lru-stack-distance";
 import { PageValueMap } from "../analysis/page-value-map";
 import { missRatioCurveTable } from "../analysis/miss-ratio-curve";
@@ -52,8 +53,19 @@ interface CurveCounts {
   /** Guest accesses in the window (aged). */
   accesses: number;
   directPages: number;
+  /**
+   * Where the curve starts: the largest v while the counts were gathered. A depth is v + r with
+   * the v of its moment; once a balloon shrinks v, hits at depths between the new v and the old
+   * one were never seen, so the curve below the old v would undercount misses.
+   */
+  startPages: number;
   maxSizePages: number;
+  /** The VM's name, for errors. */
+  name: string;
 }
+
+/** A period whose counts weigh less than this (after decay) no longer bounds where the curve starts. */
+const FORGOTTEN_WEIGHT = 1e-3;
 
 /** One traced VM. */
 class TracedVm {
@@ -79,9 +91,42 @@ class TracedVm {
   puts = 0;
   probes = 0;
   lastNote: NeedEstimate | null = null;
+  /** The largest v seen this period, and in each of the last periods whose counts still weigh (a ring). */
+  private periodMaxV = 0;
+  private readonly pastMaxV: Float64Array;
+  private pastAt = 0;
+  /** decay 1: the largest v of the whole run. */
+  private runMaxV = 0;
 
   constructor(settings: ExclusiveCacheSettings) {
     this.settings = settings;
+    // A period's counts have aged once when it ends, and once more at each later end: keep the
+    // periods aged at most this many times (their weight is still ≥ FORGOTTEN_WEIGHT).
+    const periods = settings.decay === 1 ? 0 : Math.floor(Math.log(FORGOTTEN_WEIGHT) / Math.log(settings.decay));
+    this.pastMaxV = new Float64Array(periods);
+  }
+
+  /** v as the tracer saw it at an event or a tick. */
+  seeV(v: number): void {
+    if (v > this.periodMaxV) this.periodMaxV = v;
+    if (v > this.runMaxV) this.runMaxV = v;
+  }
+
+  /** Where the curve starts now: the largest v whose counts still weigh, and v now. */
+  startPages(vNow: number): number {
+    let start = Math.max(vNow, this.periodMaxV);
+    if (this.settings.decay === 1) return Math.max(start, this.runMaxV);
+    for (let i = 0; i < this.pastMaxV.length; i++) if (this.pastMaxV[i] > start) start = this.pastMaxV[i];
+    return start;
+  }
+
+  /** A period ends (its counts are about to age): remember its largest v, start the next at vNow. */
+  endPeriod(vNow: number): void {
+    if (this.pastMaxV.length > 0) {
+      this.pastMaxV[this.pastAt] = this.periodMaxV;
+      this.pastAt = (this.pastAt + 1) % this.pastMaxV.length;
+    }
+    this.periodMaxV = vNow;
   }
 
   /** Keys the stack may hold: the larger of the configured and current capacity, plus ghosts. */
@@ -135,9 +180,10 @@ class TracedVm {
   }
 
   /** The counts now (`copy`: a copy later events do not change). */
-  snapshot(directPages: number, maxSizePages: number, pendingAccesses: number, copy: boolean): CurveCounts {
+  snapshot(name: string, directPages: number, maxSizePages: number, pendingAccesses: number, copy: boolean): CurveCounts {
     const suffix = this.suffixSums();
-    return { counts: copy ? suffix.slice() : suffix, far: this.far, accesses: this.accesses + pendingAccesses, directPages, maxSizePages };
+    const startPages = this.startPages(directPages);
+    return { counts: copy ? suffix.slice() : suffix, far: this.far, accesses: this.accesses + pendingAccesses, directPages, startPages, maxSizePages: Math.max(startPages, maxSizePages), name };
   }
 
   suffixSums(): Float64Array {
@@ -220,14 +266,18 @@ function defaultSizes(v: number, end: number): number[] {
 /** The curve of a snapshot at `sizes` (each in [v, end]), as missRatioCurve's table. */
 function curveTable(c: CurveCounts, sizesPages: readonly number[] | undefined, where: string): aq.ColumnTable {
   const v = c.directPages;
-  const sizes = sizesPages === undefined ? defaultSizes(v, c.maxSizePages) : Array.from(sizesPages);
+  const start = c.startPages;
+  // No accesses: every ratio would be 0/0, which a table of zeros would pass off as "no misses".
+  if (!(c.accesses > 0)) throw new MemvirtError(`VM ${c.name} has made no accesses in the tracer's window yet, so there is no miss-ratio curve (run the host longer)`, { where: "vm", value: c.name });
+  const sizes = sizesPages === undefined ? defaultSizes(start, c.maxSizePages) : Array.from(sizesPages);
   sizes.forEach((s, i) => {
     if (typeof s !== "number" || !Number.isInteger(s) || s < 1) throw new MemvirtError("must be whole numbers of pages ≥ 1", { where: `${where}[${i}]`, value: s });
     if (s < v) throw new MemvirtError(`is below v = ${formatCount(v)} pages, the VM's direct memory: the hypervisor is blind below v (it sees only what the VM evicts)`, { where: `${where}[${i}]`, value: s });
+    if (s < start) throw new MemvirtError(`is below ${formatCount(start)} pages, the VM's direct memory earlier in the tracer's window (v is ${formatCount(v)} now, after a balloon took memory): the hypervisor was blind below that then, so its curve starts there`, { where: `${where}[${i}]`, value: s });
     if (s > c.maxSizePages) throw new MemvirtError(`is beyond v + tracked pages = ${formatCount(c.maxSizePages)}, the deepest the tracer sees (raise tracing.exclusiveCache.ghosts)`, { where: `${where}[${i}]`, value: s });
   });
   const ratios = new Float64Array(sizes.length);
-  if (c.accesses > 0) for (let i = 0; i < sizes.length; i++) ratios[i] = missesFrom(c, sizes[i]) / c.accesses;
+  for (let i = 0; i < sizes.length; i++) ratios[i] = missesFrom(c, sizes[i]) / c.accesses;
   return missRatioCurveTable(sizes, ratios);
 }
 
@@ -238,11 +288,11 @@ function curveTable(c: CurveCounts, sizesPages: readonly number[] | undefined, w
  */
 function estimateFrom(c: CurveCounts, settings: ExclusiveCacheSettings): NeedEstimate | null {
   if (!(c.accesses > 0)) return null;
-  const v = c.directPages;
+  const v = c.startPages;
   const end = c.maxSizePages;
   const A = c.accesses;
   const ratio = (s: number) => missesFrom(c, s) / A;
-  const make = (needPages: number, bound: NeedEstimate["bound"]): NeedEstimate => ({ needPages, bound, rule: settings.need, directPages: v, missRatio: ratio(needPages) });
+  const make = (needPages: number, bound: NeedEstimate["bound"]): NeedEstimate => ({ needPages, bound, rule: settings.need, directPages: c.directPages, missRatio: ratio(needPages), floorMissRatio: c.far / A, windowAccesses: A });
   if (settings.need === "target") {
     const target = settings.targetMissRatio;
     if (ratio(v) <= target) return make(v, "at-most");
@@ -270,14 +320,30 @@ function estimateFrom(c: CurveCounts, settings: ExclusiveCacheSettings): NeedEst
   return make(knee, knee >= end ? "more-than" : "exact");
 }
 
-/** Describe a need estimate in a few words. */
-function describeNeed(e: NeedEstimate): string {
+/**
+ * Describe a need estimate in a few words ("… puts its memory need at " + this).
+ *
+ * @internal
+ * @example
+ * describeNeed(run.cacheNeed("web")!) // "at most 2,016 pages (7.88 MiB): …"
+ */
+export function describeNeed(e: NeedEstimate, targetMissRatio?: number): string {
   const size = `${formatCount(e.needPages)} pages (${formatBytes(e.needPages * PAGE_SIZE_BYTES)})`;
   const at = `miss ratio ${e.missRatio.toFixed(3)}`;
-  if (e.bound === "at-most") return `at most ${size}: the curve meets the rule already at v, and the hypervisor is blind below v (${at})`;
-  if (e.bound === "more-than") return `more than ${size}, the end of the tracked range (${at} there)`;
-  return `${size} (${at})`;
+  const few = e.windowAccesses < FEW_ACCESSES ? `; from only ${formatCount(Math.round(e.windowAccesses))} accesses, so a rough figure` : "";
+  if (e.bound === "at-most") return `at most ${size}: the curve meets the rule already where it starts (v), and the hypervisor is blind below v (${at})${few}`;
+  if (e.bound === "more-than") {
+    // Misses of unknown depth count at every size: past them no memory meets the target at all.
+    const floor = targetMissRatio !== undefined && e.rule === "target" && e.floorMissRatio > targetMissRatio
+      ? `; no size meets the target: first reads and pages tracked no longer miss at every size (miss ratio ${e.floorMissRatio.toFixed(3)} from them alone)`
+      : "";
+    return `more than ${size}, the end of the tracked range (${at} there)${floor}${few}`;
+  }
+  return `${size} (${at})${few}`;
 }
+
+/** Fewer accesses than this in the window make an estimate worth flagging as rough. */
+const FEW_ACCESSES = 1000;
 
 /**
  * The exclusive caches' tracer: one policy for every VM with `tracing.exclusiveCache`. The host
@@ -328,7 +394,9 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
       return;
     }
     const r = t.probe(key);
-    t.addDepth(r === Infinity ? Infinity : (view.directPages ?? view.memoryPages) + r);
+    const v = view.directPages ?? view.memoryPages;
+    t.seeV(v);
+    t.addDepth(r === Infinity ? Infinity : v + r);
   }
 
   /** Called by the host every period. */
@@ -341,13 +409,16 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
       t.nextDueSeconds = host.nowSeconds + t.settings.periodSeconds;
       t.accesses += view.accesses - t.lastAccesses;
       t.lastAccesses = view.accesses;
+      const v = view.directPages ?? view.memoryPages;
+      t.seeV(v);
       const estimate = this.estimate(vm);
-      host.setEstimatedNeedPages?.(vm, estimate ? estimate.needPages : null);
+      host.setEstimatedNeedPages?.(vm, estimate ? estimate.needPages : null, estimate ? estimate.bound : null);
       if (estimate && changed(t.lastNote, estimate)) {
-        host.note(`${view.name}: the hypervisor's curve puts its memory need at ${describeNeed(estimate)}`);
+        host.note(`${view.name}: by the hypervisor's curve, its memory need is ${describeNeed(estimate, t.settings.targetMissRatio)}`);
         t.lastNote = estimate;
       }
       t.decay(t.settings.decay);
+      t.endPeriod(v);
     });
   }
 
@@ -358,7 +429,8 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
    * tracer.missesAt(0, 30_000)
    */
   missesAt(vm: number, sizePages: number): number {
-    return missesFrom(this.counts(vm), Math.max(sizePages, this.directPagesOf(vm)));
+    const c = this.counts(vm);
+    return missesFrom(c, Math.max(sizePages, c.startPages));
   }
 
   /**
@@ -378,8 +450,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
    * tracer.maxSizePages(0)
    */
   maxSizePages(vm: number): number {
-    const t = this.need(vm);
-    return this.directPagesOf(vm) + t.trackedPages(this.host?.vms[vm].cacheCapacityPages ?? 0);
+    return this.counts(vm).maxSizePages;
   }
 
   /**
@@ -411,7 +482,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
   freeze(vm: number): CacheCurve {
     const c = this.counts(vm, true);
     const estimate = estimateFrom(c, this.need(vm).settings);
-    return { directPages: c.directPages, maxSizePages: c.maxSizePages, estimate, curve: (sizes?: readonly number[]) => curveTable(c, sizes, "sizes") };
+    return { directPages: c.directPages, startPages: c.startPages, maxSizePages: c.maxSizePages, estimate, curve: (sizes?: readonly number[]) => curveTable(c, sizes, "sizes") };
   }
 
   /**
@@ -433,6 +504,42 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
   eventsSeen(vm: number): { puts: number; probes: number } {
     const t = this.need(vm);
     return { puts: t.puts, probes: t.probes };
+  }
+
+  /**
+   * When it acts, for explain(): each VM's own period (it ticks every quantum only to check them).
+   *
+   * @example
+   * tracer.describePeriod() // "every 1 s"
+   */
+  describePeriod(): string {
+    const periods = new Map<number, string[]>();
+    this.traced.forEach((t, vm) => {
+      if (!t) return;
+      const names = periods.get(t.settings.periodSeconds) ?? [];
+      names.push(this.host?.vms[vm]?.name ?? `VM ${vm}`);
+      periods.set(t.settings.periodSeconds, names);
+    });
+    if (periods.size <= 1) return `every ${periods.size === 0 ? this.periodSeconds : [...periods.keys()][0]} s`;
+    return `every ${[...periods].map(([p, names]) => `${p} s (${names.join(", ")})`).join(", ")}`;
+  }
+
+  /**
+   * What a bare tracer prints in a notebook: each VM's window and estimate in a line.
+   *
+   * @example
+   * console.log(tracer); // ExclusiveCacheTracer: 2 VMs traced ...
+   */
+  [inspect.custom](): string {
+    const lines: string[] = [];
+    this.traced.forEach((t, vm) => {
+      if (!t) return;
+      const name = this.host?.vms[vm]?.name ?? `VM ${vm}`;
+      const e = this.host ? this.estimate(vm) : null;
+      lines.push(`  ${name}: ${formatCount(t.puts)} puts, ${formatCount(t.probes)} probes seen, ${formatCount(t.stack.sizePages)} keys on the stack; ` +
+        (e ? `need ${describeNeed(e, t.settings.targetMissRatio)}` : "no estimate yet"));
+    });
+    return [`ExclusiveCacheTracer (${this.describePeriod()}): ${lines.length} VM${lines.length === 1 ? "" : "s"} traced`, ...lines].join("\n");
   }
 
   /** One sentence on the settings, for explain(). */
@@ -464,7 +571,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
     const view = this.host?.vms[vm];
     const pending = view ? view.accesses - t.lastAccesses : 0;
     const v = this.directPagesOf(vm);
-    return t.snapshot(v, v + t.trackedPages(view?.cacheCapacityPages ?? 0), pending, copy);
+    return t.snapshot(view?.name ?? `VM ${vm}`, v, v + t.trackedPages(view?.cacheCapacityPages ?? 0), pending, copy);
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Host } from "../../src/host/host";
@@ -274,5 +275,36 @@ describe("the hypervisor's curve through the cache (host level)", () => {
     expect(text).toMatch(/nothing below v/);
     expect(text).toMatch(/^Costs: .*exclusive-cache put 2500 ns and hit 2500 ns/m);
     expect(lines[lines.length - 1]).toMatch(/^Summary: .*Exclusive caches: [\d,]+ hits, [\d,]+ puts; .* of disk time saved, .* spent in puts\.$/);
+  });
+
+  it("explain names the tracer's real period per VM (not its 0.01 s tick), and the timeline says each estimate's bound", () => {
+    const host = new Host({ memory: "32 MiB", seed: 2, costs: { guestDiskReadNs: 20_000 } });
+    host.addVm({ name: "web", memory: 2048, guest: { fileBackedFraction: 1 }, workload: { kind: "zipf", pages: 3000, exponent: 0.9 }, tracing: { exclusiveCache: { size: 512, periodSeconds: 0.5 } } });
+    host.addVm({ name: "small", memory: 2048, guest: { fileBackedFraction: 1 }, workload: { kind: "uniform", pages: 500 }, tracing: { exclusiveCache: { size: 64 } } });
+    const run = host.run({ seconds: 2, sampleEvery: 1 });
+    expect(run.explain()).toMatch(/^Policies: exclusive-cache tracer every 0\.5 s \(web\), 1 s \(small\): /m);
+    expect(run.explain()).not.toMatch(/every 0\.01 s/);
+    expect(inspect(host)).toMatch(/policies: exclusive-cache tracer every 0\.5 s \(web\), 1 s \(small\)/);
+    const last = (vm: string) => (run.timeline.objects() as Array<Record<string, unknown>>).filter((r) => r.vm === vm).pop()!;
+    expect(last("small")).toMatchObject({ estimatedNeedPages: 2048 - 32, estimatedNeedBound: "at-most" });
+    expect(last("web").estimatedNeedBound).toBe(run.cacheNeed("web")!.bound);
+    expect(["exact", "more-than"]).toContain(last("web").estimatedNeedBound);
+  });
+
+  it("refuses a cache larger than the machine before anything is built, with the figures and the JSON path", () => {
+    const host = new Host({ memory: "64 MiB" });
+    expect(() => host.addVm({ name: "a", memory: "16 MiB", workload: { kind: "uniform", pages: 1024 }, tracing: { exclusiveCache: { size: "1 TiB" } } }))
+      .toThrow(/^vms\[0\]\.tracing\.exclusiveCache\.size: is 268,435,456 pages \(1 TiB\), more than the host's 16,384 pages \(64 MiB\) of machine memory, which backs every cache entry \(got "1 TiB"\)$/);
+    expect(host.vms).toHaveLength(0);
+    expect(host.cacheTracer).toBeUndefined();
+    expect(() => host.addVm({ name: "a", memory: "16 MiB", tracing: { exclusiveCache: { size: 16_385 } } })).toThrow(/exclusiveCache\.size: is 16,385 pages/);
+    expect(host.addVm({ name: "a", memory: "16 MiB", tracing: { exclusiveCache: { size: 16_384 } } }).cacheCapacityPages).toBe(16_384);
+  });
+
+  it("a bare cache prints its counters in one line, not its arrays or the machine's", () => {
+    const { cache } = cachedGuest(16);
+    cache.put(3);
+    cache.probe(3);
+    expect(inspect(cache)).toBe("ExclusiveCache: 0 of 16 pages held; 1 puts (0 not admitted), 1 hits of 1 probes, 0 entries dropped");
   });
 });

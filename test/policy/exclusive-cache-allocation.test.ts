@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Host } from "../../src/host/host";
 import type { CacheTracerView, HostControl, NeedEstimate, VmView } from "../../src/host/host-policy";
@@ -12,7 +13,7 @@ function fakeHost(slopes: number[], wants: number[], freePages = 1_000_000) {
     traces: () => true,
     missesAt: (vm: number, size: number) => slopes[vm] * Math.max(0, 1000 + wants[vm] - size),
     maxSizePages: () => 100_000,
-    estimate: (vm: number): NeedEstimate => ({ needPages: 1000 + wants[vm], bound: "exact", rule: "target", directPages: 1000, missRatio: 0.01 }),
+    estimate: (vm: number): NeedEstimate => ({ needPages: 1000 + wants[vm], bound: "exact", rule: "target", directPages: 1000, missRatio: 0.01, floorMissRatio: 0, windowAccesses: 1e6 }),
   } as unknown as CacheTracerView;
   const notes: string[] = [];
   const host = {
@@ -44,6 +45,32 @@ describe("ExclusiveCacheAllocation", () => {
     const { host, capacities } = fakeHost([1, 1], [500, 500], 300);
     new ExclusiveCacheAllocation({ budget: 10_000 }).tick(host);
     expect(capacities[0] + capacities[1]).toBe(300);
+  });
+
+  it("past the target ('more than'), wants only the range where the curve still falls: nothing for a VM whose misses are all first reads", () => {
+    const capacities = [7, 7];
+    const vms = [0, 1].map((i) => ({ index: i, name: `vm${i}`, memoryPages: 1000, directPages: 1000, get cacheCapacityPages() { return capacities[i]; }, cachePages: 0, accesses: 0 }) as unknown as VmView);
+    // vm0: flat at 500 misses (all of unknown depth); vm1: falls until 1300, then flat.
+    const misses = [(s: number) => 500, (s: number) => 500 + Math.max(0, 1300 - Math.max(s, 1000))];
+    const tracer = {
+      traces: () => true,
+      missesAt: (vm: number, size: number) => misses[vm](size),
+      maxSizePages: () => 2000,
+      estimate: (vm: number): NeedEstimate => ({ needPages: 2000, bound: "more-than", rule: "target", directPages: 1000, missRatio: 0.5, floorMissRatio: 0.5, windowAccesses: 1000 }),
+    } as unknown as CacheTracerView;
+    const host = { nowSeconds: 0, freePages: 1_000_000, vms, cacheTracer: tracer, setCacheCapacity: (vm: number, p: number) => (capacities[vm] = p), note: () => {} } as unknown as HostControl;
+    const policy = new ExclusiveCacheAllocation({ budget: 5000 });
+    policy.tick(host);
+    expect(capacities).toEqual([0, 300]);
+    expect(policy.decisions[0].wants).toEqual({ vm0: 0, vm1: 300 });
+  });
+
+  it("prints in two lines: its settings and its last decision", () => {
+    const { host } = fakeHost([1, 1], [300, 200]);
+    const policy = new ExclusiveCacheAllocation({ budget: 1000 });
+    expect(inspect(policy)).toMatch(/^ExclusiveCacheAllocation: a budget of 1,000 pages .*, every 5 s;\n  0 decisions \(\.decisions\), no decision yet$/);
+    policy.tick(host);
+    expect(inspect(policy)).toMatch(/\n  1 decision \(\.decisions\), last at t = 0 s: vm0 300, vm1 200 pages of a 1,000 pages \(3\.91 MiB\) pool$/);
   });
 
   it("refuses bad options with one-line errors naming the path", () => {

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { missRatioCurve } from "../../src/analysis/miss-ratio-curve";
@@ -139,5 +140,85 @@ describe("ExclusiveCacheTracer", () => {
       tracer.tick(host);
     }
     expect(needs[needs.length - 1]).toBe(80);
+  });
+
+  it("refuses a curve before any access instead of a table of zeros (0/0 is not 'no misses'), and has no estimate", () => {
+    const tracer = tracerFor({ size: 8 });
+    const { host } = fakeHost(10);
+    tracer.tick(host);
+    expect(() => tracer.curve(0)).toThrow(/^vm: VM vm has made no accesses in the tracer's window yet, so there is no miss-ratio curve/);
+    expect(() => tracer.freeze(0).curve()).toThrow(/no accesses/);
+    expect(tracer.estimate(0)).toBeNull();
+  });
+
+  it("after a balloon shrinks v, starts the curve at the v its counts were gathered with, until decay forgets them", () => {
+    // A loop over 15 pages in a VM of v = 20: every access after the first pass hits VM memory,
+    // where the hypervisor sees no depth. At size 10 the true miss ratio is 1, not the cold 15/N.
+    const tracer = tracerFor({ size: 8, ghosts: 8, decay: 0.5, periodSeconds: 1 });
+    const { host, view } = fakeHost(20);
+    const loop = Array.from({ length: 1500 }, (_, i) => i % 15);
+    feedExactLru(tracer, host, view, 20, loop);
+    tracer.tick(host);
+    (view as { directPages: number }).directPages = 10; // the balloon takes 10 pages
+    expect(() => tracer.curve(0, [10])).toThrow(/^sizes\[0\]: is below 20 pages, the VM's direct memory earlier in the tracer's window \(v is 10 now/);
+    expect(tracer.curve(0).array("sizePages")[0]).toBe(20);
+    expect(tracer.estimate(0)).toMatchObject({ needPages: 20, bound: "at-most", directPages: 10 });
+    // The allocation's marginal misses below the start are those at the start, never a made-up drop.
+    expect(tracer.missesAt(0, 10)).toBe(tracer.missesAt(0, 20));
+    // decay 0.5: counts aged 10 times weigh 0.5^10 < 0.1%, 9 times still more. The last period
+    // at v = 20 ended at t = 1 (v was 20 when it began), so it is forgotten at t = 10, not t = 9.
+    for (let s = 1; s <= 9; s++) {
+      (host as { nowSeconds: number }).nowSeconds = s;
+      tracer.tick(host);
+    }
+    expect(tracer.curve(0).array("sizePages")[0]).toBe(20);
+    (host as { nowSeconds: number }).nowSeconds = 10;
+    tracer.tick(host);
+    expect(tracer.curve(0).array("sizePages")[0]).toBe(10);
+  });
+
+  it("with decay 1, the curve starts at the largest v of the whole run", () => {
+    const tracer = tracerFor({ size: 8, ghosts: 8, decay: 1, periodSeconds: 1 });
+    const { host, view } = fakeHost(20);
+    feedExactLru(tracer, host, view, 20, [1, 2, 3, 1, 2, 3]);
+    tracer.tick(host);
+    (view as { directPages: number }).directPages = 12;
+    for (let s = 1; s <= 50; s++) {
+      (host as { nowSeconds: number }).nowSeconds = s;
+      tracer.tick(host);
+    }
+    expect(tracer.curve(0).array("sizePages")[0]).toBe(20);
+  });
+
+  it("says when no size meets the target (misses of unknown depth alone exceed it) and when an estimate rests on few accesses", () => {
+    const tracer = tracerFor({ size: 8, ghosts: 8, decay: 1, targetMissRatio: 0.05 });
+    const { host, view, notes } = fakeHost(10);
+    // Every access is a first read: a miss at every size.
+    feedExactLru(tracer, host, view, 10, Array.from({ length: 200 }, (_, i) => i));
+    tracer.tick(host);
+    expect(tracer.estimate(0)).toMatchObject({ bound: "more-than", floorMissRatio: 1, windowAccesses: 200 });
+    expect(notes[0]).toMatch(/^vm: by the hypervisor's curve, its memory need is more than 26 pages .*; no size meets the target: first reads and pages tracked no longer miss at every size \(miss ratio 1\.000 from them alone\); from only 200 accesses, so a rough figure$/);
+  });
+
+  it("does not flag an estimate from many accesses as rough, nor an at-most one as unreachable", () => {
+    const tracer = tracerFor({ size: 8, ghosts: 8, decay: 1, targetMissRatio: 0.05 });
+    const { host, view, notes } = fakeHost(40);
+    feedExactLru(tracer, host, view, 40, Array.from({ length: 3000 }, (_, i) => i % 30));
+    tracer.tick(host);
+    expect(notes[0]).toMatch(/^vm: by the hypervisor's curve, its memory need is at most 40 pages .*\(miss ratio 0\.010\)$/);
+  });
+
+  it("names each VM's own period for explain (it ticks every quantum only to check them), and prints in a few lines", () => {
+    const tracer = new ExclusiveCacheTracer();
+    expect(tracer.describePeriod()).toBe("every 0.01 s");
+    tracer.traceVm(0, resolveTracing({ exclusiveCache: { size: 8 } }, "tracing")!);
+    expect(tracer.describePeriod()).toBe("every 1 s");
+    tracer.traceVm(1, resolveTracing({ exclusiveCache: { size: 8, periodSeconds: 0.5 } }, "tracing")!);
+    expect(tracer.describePeriod()).toBe("every 1 s (VM 0), 0.5 s (VM 1)");
+    const { host, view } = fakeHost(10);
+    feedExactLru(tracer, host, view, 10, Array.from({ length: 100 }, (_, i) => i % 20));
+    const text = inspect(tracer);
+    expect(text.split("\n")).toHaveLength(3);
+    expect(text).toMatch(/^ExclusiveCacheTracer \(every 1 s \(vm\), 0\.5 s \(VM 1\)\): 2 VMs traced\n  vm: [\d,]+ puts, [\d,]+ probes seen, [\d,]+ keys on the stack; need /);
   });
 });
