@@ -166,6 +166,10 @@ export class Host {
     if (settings.cache && settings.cache.capacityPages > this.machine.totalPages) {
       throw new MemvirtError(`is ${describePages(settings.cache.capacityPages)}, more than the host's ${describePages(this.machine.totalPages)} of machine memory, which backs every cache entry`, { where: pathJoin(where, "tracing", "exclusiveCache", "size"), value: options.tracing?.exclusiveCache?.size });
     }
+    // The tracer acts at most once a quantum: a shorter period would age counts less often than it says.
+    if (settings.cache && settings.cache.periodSeconds < this.quantumSeconds - 1e-12) {
+      throw new MemvirtError(`must be at least the host's quantum of ${this.quantumSeconds} s (the tracer acts at most once a quantum)`, { where: pathJoin(where, "tracing", "exclusiveCache", "periodSeconds"), value: settings.cache.periodSeconds });
+    }
     // Admission control, as ESX does it: reservations must fit in machine memory, and every
     // guest page must have a place (a frame or a swap slot).
     const M = this.machine.totalPages;

@@ -251,7 +251,7 @@ export class Run {
     for (const [name, c] of this.caches) {
       const vm = s.vms.find((v) => v.name === name);
       lines.push(`VM ${name} has a hypervisor exclusive cache of ${pages(vm?.cache?.capacityPages ?? 0)} at the end; the hypervisor traces what the VM evicts and reads back, ` +
-        `so it sees the miss-ratio curve from v = ${formatCount(c.directPages)} pages up to ${formatCount(c.maxSizePages)} and nothing below v (nor the first touches of anonymous pages, which are zero-filled, not read).`);
+        `so it sees the miss-ratio curve from v = ${formatCount(c.directPages)} pages up to ${formatCount(c.maxSizePages)} and nothing below v${c.startPages > c.directPages ? ` (its counts start at ${formatCount(c.startPages)}, the larger v it had earlier in the window)` : ""} (nor the first touches of anonymous pages, which are zero-filled, not read).`);
     }
     lines.push("");
     lines.push(`Run from t = ${s.startSeconds} s to ${s.endSeconds} s, sampled every ${s.sampleEverySeconds} s:`);

@@ -299,6 +299,9 @@ describe("the hypervisor's curve through the cache (host level)", () => {
     expect(host.cacheTracer).toBeUndefined();
     expect(() => host.addVm({ name: "a", memory: "16 MiB", tracing: { exclusiveCache: { size: 16_385 } } })).toThrow(/exclusiveCache\.size: is 16,385 pages/);
     expect(host.addVm({ name: "a", memory: "16 MiB", tracing: { exclusiveCache: { size: 16_384 } } }).cacheCapacityPages).toBe(16_384);
+    expect(() => host.addVm({ name: "b", memory: "1 MiB", tracing: { exclusiveCache: { size: 8, periodSeconds: 0.001 } } }))
+      .toThrow(/^vms\[1\]\.tracing\.exclusiveCache\.periodSeconds: must be at least the host's quantum of 0\.01 s \(the tracer acts at most once a quantum\) \(got 0\.001\)$/);
+    expect(host.addVm({ name: "b", memory: "1 MiB", tracing: { exclusiveCache: { size: 8, periodSeconds: 0.01 } } }).name).toBe("b");
   });
 
   it("a bare cache prints its counters in one line, not its arrays or the machine's", () => {

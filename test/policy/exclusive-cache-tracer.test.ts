@@ -163,6 +163,7 @@ describe("ExclusiveCacheTracer", () => {
     expect(() => tracer.curve(0, [10])).toThrow(/^sizes\[0\]: is below 20 pages, the VM's direct memory earlier in the tracer's window \(v is 10 now/);
     expect(tracer.curve(0).array("sizePages")[0]).toBe(20);
     expect(tracer.estimate(0)).toMatchObject({ needPages: 20, bound: "at-most", directPages: 10 });
+    expect(tracer.freeze(0)).toMatchObject({ directPages: 10, startPages: 20 });
     // The allocation's marginal misses below the start are those at the start, never a made-up drop.
     expect(tracer.missesAt(0, 10)).toBe(tracer.missesAt(0, 20));
     // decay 0.5: counts aged 10 times weigh 0.5^10 < 0.1%, 9 times still more. The last period
