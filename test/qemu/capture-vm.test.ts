@@ -196,6 +196,18 @@ describe("captureVm on a fake QEMU", () => {
     expect(await withQmp(f.socketPath, (q) => q.execute("query-status"))).toMatchObject({ running: true });
   });
 
+  it("when aborted during a dump of a running guest, waits for the pmemsave under way before removing its folder", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), delayMs: { pmemsave: 300 } });
+    fakes.push(f);
+    const base = tmp();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 150);
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, pause: false, tempDir: base, chunkBytes: 100 * PAGE, signal: abort.signal }));
+    expect(err.message).toMatch(/^--qmp: capture interrupted/);
+    expect(f.modes).toEqual([{ file: 0o600, dir: 0o700 }]); // the folder was still there when QEMU wrote
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
   it("refuses to start when already aborted, before connecting", async () => {
     const abort = new AbortController();
     abort.abort();

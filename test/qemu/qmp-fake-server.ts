@@ -173,8 +173,14 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
         let reply: unknown;
         if (error !== undefined) reply = { error: { class: "GenericError", desc: error }, ...id };
         else {
-          const ret = answer(cmd);
-          reply = ret === undefined ? { error: { class: "CommandNotFound", desc: `The command ${cmd.execute} has not been found` }, ...id } : { return: ret, ...id };
+          let ret: unknown;
+          try {
+            ret = answer(cmd);
+          } catch (err) { // e.g. pmemsave into a folder that is gone, as QEMU's fopen would fail
+            ret = undefined;
+            reply = { error: { class: "GenericError", desc: `Could not open: ${(err as Error).message}` }, ...id };
+          }
+          if (reply === undefined) reply = ret === undefined ? { error: { class: "CommandNotFound", desc: `The command ${cmd.execute} has not been found` }, ...id } : { return: ret, ...id };
         }
         if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\r\n`);
       }
