@@ -41,21 +41,28 @@ describe("data/snapshots/vm", () => {
     expect(readme).toContain(`The ${files.length} VM snapshots take ${total.toLocaleString("en-US")} bytes together`);
   });
 
-  it("quotes the sharing figures memvirt computes for the three identical idle guests", () => {
-    const idle = computeSharing([1, 2, 3].map((i) => readSnapshot(join(dir, `idle-${i}.mvpages.gz`)))).overall;
+  it("quotes the sharing figures memvirt computes for the six identical idle guests", () => {
+    const idle = computeSharing([1, 2, 3, 4, 5, 6].map((i) => readSnapshot(join(dir, `idle-${i}.mvpages.gz`)))).overall;
     const flat = readme.replace(/\s+/g, " ");
-    const m = /Three idle guests\*\*: ([\d,]+) pages, ([\d,]+) of them zero; perfect sharing would free ([\d,]+) \(([\d.]+)%\), without zero pages ([\d,]+) \(([\d.]+)%\); ([\d,]+) of the saving lies across guests/.exec(flat);
+    const m = /Six idle guests\*\*: ([\d,]+) pages, ([\d,]+) of them zero; perfect sharing would free ([\d,]+) \(([\d.]+)%\), without zero pages ([\d,]+) \(([\d.]+)%\); ([\d,]+) of the saving lies across guests/.exec(flat);
     expect(m, "the idle sentence").not.toBeNull();
     const pct = (x: number) => ((100 * x) / idle.pages).toFixed(1);
     expect(m!.slice(1)).toEqual([idle.pages, idle.zeroPages, idle.savablePages, pct(idle.savablePages), idle.nonZeroSavablePages, pct(idle.nonZeroSavablePages), idle.acrossPages].map((x) => (typeof x === "number" ? x.toLocaleString("en-US") : x)));
   });
 
-  it("says how many contents the second idle guest shares with the first", () => {
-    const [a, b] = [1, 2].map((i) => readSnapshot(join(dir, `idle-${i}.mvpages.gz`)));
-    const both = computeSharing([a, b]).overall.distinctContents;
-    const own = [a, b].map((s) => computeSharing([s]).overall.distinctContents);
-    const common = own[0] + own[1] - both;
-    expect(readme.replace(/\s+/g, " ")).toContain(`(${common.toLocaleString("en-US")} of ${own[1].toLocaleString("en-US")}) are also in the first guest`);
+  it("says how many contents the second idle guest shares with the first, with KASLR on and off", () => {
+    const common = (names: string[]) => {
+      const [a, b] = names.map((n) => readSnapshot(join(dir, `${n}.mvpages.gz`)));
+      const own = [a, b].map((s) => computeSharing([s]).overall.distinctContents);
+      const shared = own[0] + own[1] - computeSharing([a, b]).overall.distinctContents;
+      return { shared: shared.toLocaleString("en-US"), of: own[1].toLocaleString("en-US"), pct: Math.round((100 * shared) / own[1]) };
+    };
+    const flat = readme.replace(/\s+/g, " ");
+    const on = common(["idle-1", "idle-2"]);
+    const off = common(["nokaslr-1", "nokaslr-2"]);
+    expect(flat).toContain(`(${on.shared} of ${on.of}) are also in the first guest`);
+    expect(flat).toContain(`share ${off.shared} of ${off.of} contents (${off.pct}%) instead of ${on.pct}%`);
+    expect(off.pct).toBeGreaterThan(on.pct + 20);
   });
 
   it("quotes the workload and over-time figures as the files have them", () => {
@@ -74,6 +81,9 @@ describe("data/snapshots/vm", () => {
     const more = after.zeroPages - before.zeroPages;
     expect(readme.replace(/\s+/g, " ")).toContain(`the \`page-cache\` guest had ${more.toLocaleString("en-US")} more zero pages (${((more * 4096) / 2 ** 20).toFixed(1)} MiB)`);
     expect(more * 4096).toBeLessThanOrEqual(48 * 2 ** 20);
+    // the page cache went into the balloon: far fewer distinct contents after it
+    const distinct = [before, after].map((s) => computeSharing([s]).overall.distinctContents.toLocaleString("en-US"));
+    expect(readme.replace(/\s+/g, " ")).toContain(`its distinct contents fell from ${distinct[0]} to ${distinct[1]}`);
   });
 
   for (const [label, make] of [["ESX", () => new EsxSharing()], ["KSM", () => new KsmSharing({ pagesToScan: 1, maxPageSharing: 1 << 20 })]] as const) {
