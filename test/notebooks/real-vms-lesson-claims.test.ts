@@ -110,6 +110,7 @@ describe("notebook 08's claims", () => {
     const { common, second } = commonContents(snaps[0], snaps[1]);
     expect([common, second]).toEqual([n("5,764"), n("13,533")]);
     expect(common / second).toBeLessThan(0.5);
+    expect(second - common).toBe(n("7,769"));
     expect(Math.round(pct(common, second))).toBe(n("43"));
   });
 
@@ -119,6 +120,9 @@ describe("notebook 08's claims", () => {
     const { common, second } = commonContents(a, b);
     expect([common, second]).toEqual([n("9,608"), n("13,527")]);
     expect(second - common).toBe(n("3,919"));
+    // KASLR: about half of what two idle guests lack in common
+    const idlePair = commonContents(idleA, idleB);
+    expect(Math.abs((idlePair.second - idlePair.common - (second - common)) / (idlePair.second - idlePair.common) - 0.5)).toBeLessThan(0.05);
     expect(Math.round(pct(common, second))).toBe(n("71"));
     expect(one(samePlacePages(b, a) / MIB_PAGES)).toBe(t("52.4"));
     expect(one(samePlacePages(idleB, idleA) / MIB_PAGES)).toBe(t("37.3"));
