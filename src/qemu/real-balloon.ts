@@ -20,6 +20,10 @@
  * step; then samples are taken every `sampleSeconds` (plus one at 0 s right after any step at
  * 0 s), each schedule step applied just before the first sample at or after its time, so a
  * step's row shows the state right after the command.
+ *
+ * However the run ends (done, a QMP error, an abort through `signal`: the CLI aborts on Ctrl-C),
+ * the balloon goes back to the guest's full memory (unless `restore` is false), so a guest is
+ * never left squeezed. (The stats polling stays on at `statsIntervalSeconds`.)
  */
 import * as aq from "arquero";
 import { MemvirtError } from "../util/errors";
@@ -56,6 +60,8 @@ export interface RealBalloonOptions {
   connect?: QmpConnectOptions;
   /** Called with each row as it is taken. */
   onSample?: (row: RealBalloonRow) => void;
+  /** Aborting ends the run early: the balloon is restored, then it rejects with a one-line MemvirtError. */
+  signal?: AbortSignal;
 }
 
 /** One sample of a real balloon run (bytes unless named otherwise; null: not reported). */
@@ -175,10 +181,18 @@ export async function recordRealBalloon(options: RealBalloonOptions): Promise<Re
   const interval = options.statsIntervalSeconds ?? 1;
   if (!Number.isInteger(interval) || interval < 1) throw new MemvirtError("must be a whole number of seconds, at least 1", { where: "statsIntervalSeconds", value: options.statsIntervalSeconds });
   balloonSchedule(options.schedule); // shape first, before any connection
-  const qmp = await QmpClient.connect(options.qmpPath, options.connect);
   const where = options.connect?.where ?? "--qmp";
+  const interrupted = () => new MemvirtError("balloon run interrupted; the balloon was put back", { where, value: options.qmpPath });
+  if (options.signal?.aborted) throw interrupted();
+  const qmp = await QmpClient.connect(options.qmpPath, options.connect);
+  let memoryBytes: number | undefined;
+  let moved = false;
+  const checkAbort = () => {
+    if (options.signal?.aborted) throw interrupted();
+  };
   try {
-    const memoryBytes = (await qmp.execute<{ "base-memory": number }>("query-memory-size-summary"))["base-memory"];
+    memoryBytes = (await qmp.execute<{ "base-memory": number }>("query-memory-size-summary"))["base-memory"];
+    const fullBytes = memoryBytes;
     const schedule = balloonSchedule(options.schedule, memoryBytes);
     const durationSeconds = options.durationSeconds ?? schedule[schedule.length - 1].atSeconds + 10;
     if (!(durationSeconds > 0) || !Number.isFinite(durationSeconds)) throw new MemvirtError("must be a positive number of seconds", { where: "durationSeconds", value: options.durationSeconds });
@@ -211,20 +225,40 @@ export async function recordRealBalloon(options: RealBalloonOptions): Promise<Re
     for (let k = 0; k * sampleSeconds <= durationSeconds + 1e-9; k++) {
       const due = k * sampleSeconds;
       const wait = due - elapsed();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
-      const before = next;
+      if (wait > 0) await sleepUnlessAborted(wait * 1000, options.signal);
+      checkAbort();
+      const stepsBefore = next;
       while (next < schedule.length && schedule[next].atSeconds <= due + 1e-9) {
         targetBytes = schedule[next].targetBytes;
+        moved = true;
         await qmp.execute("balloon", { value: targetBytes });
         next++;
       }
-      if (k > 0 || next > before) await sample(); // at 0 only when a step was set then
+      if (k > 0 || next > stepsBefore) await sample(); // at 0 only when a step was set then
     }
-    if (options.restore ?? true) await qmp.execute("balloon", { value: memoryBytes });
+    if (options.restore ?? true) {
+      await qmp.execute("balloon", { value: fullBytes });
+      moved = false;
+    }
     const columns: Record<string, unknown[]> = {};
     for (const c of REAL_BALLOON_COLUMNS) columns[c] = rows.map((r) => r[c]);
     return { table: aq.table(columns), memoryBytes, schedule, balloonPath, changes };
   } finally {
+    // Give the guest its memory back, best effort (QEMU may be gone).
+    if (moved && (options.restore ?? true) && memoryBytes !== undefined) await qmp.execute("balloon", { value: memoryBytes }, { timeoutMs: 5000 }).catch(() => undefined);
     qmp.close();
   }
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -89,4 +89,19 @@ describe("memvirt balloon-vm", () => {
     }
     expect(f.commands.map((c) => c.execute)).not.toContain("balloon");
   });
+  it("on Ctrl-C puts the balloon back to the guest's full memory: one line, exit 2", async () => {
+    const f = await fake();
+    const argv = cliArgv(["balloon-vm", "--qmp", f.socketPath, "--target", "96MiB", "--seconds", "60", "--sample", "5"]);
+    const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+    const until = Date.now() + 30_000;
+    while (!f.commands.some((c) => c.execute === "balloon") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toMatch(/^memvirt: error: --qmp: balloon run interrupted; the balloon was put back \(got ".*"\)\n$/);
+    expect(code).toBe(2);
+    expect(f.commands.filter((c) => c.execute === "balloon").map((c) => c.arguments!.value)).toEqual([96 * MiB, 256 * MiB]);
+    expect(f.balloonBytes).toBe(256 * MiB);
+  });
 });

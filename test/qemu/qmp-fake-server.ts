@@ -29,6 +29,8 @@ export interface FakeQemuOptions {
   delayMs?: Record<string, number>;
   /** The guest's CPUs are stopped from the start (default running). */
   stopped?: boolean;
+  /** Fail `command` with `desc` from its `after`+1-th call on (a QEMU that breaks mid-run). */
+  failAfter?: { command: string; after: number; desc: string };
   /** Written once right after the greeting (garbage, a line with no newline, …). */
   afterGreeting?: string;
 }
@@ -169,7 +171,9 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
       {
         fake.commands.push({ execute: cmd.execute, arguments: cmd.arguments });
         const id = cmd.id === undefined ? {} : { id: cmd.id };
-        const error = options.errors?.[cmd.execute];
+        const calls = fake.commands.filter((c) => c.execute === cmd.execute).length;
+        const late = options.failAfter?.command === cmd.execute && calls > options.failAfter.after ? options.failAfter.desc : undefined;
+        const error = options.errors?.[cmd.execute] ?? late;
         let reply: unknown;
         if (error !== undefined) reply = { error: { class: "GenericError", desc: error }, ...id };
         else {

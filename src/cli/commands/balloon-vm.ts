@@ -73,7 +73,17 @@ export function registerBalloonVm(program: Command): void {
         if (err instanceof MemvirtError && err.where?.startsWith("schedule[")) throw new MemvirtError(err.message.slice(err.where.length + 2), { where: opts.schedule !== undefined ? "--schedule" : "--target" });
         throw err;
       };
-      const real = await recordRealBalloon({ qmpPath: opts.qmp, schedule, durationSeconds, sampleSeconds, restore: opts.restore !== false }).catch(rename);
+      // Ctrl-C puts the balloon back before exiting, rather than leaving the guest squeezed.
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      const real = await recordRealBalloon({ qmpPath: opts.qmp, schedule, durationSeconds, sampleSeconds, restore: opts.restore !== false, signal: abort.signal })
+        .catch(rename)
+        .finally(() => {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+        });
       const sim = simulateBalloonSchedule({ memoryBytes: real.memoryBytes, schedule, durationSeconds: durationSeconds ?? schedule[schedule.length - 1].atSeconds + 10, sampleSeconds: Math.max(0.01, Math.round(sampleSeconds * 100) / 100) });
       const data = {
         qmp: opts.qmp,
