@@ -22,6 +22,8 @@ export interface QmpConnectOptions {
   timeoutMs?: number;
   /** What to name in errors (default "--qmp"); the socket path is given as the value. */
   where?: string;
+  /** The longest answer line accepted (default 16 MiB; QEMU's longest, `info mtree -f`, is KiBs). */
+  maxLineBytes?: number;
 }
 
 /** Options of one `execute`. */
@@ -67,9 +69,12 @@ export class QmpClient {
   private nextId = 1;
   private closed = false;
   private buffered = "";
+  private readonly maxLineBytes: number;
+  private closedWhy: string | undefined;
 
-  private constructor(socket: net.Socket, socketPath: string, where: string, version: QmpVersion, rest: string) {
+  private constructor(socket: net.Socket, socketPath: string, where: string, version: QmpVersion, rest: string, maxLineBytes: number) {
     this.socket = socket;
+    this.maxLineBytes = maxLineBytes;
     this.socketPath = socketPath;
     this.where = where;
     this.version = version;
@@ -134,7 +139,7 @@ export class QmpClient {
           done(() => resolve({ version, rest: text.slice(nl + 1) }));
         });
       });
-      const client = new QmpClient(socket, socketPath, where, greeting.version, greeting.rest);
+      const client = new QmpClient(socket, socketPath, where, greeting.version, greeting.rest, options.maxLineBytes ?? 16 * 2 ** 20);
       await client.execute("qmp_capabilities", undefined, { timeoutMs });
       return client;
     } catch (err) {
@@ -151,7 +156,7 @@ export class QmpClient {
    * const { "base-memory": bytes } = await qmp.execute<{ "base-memory": number }>("query-memory-size-summary");
    */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, options: QmpExecuteOptions = {}): Promise<T> {
-    if (this.closed) return Promise.reject(new MemvirtError(`cannot run ${command}: the QMP connection is closed`, { where: this.where, value: this.socketPath }));
+    if (this.closed) return Promise.reject(new MemvirtError(`cannot run ${command}: ${this.closedWhy ?? "the QMP connection is closed"}`, { where: this.where, value: this.socketPath }));
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? 120_000;
     return new Promise<T>((resolve, reject) => {
@@ -194,6 +199,12 @@ export class QmpClient {
       this.buffered = this.buffered.slice(nl + 1);
       if (line !== "") this.onMessage(line);
     }
+    // A peer that never ends its line is not QEMU: do not buffer it without end.
+    if (this.buffered.length > this.maxLineBytes) {
+      this.buffered = "";
+      this.socket.destroy();
+      this.onClose(`the socket sent a line of more than ${this.maxLineBytes} bytes, which no QMP answer is`);
+    }
   }
 
   private onMessage(line: string): void {
@@ -219,13 +230,14 @@ export class QmpClient {
     }
   }
 
-  private onClose(): void {
+  private onClose(why?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closedWhy = why;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(id);
-      p.reject(new MemvirtError(`the QMP connection closed during ${p.command} (did QEMU exit?)`, { where: this.where, value: this.socketPath }));
+      p.reject(new MemvirtError(why !== undefined ? `${why} (during ${p.command})` : `the QMP connection closed during ${p.command} (did QEMU exit?)`, { where: this.where, value: this.socketPath }));
     }
   }
 }

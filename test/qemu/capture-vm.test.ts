@@ -208,6 +208,17 @@ describe("captureVm on a fake QEMU", () => {
     expect(fs.readdirSync(base)).toEqual([]);
   });
 
+  it("when QEMU exits during a dump, says so in one line and leaves no temp folder", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), delayMs: { pmemsave: 300 } });
+    const base = tmp();
+    setTimeout(() => void f.close(), 100);
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: base, chunkBytes: 100 * PAGE }));
+    expect(err).toBeInstanceOf(MemvirtError);
+    expect(err.message).toMatch(/^--qmp: the QMP connection closed during pmemsave \(did QEMU exit\?\) \(got ".*"\)$/);
+    await new Promise((r) => setTimeout(r, 400)); // the fake's late pmemsave finds the folder gone
+    expect(fs.readdirSync(base)).toEqual([]);
+  });
+
   it("refuses to start when already aborted, before connecting", async () => {
     const abort = new AbortController();
     abort.abort();

@@ -116,6 +116,46 @@ describe("QmpClient", () => {
     expect((await rejection(qmp.execute("query-status"))).message).toMatch(/^--qmp: cannot run query-status: the QMP connection is closed/);
   });
 
+  it("skips lines that are not JSON and answers the commands after them", async () => {
+    const f = await fake({ afterGreeting: "garbage\r\n{not json\r\n[1,2]\r\n" });
+    const status = await withQmp(f.socketPath, (qmp) => qmp.execute("query-status"));
+    expect(status).toMatchObject({ running: true });
+  });
+
+  it("drops a peer that sends an endless line, in one line naming the command it waited for", async () => {
+    const f = await fake({ afterGreeting: "x".repeat(5000) });
+    const err = await rejection(QmpClient.connect(f.socketPath, { maxLineBytes: 1000 }));
+    expect(err).toBeInstanceOf(MemvirtError);
+    expect(err.message).toMatch(/^--qmp: (cannot run qmp_capabilities: )?the socket sent a line of more than 1000 bytes, which no QMP answer is( \(during qmp_capabilities\))? \(got ".*qmp\.sock"\)$/);
+  });
+
+  it("refuses a socket whose first 64 KiB hold no line (not QMP) at once, not after the timeout", async () => {
+    const f = await fake({ silent: true, afterGreeting: "y".repeat(70_000) });
+    const t0 = Date.now();
+    const err = await rejection(QmpClient.connect(f.socketPath, { timeoutMs: 20_000 }));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(err.message).toMatch(/^--qmp: the socket does not speak QMP \(no greeting line\) \(got ".*qmp\.sock"\)$/);
+  });
+
+  it("gives up on an answer that does not come in time, naming the command", async () => {
+    const f = await fake({ delayMs: { "query-status": 2000 } });
+    const qmp = await QmpClient.connect(f.socketPath);
+    try {
+      const t0 = Date.now();
+      const err = await rejection(qmp.execute("query-status", undefined, { timeoutMs: 200 }));
+      expect(Date.now() - t0).toBeLessThan(1500);
+      expect(err.message).toMatch(/^--qmp: QEMU did not answer query-status within 0.2 s \(got ".*qmp\.sock"\)$/);
+    } finally {
+      qmp.close();
+    }
+  });
+
+  it("puts QEMU's error of several lines on one line", async () => {
+    const f = await fake({ errors: { "query-status": "first line\n  second line" } });
+    const err = await rejection(withQmp(f.socketPath, (qmp) => qmp.execute("query-status")));
+    expect(err.message).toMatch(/^--qmp: QEMU refused query-status: first line second line \(got/);
+  });
+
   it.skipIf(!hasQemu)(`talks to a real QEMU: version, memory size and its own error text${hasQemu ? "" : " (skipped: no qemu-system-x86_64)"}`, async () => {
     const q = await startQemu({ memory: "64M" });
     await withQmp(q.socketPath, async (qmp) => {

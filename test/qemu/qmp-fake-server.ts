@@ -150,7 +150,10 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
     clients.add(socket);
     socket.on("close", () => clients.delete(socket));
     socket.on("error", () => {});
-    if (options.silent) return;
+    if (options.silent) {
+      if (options.afterGreeting !== undefined) socket.write(options.afterGreeting); // no greeting, only this
+      return;
+    }
     socket.write(`${JSON.stringify({ QMP: { version: { qemu: { micro: 0, minor: 2, major: 7 }, package: "fake" }, capabilities: ["oob"] } })}\r\n`);
     if (options.afterGreeting !== undefined) socket.write(options.afterGreeting);
     let text = "";
