@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { captureVm, defaultTempDir, guestRamLayout } from "../../src/qemu/capture-vm";
-import { withQmp } from "../../src/qemu/qmp-client";
+import { QmpClient, withQmp } from "../../src/qemu/qmp-client";
 import type { PageSnapshot } from "../../src/contents/page-snapshot";
 import { XXH64_HASHER } from "../../src/contents/page-hash";
 import { MemvirtError } from "../../src/util/errors";
@@ -336,6 +336,21 @@ describe.skipIf(!hasQemu)(`captureVm on a real QEMU${hasQemu ? "" : " (skipped: 
     const patternHash = XXH64_HASHER.hash(Buffer.alloc(PAGE, PATTERN));
     expect([...snap.hashes].filter((h) => h === patternHash).length).toBe(64);
     expect(snap.info.source).toMatchObject({ kind: "guest", memoryBytes: 128 * MiB, pluggedMemoryBytes: 0 });
+  });
+
+  it("tells a second capture that another client holds QEMU's QMP (QEMU serves one), and captures once it has left", async () => {
+    const first = await QmpClient.connect(qemu.socketPath);
+    try {
+      const t0 = Date.now();
+      const err = await rejection(captureVm({ qmpPath: qemu.socketPath, connect: { timeoutMs: 1000 } }));
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(err).toBeInstanceOf(MemvirtError);
+      expect(err.message).toMatch(/^--qmp: no QMP greeting within 1 s \(is it QEMU's QMP socket\? QEMU serves one client at a time: is another connected\?\) \(got ".*"\)$/);
+      expect(await first.execute("query-status")).toMatchObject({ running: false }); // the first is served still
+    } finally {
+      first.close();
+    }
+    expect((await captureVm({ qmpPath: qemu.socketPath, chunkBytes: 64 * MiB })).pageCount).toBe(32_768);
   });
 
   it("reads a real q35 guest of 3 GiB as 2 GiB from 0 and 1 GiB from 4 GiB", async () => {
