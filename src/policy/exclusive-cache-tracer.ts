@@ -327,17 +327,15 @@ function estimateFrom(c: CurveCounts, settings: ExclusiveCacheSettings): NeedEst
  * @example
  * describeNeed(run.cacheNeed("web")!) // "at most 2,016 pages (7.88 MiB): …"
  */
-export function describeNeed(e: NeedEstimate, targetMissRatio?: number): string {
+export function describeNeed(e: NeedEstimate): string {
   const size = `${formatCount(e.needPages)} pages (${formatBytes(e.needPages * PAGE_SIZE_BYTES)})`;
   const at = `miss ratio ${e.missRatio.toFixed(3)}`;
   const few = e.windowAccesses < FEW_ACCESSES ? `; from only ${formatCount(Math.round(e.windowAccesses))} accesses, so a rough figure` : "";
   if (e.bound === "at-most") return `at most ${size}: the curve meets the rule already where it starts (v), and the hypervisor is blind below v (${at})${few}`;
   if (e.bound === "more-than") {
-    // Misses of unknown depth count at every size: past them no memory meets the target at all.
-    const floor = targetMissRatio !== undefined && e.rule === "target" && e.floorMissRatio > targetMissRatio
-      ? `; no size meets the target: first reads and pages tracked no longer miss at every size (miss ratio ${e.floorMissRatio.toFixed(3)} from them alone)`
-      : "";
-    return `more than ${size}, the end of the tracked range (${at} there)${floor}${few}`;
+    // Past the range every miss is of unknown depth: it may need a little more, or no size may do.
+    return `more than ${size}, the end of the tracked range (${at} there); misses of unknown depth (first reads, and pages evicted deeper than the tracer sees) ` +
+      `give ${e.floorMissRatio.toFixed(3)} at every size, so more ghosts would show how much more, if any size helps${few}`;
   }
   return `${size} (${at})${few}`;
 }
@@ -414,7 +412,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
       const estimate = this.estimate(vm);
       host.setEstimatedNeedPages?.(vm, estimate ? estimate.needPages : null, estimate ? estimate.bound : null);
       if (estimate && changed(t.lastNote, estimate)) {
-        host.note(`${view.name}: by the hypervisor's curve, its memory need is ${describeNeed(estimate, t.settings.targetMissRatio)}`);
+        host.note(`${view.name}: by the hypervisor's curve, its memory need is ${describeNeed(estimate)}`);
         t.lastNote = estimate;
       }
       t.decay(t.settings.decay);
@@ -537,7 +535,7 @@ export class ExclusiveCacheTracer implements HostPolicy, CacheTracerView {
       const name = this.host?.vms[vm]?.name ?? `VM ${vm}`;
       const e = this.host ? this.estimate(vm) : null;
       lines.push(`  ${name}: ${formatCount(t.puts)} puts, ${formatCount(t.probes)} probes seen, ${formatCount(t.stack.sizePages)} keys on the stack; ` +
-        (e ? `need ${describeNeed(e, t.settings.targetMissRatio)}` : "no estimate yet"));
+        (e ? `need ${describeNeed(e)}` : "no estimate yet"));
     });
     return [`ExclusiveCacheTracer (${this.describePeriod()}): ${lines.length} VM${lines.length === 1 ? "" : "s"} traced`, ...lines].join("\n");
   }

@@ -191,14 +191,14 @@ describe("ExclusiveCacheTracer", () => {
     expect(tracer.curve(0).array("sizePages")[0]).toBe(20);
   });
 
-  it("says when no size meets the target (misses of unknown depth alone exceed it) and when an estimate rests on few accesses", () => {
+  it("says what a 'more than' estimate cannot tell (misses of unknown depth), and when an estimate rests on few accesses", () => {
     const tracer = tracerFor({ size: 8, ghosts: 8, decay: 1, targetMissRatio: 0.05 });
     const { host, view, notes } = fakeHost(10);
     // Every access is a first read: a miss at every size.
     feedExactLru(tracer, host, view, 10, Array.from({ length: 200 }, (_, i) => i));
     tracer.tick(host);
     expect(tracer.estimate(0)).toMatchObject({ bound: "more-than", floorMissRatio: 1, windowAccesses: 200 });
-    expect(notes[0]).toMatch(/^vm: by the hypervisor's curve, its memory need is more than 26 pages .*; no size meets the target: first reads and pages tracked no longer miss at every size \(miss ratio 1\.000 from them alone\); from only 200 accesses, so a rough figure$/);
+    expect(notes[0]).toMatch(/^vm: by the hypervisor's curve, its memory need is more than 26 pages .*; misses of unknown depth \(first reads, and pages evicted deeper than the tracer sees\) give 1\.000 at every size, so more ghosts would show how much more, if any size helps; from only 200 accesses, so a rough figure$/);
   });
 
   it("does not flag an estimate from many accesses as rough, nor an at-most one as unreachable", () => {
