@@ -67,6 +67,8 @@ export class ExclusiveCacheAllocation implements HostPolicy {
     const o = checkObject(options, KEYS, where);
     if (o.budget === undefined) throw new MemvirtError("is required (cache pages to share, e.g. \"128 MiB\")", { where: pathJoin(where, "budget") });
     this.budgetPages = parsePages(o.budget, pathJoin(where, "budget"));
+    // A budget of 0 would empty every cache at the first tick, leaving the tracers only their ghosts.
+    if (this.budgetPages < 1) throw new MemvirtError("must be at least one page (0 would empty every exclusive cache)", { where: pathJoin(where, "budget"), value: o.budget });
     this.periodSeconds = o.periodSeconds === undefined ? 5 : checkPositive(o.periodSeconds, pathJoin(where, "periodSeconds"));
     this.chunkPages = o.chunk === undefined ? Math.max(1, Math.round(this.budgetPages / 64)) : parsePages(o.chunk, pathJoin(where, "chunk"));
     if (this.chunkPages < 1) throw new MemvirtError("must be at least one page", { where: pathJoin(where, "chunk"), value: o.chunk });

@@ -38,4 +38,10 @@ describe("ExclusiveCacheAllocation's pool", () => {
     expect(capacities).toEqual([300, 200]);
     expect(policy.decisions[0].short).toBe(false);
   });
+
+  it("refuses a budget of 0, which would empty every cache, naming the path", () => {
+    expect(() => new ExclusiveCacheAllocation({ budget: 0 })).toThrow(/^cacheAllocation\.budget: must be at least one page \(0 would empty every exclusive cache\) \(got 0\)$/);
+    expect(() => new ExclusiveCacheAllocation({ budget: "0 MiB" }, "experiment.cacheAllocation")).toThrow(/^experiment\.cacheAllocation\.budget: must be at least one page/);
+    expect(new ExclusiveCacheAllocation({ budget: 1 }).budgetPages).toBe(1);
+  });
 });
