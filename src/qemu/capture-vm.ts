@@ -16,8 +16,8 @@
  * guest with more RAM than fits below it has the rest remapped above 4 GiB (i440fx `pc` keeps
  * 3 GiB low once RAM reaches 3.5 GiB; q35 keeps 2 GiB low once it reaches 2.75 GiB). Reading
  * [0, base-memory) blindly would read the hole and miss the top. So the ranges come from
- * QEMU's own flat memory map (`info mtree -f`): the RAM block with the most bytes in the
- * "memory" address space, its ranges merged where the offset into the block runs on (the
+ * QEMU's own flat memory map (`info mtree -f`): the RAM block in the "memory" address space
+ * that covers exactly base-memory (not a device's RAM, such as a large video BAR), its ranges merged where the offset into the block runs on (the
  * legacy VGA/BIOS window 0xa0000–0xfffff is read as the guest sees it: device or ROM bytes, not
  * the RAM beneath), and the total must equal base-memory or the capture is refused.
  * Hot-plugged memory (DIMMs, `plugged-memory`) is not captured; the snapshot records its size.
@@ -262,20 +262,27 @@ export function guestRamLayout(baseMemoryBytes: number, mtree: string, context: 
     byBlock.set(m[3], list);
   }
   const total = (list: Array<{ start: number; end: number }>) => list.reduce((s, r) => s + r.end - r.start, 0);
-  let block = "";
-  let pieces: Array<{ start: number; end: number; offset: number }> = [];
-  for (const [name, list] of byBlock) {
-    if (total(list) > total(pieces)) { block = name; pieces = list; }
-  }
-  if (pieces.length === 0) fail("QEMU's memory map (info mtree -f) shows no RAM in the \"memory\" address space");
-  pieces.sort((a, b) => a.start - b.start);
   // Merge pieces whose offset into the block runs on with the address (a ROM window on top of RAM).
-  const merged: Array<{ start: number; end: number; offset: number }> = [];
-  for (const p of pieces) {
-    const last = merged.at(-1);
-    if (last !== undefined && p.start - p.offset === last.start - last.offset) last.end = p.end;
-    else merged.push({ ...p });
+  const mergedOf = (list: Array<{ start: number; end: number; offset: number }>) => {
+    const merged: Array<{ start: number; end: number; offset: number }> = [];
+    for (const p of [...list].sort((a, b) => a.start - b.start)) {
+      const last = merged.at(-1);
+      if (last !== undefined && p.start - p.offset === last.start - last.offset) last.end = p.end;
+      else merged.push({ ...p });
+    }
+    return merged;
+  };
+  // The block that covers exactly base-memory is the guest's RAM; a device's RAM (a large video
+  // BAR, ivshmem) may be bigger, so size alone does not decide. Else the largest, for the error.
+  let block = "";
+  let merged: Array<{ start: number; end: number; offset: number }> = [];
+  for (const [name, list] of byBlock) {
+    const m = mergedOf(list);
+    const exact = total(m) === baseMemoryBytes;
+    if (exact || (total(merged) !== baseMemoryBytes && total(m) > total(merged))) { block = name; merged = m; }
+    if (exact) break;
   }
+  if (merged.length === 0) fail("QEMU's memory map (info mtree -f) shows no RAM in the \"memory\" address space");
   const covered = total(merged);
   if (covered !== baseMemoryBytes) {
     fail(`guest RAM block ${block} covers ${covered} bytes in ${merged.length} range(s) of the memory map, but base-memory is ${baseMemoryBytes}; capture-vm will not guess where the rest lies`);

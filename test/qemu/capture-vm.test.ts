@@ -251,6 +251,16 @@ describe("captureVm on a fake QEMU", () => {
     expect(defaultTempDir(64 * MiB, path.join(shm, "none"), () => 1e12)).toBe(os.tmpdir());
   });
 
+  it("refuses guest RAM that is not whole pages, and records hot-plugged memory it did not capture", async () => {
+    const f = await startFakeQemu({ memory: new Uint8Array(6 * 1024), mtree: 'FlatView #0\n AS "memory", root: system\n  0000000000000000-00000000000017ff (prio 0, ram): pc.ram\n' });
+    fakes.push(f);
+    await expect(captureVm({ qmpPath: f.socketPath })).rejects.toThrow(/^--qmp: guest RAM range pc\.ram at 0x0 is not whole 4096-byte pages \(got ".*"\)$/);
+    expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
+    const g = await startFakeQemu({ memory: fakeGuestMemory(), pluggedMemoryBytes: 2 * MiB });
+    fakes.push(g);
+    expect((await captureVm({ qmpPath: g.socketPath })).info.source).toMatchObject({ memoryBytes: 300 * PAGE, pluggedMemoryBytes: 2 * MiB });
+  });
+
   it("refuses a chunk that is not whole pages", async () => {
     await expect(captureVm({ qmpPath: "/nonexistent", chunkBytes: 1000 })).rejects.toThrow(/^chunkBytes: a chunk is a positive multiple of the 4096-byte page \(got 1000\)$/);
   });
@@ -293,6 +303,12 @@ describe("guestRamLayout: where guest RAM lies (the PCI hole)", () => {
       "  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios KVM",
       "  0000000100000000-0000000100000fff (prio 0, ram): small.ram [RO] KVM",
     ].join("\n");
+    expect(guestRamLayout(128 * MiB, mtree)).toEqual([{ startAddress: 0, sizeBytes: 128 * MiB, name: "pc.ram" }]);
+  });
+
+  it("takes the block that is the guest's RAM, not a device's larger RAM (a 256 MiB video BAR beside 128 MiB)", () => {
+    const mtree = pcMtree(128 * MiB).replace("  00000000fffc0000", "  00000000e0000000-00000000efffffff (prio 1, ram): vga.vram\r\n  00000000fffc0000");
+    expect(mtree).toContain("vga.vram");
     expect(guestRamLayout(128 * MiB, mtree)).toEqual([{ startAddress: 0, sizeBytes: 128 * MiB, name: "pc.ram" }]);
   });
 

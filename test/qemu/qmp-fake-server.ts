@@ -29,6 +29,8 @@ export interface FakeQemuOptions {
   delayMs?: Record<string, number>;
   /** The guest's CPUs are stopped from the start (default running). */
   stopped?: boolean;
+  /** Hot-plugged memory QEMU reports (query-memory-size-summary's plugged-memory; default 0). */
+  pluggedMemoryBytes?: number;
   /** Fail `command` with `desc` from its `after`+1-th call on (a QEMU that breaks mid-run). */
   failAfter?: { command: string; after: number; desc: string };
   /** Written once right after the greeting (garbage, a line with no newline, …). */
@@ -110,7 +112,7 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
     const args = cmd.arguments ?? {};
     switch (cmd.execute) {
       case "qmp_capabilities": return {};
-      case "query-memory-size-summary": return { "base-memory": options.memory.length, "plugged-memory": 0 };
+      case "query-memory-size-summary": return { "base-memory": options.memory.length, "plugged-memory": options.pluggedMemoryBytes ?? 0 };
       case "human-monitor-command":
         if (args["command-line"] === "info mtree -f") return options.mtree ?? pcMtree(options.memory.length);
         return "";
