@@ -14,6 +14,7 @@ describe("parseGuestWorkload", () => {
     expect(one("alloc:1GiB").sizeMiB).toBe(1024);
     expect(one("repeat")).toMatchObject({ kind: "repeat", copies: 4, sizeMiB: 8, text: "repeat:4x8MiB" });
     expect(one("repeat:2x16MiB")).toMatchObject({ copies: 2, sizeMiB: 16, text: "repeat:2x16MiB" });
+    expect(parseGuestWorkload("repeat").needsDisk).toBe(true); // its copies hold disk bytes
   });
 
   it("joins workloads with +, run in order; the disk is attached when any part reads it", () => {
@@ -35,6 +36,10 @@ describe("parseGuestWorkload", () => {
     expect(() => parseGuestWorkload("idle:1MiB")).toThrow(/idle takes no parameters/);
     expect(() => parseGuestWorkload("repeat:4")).toThrow(/repeat:NxSIZE/);
     expect(() => parseGuestWorkload("repeat:0x8MiB")).toThrow(/1 to 64 copies/);
+    expect(parseGuestWorkload("repeat:64x1MiB").parts[0].copies).toBe(64);
+    expect(() => parseGuestWorkload("repeat:65x1MiB")).toThrow(/1 to 64 copies/);
+    expect(parseGuestWorkload(Array(16).fill("alloc:1MiB").join("+")).parts.length).toBe(16);
+    expect(() => parseGuestWorkload(Array(17).fill("alloc:1MiB").join("+"), "--workload")).toThrow(/^--workload: at most 16 workloads joined by \+/);
     expect(() => parseGuestWorkload(`page-cache:${GUEST_DISK_MIB + 1}MiB`)).toThrow(/at most 256MiB/);
     expect(() => parseGuestWorkload(3)).toThrow(/expected a workload/);
   });
