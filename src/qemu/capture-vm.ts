@@ -107,6 +107,7 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(interrupted());
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort(); // aborted while connecting: no abort event comes now
   });
   aborted.catch(() => { /* raced below */ });
   // A command QEMU is running goes on after an abort: remember it, to wait for it before cleaning up.

@@ -260,5 +260,6 @@ function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promis
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
+    if (signal?.aborted) done();
   });
 }

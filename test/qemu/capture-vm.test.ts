@@ -219,6 +219,16 @@ describe("captureVm on a fake QEMU", () => {
     expect(fs.readdirSync(base)).toEqual([]);
   });
 
+  it("when aborted while connecting, stops before dumping anything", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory(), delayMs: { qmp_capabilities: 300 } });
+    fakes.push(f);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    const err = await rejection(captureVm({ qmpPath: f.socketPath, tempDir: tmp(), signal: abort.signal }));
+    expect(err.message).toMatch(/^--qmp: capture interrupted/);
+    expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
+  });
+
   it("refuses to start when already aborted, before connecting", async () => {
     const abort = new AbortController();
     abort.abort();

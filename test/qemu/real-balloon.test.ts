@@ -53,6 +53,19 @@ describe("recordRealBalloon puts the balloon back", () => {
     expect(f.balloonBytes).toBe(256 * MiB);
   });
 
+  it("when aborted while QEMU is answering a sample, does not then sleep until the next one", async () => {
+    // query-balloon takes 0.8 s: the check, the first target, row 0 end by 2.4 s; the step's
+    // sample runs from 2.4 to 3.2 s, and the next is due at 20 s.
+    const f = await fake({ delayMs: { "query-balloon": 800 } });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 2800);
+    const t0 = Date.now();
+    const err = await rejection(recordRealBalloon({ qmpPath: f.socketPath, schedule: [{ atSeconds: 0, target: "96MiB" }], durationSeconds: 60, sampleSeconds: 20, signal: abort.signal }));
+    expect(err.message).toMatch(/balloon run interrupted/);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(f.balloonBytes).toBe(256 * MiB);
+  });
+
   it("not with restore false: the balloon stays at its last target even when the run fails", async () => {
     const f = await fake({ failAfter: { command: "qom-get", after: 1, desc: "boom" } });
     await expect(recordRealBalloon({ qmpPath: f.socketPath, schedule: [{ atSeconds: 0, target: "96MiB" }], durationSeconds: 0.2, sampleSeconds: 0.1, restore: false })).rejects.toThrow(/boom/);
