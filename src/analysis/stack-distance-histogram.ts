@@ -10,6 +10,7 @@
  * so memory is O(deepest depth seen) = O(pages touched).
  */
 import { MemvirtError } from "../util/errors";
+import { grownToHold } from "../util/grow-typed-array";
 
 /**
  * Counts of accesses by stack depth.
@@ -56,13 +57,7 @@ export class StackDistanceHistogram {
       this.cold += count;
       return;
     }
-    if (depth >= this.counts.length) {
-      let size = this.counts.length * 2;
-      while (size <= depth) size *= 2;
-      const bigger = new Float64Array(size);
-      bigger.set(this.counts);
-      this.counts = bigger;
-    }
+    if (depth >= this.counts.length) this.counts = grownToHold(this.counts, depth);
     this.counts[depth] += count;
     if (depth > this.deepest) this.deepest = depth;
   }

@@ -35,6 +35,7 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";
 import type { ExclusiveCacheSettings } from "../host/host-config";
 import type { CacheCurve, CacheEvent, CacheTracerView, HostControl, HostPolicy, NeedEstimate } from "../host/host-policy";
 import { registerCacheTracerFactory } from "../host/exclusive-cache";
+import { grownToHold } from "../util/grow-typed-array";
 
 /** Points in a default curve when the range is wider than this many pages. */
 const DEFAULT_CURVE_POINTS = 128;
@@ -159,13 +160,7 @@ class TracedVm {
       this.far++;
       return;
     }
-    if (depth >= this.counts.length) {
-      let size = this.counts.length * 2;
-      while (size <= depth) size *= 2;
-      const bigger = new Float64Array(size);
-      bigger.set(this.counts);
-      this.counts = bigger;
-    }
+    if (depth >= this.counts.length) this.counts = grownToHold(this.counts, depth);
     this.counts[depth]++;
     if (depth > this.deepest) this.deepest = depth;
   }
