@@ -35,6 +35,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { MemvirtError } from "../util/errors";
+import { formatBytes } from "../util/units";
 import { describeFsError } from "../util/output-file";
 import { SnapshotBuilder } from "../contents/snapshot-builder";
 import type { PageSnapshot } from "../contents/page-snapshot";
@@ -64,6 +65,8 @@ export interface CaptureVmOptions {
   onTiming?: (phase: "pmemsave" | "hash", seconds: number) => void;
   /** Aborting ends the capture early (see the module comment); it rejects with a one-line MemvirtError. */
   signal?: AbortSignal;
+  /** @internal Memory this process may use (default MemAvailable): `keepBytes` needs twice the guest's. */
+  availableMemoryBytes?: number;
 }
 
 /** One range of guest RAM in guest-physical addresses. */
@@ -120,6 +123,11 @@ export async function captureVm(options: CaptureVmOptions): Promise<PageSnapshot
     const capturedAt = new Date().toISOString();
     const summary = await run<{ "base-memory": number; "plugged-memory"?: number }>("query-memory-size-summary");
     const baseBytes = summary["base-memory"];
+    // Kept bytes are held per page, then copied into one buffer: twice the guest's memory at the end.
+    const availableBytes = options.availableMemoryBytes ?? memAvailableBytes();
+    if (options.keepBytes && Number.isFinite(baseBytes) && 2 * baseBytes > availableBytes) {
+      throw new MemvirtError(`keeping the bytes of a ${formatBytes(baseBytes)} guest takes about twice that in memory, more than the ${formatBytes(availableBytes)} available; capture hashes only (without keepBytes)`, { where: "keepBytes", value: true });
+    }
     const mtree = await run<string>("human-monitor-command", { "command-line": "info mtree -f" });
     const ranges = guestRamLayout(baseBytes, String(mtree), { where, value: options.qmpPath });
     for (const r of ranges) {
@@ -206,6 +214,14 @@ export function defaultTempDir(chunkBytes: number, shm = "/dev/shm", freeBytes: 
 function statfsFreeBytes(dir: string): number {
   const s = fs.statfsSync(dir);
   return s.bavail * s.bsize;
+}
+
+function memAvailableBytes(): number {
+  try {
+    const m = /^MemAvailable:\s+([0-9]+) kB/m.exec(fs.readFileSync("/proc/meminfo", "utf8"));
+    if (m) return Number(m[1]) * 1024;
+  } catch { /* not Linux */ }
+  return os.freemem();
 }
 
 /** Read one pmemsave chunk from `file` and add its pages, numbered from `firstIndex`. */

@@ -136,6 +136,17 @@ describe("memvirt capture-vm", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it("refuses --keep-bytes for a guest bigger than half the memory available, in one line naming the flag, before dumping", async () => {
+    const f = await startFakeQemu({ memory: new Uint8Array(PAGE), baseMemoryBytes: 2 ** 50 });
+    fakes.push(f);
+    const out = path.join(tempDir("memvirt-capture-vm-"), "big.mvpages");
+    const r = await runCliAsync(["capture-vm", "--qmp", f.socketPath, "--out", out, "--keep-bytes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^memvirt: error: --keep-bytes: keeping the bytes of a 1024 TiB guest takes about twice that in memory, more than the .+ available; capture hashes only \(without --keep-bytes\)\n$/);
+    expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it("refuses a --qmp that is not a socket, a missing --qmp or --out, and a bad --chunk, in one line each", async () => {
     const dir = tempDir("memvirt-capture-vm-");
     const plain = path.join(dir, "plain");

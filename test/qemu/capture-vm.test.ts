@@ -229,6 +229,16 @@ describe("captureVm on a fake QEMU", () => {
     expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
   });
 
+  it("refuses to keep the bytes of a guest twice the size of the memory available, before dumping anything", async () => {
+    const f = await startFakeQemu({ memory: fakeGuestMemory() });
+    fakes.push(f);
+    await expect(captureVm({ qmpPath: f.socketPath, keepBytes: true, availableMemoryBytes: 2 * 300 * PAGE - 1 })).rejects.toThrow(
+      /^keepBytes: keeping the bytes of a 1\.17 MiB guest takes about twice that in memory, more than the 2\.34 MiB available; capture hashes only \(without keepBytes\) \(got true\)$/,
+    );
+    expect(f.commands.map((c) => c.execute)).not.toContain("pmemsave");
+    expect((await captureVm({ qmpPath: f.socketPath, keepBytes: true, availableMemoryBytes: 2 * 300 * PAGE })).bytes!.length).toBe(300 * PAGE);
+  });
+
   it("refuses to start when already aborted, before connecting", async () => {
     const abort = new AbortController();
     abort.abort();

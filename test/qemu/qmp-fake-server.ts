@@ -29,6 +29,8 @@ export interface FakeQemuOptions {
   delayMs?: Record<string, number>;
   /** The guest's CPUs are stopped from the start (default running). */
   stopped?: boolean;
+  /** The base-memory QEMU reports, if not the size of `memory` (a guest bigger than this machine). */
+  baseMemoryBytes?: number;
   /** Hot-plugged memory QEMU reports (query-memory-size-summary's plugged-memory; default 0). */
   pluggedMemoryBytes?: number;
   /** Fail `command` with `desc` from its `after`+1-th call on (a QEMU that breaks mid-run). */
@@ -112,7 +114,7 @@ export async function startFakeQemu(options: FakeQemuOptions): Promise<FakeQemu>
     const args = cmd.arguments ?? {};
     switch (cmd.execute) {
       case "qmp_capabilities": return {};
-      case "query-memory-size-summary": return { "base-memory": options.memory.length, "plugged-memory": options.pluggedMemoryBytes ?? 0 };
+      case "query-memory-size-summary": return { "base-memory": options.baseMemoryBytes ?? options.memory.length, "plugged-memory": options.pluggedMemoryBytes ?? 0 };
       case "human-monitor-command":
         if (args["command-line"] === "info mtree -f") return options.mtree ?? pcMtree(options.memory.length);
         return "";

@@ -59,6 +59,9 @@ export function registerCaptureVm(program: Command): void {
       process.on("SIGTERM", onSignal);
       try {
         snap = await captureVm({ qmpPath: opts.qmp, name: opts.name, chunkBytes, pause: opts.pause !== false, keepBytes: opts.keepBytes === true, onProgress: bar.update, signal: abort.signal });
+      } catch (err) {
+        if (err instanceof MemvirtError && err.where === "keepBytes") throw new MemvirtError(err.message.slice("keepBytes: ".length).replace(/ \(got true\)$/, "").replace("(without keepBytes)", "(without --keep-bytes)"), { where: "--keep-bytes" });
+        throw err;
       } finally {
         bar.stop();
         process.off("SIGINT", onSignal);
