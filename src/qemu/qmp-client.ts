@@ -13,6 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 import { MemvirtError } from "../util/errors";
 import { describeFsError } from "../util/output-file";
 
@@ -240,6 +241,30 @@ export class QmpClient {
       p.reject(new MemvirtError(why !== undefined ? `${why} (during ${p.command})` : `the QMP connection closed during ${p.command} (did QEMU exit?)`, { where: this.where, value: this.socketPath }));
     }
   }
+}
+
+/**
+ * Why other local users can reach the QMP socket at `socketPath` (connecting needs write
+ * permission on it, and QMP can read all guest memory and run monitor commands), or undefined
+ * when only its owner can: QEMU makes the socket with the umask it was started under.
+ *
+ * @example
+ * qmpSocketExposure("/tmp/guest.qmp") // "it is writable by its group (mode 0775) in a folder the group can enter"
+ */
+export function qmpSocketExposure(socketPath: string): string | undefined {
+  let mode: number;
+  let dirMode: number;
+  try {
+    mode = fs.statSync(socketPath).mode & 0o777;
+    dirMode = fs.statSync(path.dirname(path.resolve(socketPath))).mode & 0o777;
+  } catch {
+    return undefined; // connect reports a missing socket
+  }
+  // A socket in a folder others cannot enter (0700, like memvirt's state folder) is out of reach.
+  const octal = `0${mode.toString(8)}`;
+  if (mode & 0o002 && dirMode & 0o001) return `it is writable by every user (mode ${octal}) in a folder they can enter`;
+  if (mode & 0o020 && dirMode & 0o010) return `it is writable by its group (mode ${octal}) in a folder the group can enter`;
+  return undefined;
 }
 
 /**

@@ -147,6 +147,16 @@ describe("memvirt capture-vm", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it("warns when other users can reach the guest's QMP socket (QMP reads all guest memory)", async () => {
+    const f = await fakeGuest();
+    fs.chmodSync(f.socketPath, 0o777);
+    fs.chmodSync(path.dirname(f.socketPath), 0o755);
+    const out = path.join(tempDir("memvirt-capture-vm-"), "w.mvpages");
+    const r = await runCliAsync(["capture-vm", "--qmp", f.socketPath, "--out", out, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`memvirt: warning: other local users can reach this guest's QMP socket ${f.socketPath}: it is writable by every user (mode 0777) in a folder they can enter; QMP reads all guest memory (start QEMU under umask 077, or put the socket in a private folder)\n`);
+  });
+
   it("refuses a --qmp that is not a socket, a missing --qmp or --out, and a bad --chunk, in one line each", async () => {
     const dir = tempDir("memvirt-capture-vm-");
     const plain = path.join(dir, "plain");

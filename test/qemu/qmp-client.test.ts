@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { QmpClient, withQmp } from "../../src/qemu/qmp-client";
+import { QmpClient, qmpSocketExposure, withQmp } from "../../src/qemu/qmp-client";
 import { MemvirtError } from "../../src/util/errors";
 import { guestMemory, startFakeQemu, type FakeQemu } from "./qmp-fake-server";
 import { hasQemu, leftoverQemuPids, startQemu, stopAllQemu } from "./qmp-real-qemu";
@@ -154,6 +154,21 @@ describe("QmpClient", () => {
     const f = await fake({ errors: { "query-status": "first line\n  second line" } });
     const err = await rejection(withQmp(f.socketPath, (qmp) => qmp.execute("query-status")));
     expect(err.message).toMatch(/^--qmp: QEMU refused query-status: first line second line \(got/);
+  });
+
+  it("says when other users can reach a QMP socket (writable, in a folder they can enter), and not when its folder is private", async () => {
+    const f = await fake();
+    const dir = path.dirname(f.socketPath);
+    fs.chmodSync(f.socketPath, 0o775);
+    fs.chmodSync(dir, 0o700);
+    expect(qmpSocketExposure(f.socketPath)).toBeUndefined();
+    fs.chmodSync(dir, 0o755);
+    expect(qmpSocketExposure(f.socketPath)).toBe("it is writable by its group (mode 0775) in a folder the group can enter");
+    fs.chmodSync(f.socketPath, 0o777);
+    expect(qmpSocketExposure(f.socketPath)).toBe("it is writable by every user (mode 0777) in a folder they can enter");
+    fs.chmodSync(f.socketPath, 0o755);
+    expect(qmpSocketExposure(f.socketPath)).toBeUndefined();
+    expect(qmpSocketExposure(path.join(dir, "missing.sock"))).toBeUndefined();
   });
 
   it.skipIf(!hasQemu)(`talks to a real QEMU: version, memory size and its own error text${hasQemu ? "" : " (skipped: no qemu-system-x86_64)"}`, async () => {

@@ -11,7 +11,8 @@ import { RowWriter, writeTableRows } from "../../util/row-stream";
 import { recordRealBalloon, type BalloonStep } from "../../qemu/real-balloon";
 import { balloonResponse, simulateBalloonSchedule, type BalloonStepResponse } from "../../qemu/balloon-compare";
 import { checkOutFlag, writeOutFile } from "../out-file";
-import { action, emit } from "../io";
+import { action, emit, warn } from "../io";
+import { qmpSocketExposure } from "../../qemu/qmp-client";
 
 interface BalloonVmFlags {
   qmp?: string;
@@ -73,6 +74,8 @@ export function registerBalloonVm(program: Command): void {
         if (err instanceof MemvirtError && err.where?.startsWith("schedule[")) throw new MemvirtError(err.message.slice(err.where.length + 2), { where: opts.schedule !== undefined ? "--schedule" : "--target" });
         throw err;
       };
+      const exposed = qmpSocketExposure(opts.qmp);
+      if (exposed !== undefined) warn(`other local users can reach this guest's QMP socket ${opts.qmp}: ${exposed}; QMP reads all guest memory (start QEMU under umask 077, or put the socket in a private folder)`);
       // Ctrl-C puts the balloon back before exiting, rather than leaving the guest squeezed.
       const abort = new AbortController();
       const onSignal = () => abort.abort();

@@ -13,6 +13,7 @@ import { formatBytes, formatCount, parseBytes } from "../../util/units";
 import { writeSnapshot } from "../../contents/snapshot-file";
 import type { PageSnapshot } from "../../contents/page-snapshot";
 import { captureVm } from "../../qemu/capture-vm";
+import { qmpSocketExposure } from "../../qemu/qmp-client";
 import { action, emit, progressBar, warn } from "../io";
 
 interface CaptureVmFlags {
@@ -49,6 +50,8 @@ export function registerCaptureVm(program: Command): void {
       const chunkBytes = parseBytes(opts.chunk ?? "64MiB", "--chunk");
       if (chunkBytes % 4096 !== 0 || chunkBytes === 0) throw new MemvirtError("must be a positive whole number of 4 KiB pages", { where: "--chunk", value: opts.chunk });
       checkOutputFile(opts.out); // before the capture: the directory exists and takes files
+      const exposed = qmpSocketExposure(opts.qmp);
+      if (exposed !== undefined) warn(`other local users can reach this guest's QMP socket ${opts.qmp}: ${exposed}; QMP reads all guest memory (start QEMU under umask 077, or put the socket in a private folder)`);
       const bar = progressBar("capturing guest memory");
       let snap: PageSnapshot;
       const t0 = performance.now();
