@@ -156,6 +156,8 @@ export async function checkQmpPath(value: string, where = "qmpPath"): Promise<st
   if (!dirStat.isDirectory()) throw new MemvirtError(`the socket's folder ${dir} is not a folder`, { where, value });
   // sun_path holds 108 bytes with its NUL.
   if (Buffer.byteLength(file) > 107) throw new MemvirtError("a unix socket path must be at most 107 bytes; choose a shorter one", { where, value });
+  // QEMU's option syntax splits -qmp unix:PATH,server=on at commas.
+  if (file.includes(",")) throw new MemvirtError("a QMP socket path may not contain a comma (QEMU's -qmp option splits at commas); choose another", { where, value });
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(file);
@@ -164,7 +166,11 @@ export async function checkQmpPath(value: string, where = "qmpPath"): Promise<st
   }
   if (!st.isSocket()) throw new MemvirtError(`already exists and is not a socket (${st.isDirectory() ? "a folder" : st.isFile() ? "a regular file" : "not a socket"}); give a new path`, { where, value });
   if (await connects(file)) throw new MemvirtError("a running program (another QEMU?) is listening on this socket; give a new path or stop it", { where, value });
-  fs.rmSync(file, { force: true });
+  try {
+    fs.rmSync(file, { force: true });
+  } catch (err) {
+    throw new MemvirtError(`is a stale socket this user cannot remove (${describeFsError(err)}); give a new path`, { where, value });
+  }
   return file;
 }
 
@@ -283,7 +289,10 @@ export async function bootGuest(options: BootGuestOptions): Promise<GuestHandle>
   }
   const errFd = fs.openSync(qemuLogPath, "w", 0o600);
   const started = Date.now();
-  const child = spawn(qemu, args, { detached: true, stdio: ["ignore", "ignore", errFd] });
+  // QEMU creates the QMP socket with the caller's umask: under 002 the whole group could connect,
+  // read all guest memory and run monitor commands. A shell sets umask 077, then execs QEMU (same
+  // pid, QEMU's own command line), so the socket is the user's alone wherever it is made.
+  const child = spawn("/bin/sh", ["-c", 'umask 077 && exec "$0" "$@"', qemu, ...args], { detached: true, stdio: ["ignore", "ignore", errFd] });
   fs.closeSync(errFd);
   let exited: { code: number | null; signal: string | null } | undefined;
   let spawnError: Error | undefined;

@@ -116,6 +116,30 @@ while :; do sleep 0.1; done
     }
   });
 
+  it("QEMU starts under umask 077, so a QMP socket it makes in a shared folder is the user's alone", async () => {
+    const l = lab();
+    const umaskFile = path.join(l.dir, "umask.txt");
+    const fake = path.join(l.dir, "fake-qemu-umask");
+    fs.writeFileSync(fake, `#!/bin/sh
+for a in "$@"; do case "$a" in file:*) serial=\${a#file:} ;; esac; done
+umask > ${JSON.stringify(umaskFile)}
+trap '' TERM; printf 'MEMVIRT-READY idle\\r\\n' > "$serial"
+while :; do sleep 0.1; done
+`, { mode: 0o755 });
+    const g = await bootGuest({ name: "g", memory: "128MiB", image: fakeImage, timeoutSeconds: 20, env: { ...l.env, MEMVIRT_QEMU: fake } });
+    l.track(g.pid);
+    try {
+      expect(fs.readFileSync(umaskFile, "utf8").trim()).toBe("0077");
+    } finally {
+      await stopGuest("g", { env: l.env, graceSeconds: 0.2 });
+    }
+  });
+
+  it("a QMP path with a comma (QEMU's option syntax would split it)", async () => {
+    const l = lab();
+    await expect(checkQmpPath(path.join(l.dir, "a,b.sock"), "--qmp")).rejects.toThrow(/^--qmp: a QMP socket path may not contain a comma/);
+  });
+
   it("a bad guest name", async () => {
     const l = lab();
     await expect(boot(l, "ready", { name: "../etc" })).rejects.toThrow(/^name: a guest name is 1 to 64 letters/);
