@@ -179,6 +179,12 @@ function ensureKernel() {
 //    inputs (kernel package, busybox, init script) are unchanged. The kernel .deb comes from
 //    Debian's mirror through apt-get download; a fresh machine's apt lists may be empty, so as
 //    root a failure is retried once after apt-get update.
+// The builder's errors already begin "guest image: …" (their JSON-path-like where).
+function imageFailure(error) {
+  const text = String(error?.message ?? error);
+  return text.startsWith("guest image") ? `QEMU ${text}` : `QEMU guest image: ${text}`;
+}
+
 function ensureGuestImage() {
   const { buildGuestImage } = createRequire(import.meta.url)(path.join(root, "dist", "qemu", "guest-image.js"));
   const build = () => buildGuestImage({ log });
@@ -186,13 +192,13 @@ function ensureGuestImage() {
   try {
     image = build();
   } catch (error) {
-    if (!isRoot || error?.name !== "MemvirtError" || !works("apt-get", ["--version"])) fail(`QEMU guest image: ${error?.message ?? error}`);
+    if (!isRoot || error?.name !== "MemvirtError" || !works("apt-get", ["--version"])) fail(imageFailure(error));
     log("guest image: apt-get update, then again");
     mustRun("apt-get", ["update", "-q"], "apt-get update", { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     try {
       image = build();
     } catch (again) {
-      fail(`QEMU guest image: ${again?.message ?? again}`);
+      fail(imageFailure(again));
     }
   }
   const m = image.manifest;
