@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startFakeQemu, type FakeQemu } from "../qemu/qmp-fake-server";
-import { cliArgv, removeTempDirs, tempDir, type CliResult } from "./run-cli";
+import { cliArgv, removeTempDirs, runCliAsync, tempDir } from "./run-cli";
 
 const MiB = 2 ** 20;
 const fakes: FakeQemu[] = [];
@@ -15,17 +15,6 @@ afterEach(async () => {
   for (const f of fakes.splice(0)) await f.close();
 });
 afterAll(removeTempDirs);
-
-function runCliAsync(args: string[]): Promise<CliResult> {
-  const argv = cliArgv(args);
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) => child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); }));
-}
 
 async function fake(): Promise<FakeQemu> {
   const f = await startFakeQemu({ memory: new Uint8Array(256 * MiB) });

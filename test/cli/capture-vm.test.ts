@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { readSnapshot } from "../../src/contents/snapshot-file";
 import { startFakeQemu, type FakeQemu } from "../qemu/qmp-fake-server";
-import { cliArgv, removeTempDirs, tempDir, type CliResult } from "./run-cli";
+import { cliArgv, removeTempDirs, runCliAsync, tempDir } from "./run-cli";
 
 const PAGE = 4096;
 const fakes: FakeQemu[] = [];
@@ -16,17 +16,6 @@ afterEach(async () => {
   for (const f of fakes.splice(0)) await f.close();
 });
 afterAll(removeTempDirs);
-
-function runCliAsync(args: string[]): Promise<CliResult> {
-  const argv = cliArgv(args);
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) => child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); }));
-}
 
 /** 40 pages: 10 zero, 20 of one content, 10 unique. */
 async function fakeGuest(): Promise<FakeQemu> {

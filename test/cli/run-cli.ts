@@ -67,3 +67,21 @@ export function tempDir(prefix = "memvirt-cli-"): string {
 export function removeTempDirs(): void {
   for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Run the CLI without blocking the test's event loop (a fake QEMU in the same process must answer
+ * it); killed after 60 s.
+ *
+ * @example
+ * const r = await runCliAsync(["capture-vm", "--qmp", sock, "--out", file]);
+ */
+export function runCliAsync(args: string[]): Promise<CliResult> {
+  const argv = cliArgv(args);
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, NODE_NO_WARNINGS: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  return new Promise((resolve) => child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); }));
+}

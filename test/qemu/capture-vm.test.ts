@@ -15,7 +15,7 @@ import { QmpClient, withQmp } from "../../src/qemu/qmp-client";
 import type { PageSnapshot } from "../../src/contents/page-snapshot";
 import { XXH64_HASHER } from "../../src/contents/page-hash";
 import { MemvirtError } from "../../src/util/errors";
-import { pcMtree, startFakeQemu, type FakeQemu } from "./qmp-fake-server";
+import { pcMtree, startFakeQemu, type FakeQemu, rejection } from "./qmp-fake-server";
 import { hasQemu, leftoverQemuPids, startQemu, stopAllQemu, type RealQemu } from "./qmp-real-qemu";
 
 const PAGE = 4096;
@@ -75,15 +75,6 @@ function fakeGuestMemory(): Uint8Array {
     else new DataView(page.buffer, page.byteOffset).setUint32(100, i); // unique, mostly zero bytes
   }
   return m;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("captureVm on a fake QEMU", () => {

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { QmpClient, qmpSocketExposure, withQmp } from "../../src/qemu/qmp-client";
 import { MemvirtError } from "../../src/util/errors";
-import { guestMemory, startFakeQemu, type FakeQemu } from "./qmp-fake-server";
+import { guestMemory, startFakeQemu, type FakeQemu, rejection } from "./qmp-fake-server";
 import { hasQemu, leftoverQemuPids, startQemu, stopAllQemu } from "./qmp-real-qemu";
 
 const fakes: FakeQemu[] = [];
@@ -30,16 +30,6 @@ function tmp(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "memvirt-qmp-test-"));
   dirs.push(d);
   return d;
-}
-
-/** The error `p` rejects with (the test fails if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 describe("QmpClient", () => {

@@ -210,3 +210,18 @@ export function guestMemory(pages: number, fill: (i: number) => number): Uint8Ar
   }
   return m;
 }
+
+/**
+ * The error `p` rejects with (the test fails if it resolves).
+ *
+ * @example
+ * expect((await rejection(QmpClient.connect("/nonexistent"))).message).toMatch(/--qmp/);
+ */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection");
+}

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { recordRealBalloon } from "../../src/qemu/real-balloon";
 import { MemvirtError } from "../../src/util/errors";
-import { startFakeQemu, type FakeQemu } from "./qmp-fake-server";
+import { startFakeQemu, type FakeQemu, rejection } from "./qmp-fake-server";
 
 const MiB = 2 ** 20;
 const fakes: FakeQemu[] = [];
@@ -18,15 +18,6 @@ async function fake(options: Partial<Parameters<typeof startFakeQemu>[0]> = {}):
   const f = await startFakeQemu({ memory: new Uint8Array(256 * MiB), ...options });
   fakes.push(f);
   return f;
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 const balloonValues = (f: FakeQemu) => f.commands.filter((c) => c.execute === "balloon").map((c) => c.arguments!.value);
