@@ -11,11 +11,11 @@
  * let counts = new Float64Array(4);
  * counts = grownToHold(counts, 9); // length 16, counts[0..3] kept
  */
-export function grownToHold(counts: Float64Array, index: number): Float64Array {
+export function grownToHold<T extends Float64Array>(counts: T, index: number): T {
   if (index < counts.length) return counts;
   let size = Math.max(1, counts.length) * 2;
   while (size <= index) size *= 2;
   const bigger = new Float64Array(size);
   bigger.set(counts);
-  return bigger;
+  return bigger as T; // T is Float64Array (over an ArrayBuffer, in TypeScript ≥ 5.7's terms)
 }
