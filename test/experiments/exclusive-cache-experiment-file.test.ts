@@ -10,6 +10,7 @@ import { ExclusiveCacheAllocation } from "../../src/policy/exclusive-cache-alloc
 import { ExclusiveCacheTracer } from "../../src/policy/exclusive-cache-tracer";
 import { Host } from "../../src/host/host";
 import { removeTempDirs, runCli, tempDir } from "../cli/run-cli";
+import { experimentError } from "./experiment-error";
 
 afterAll(removeTempDirs);
 
@@ -26,14 +27,7 @@ const base = (): Record<string, any> => ({
   run: { seconds: 3, sampleEvery: 1 },
 });
 
-function errorOf(spec: unknown): string {
-  try {
-    buildHost(parseExperiment(spec));
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected an error");
-}
+const errorOf = (spec: unknown): string => experimentError(spec).message;
 
 describe("experiment files with exclusive caches", () => {
   it("give each traced VM a cache and the tracer (first), then the allocation; the timeline has the cache columns", () => {

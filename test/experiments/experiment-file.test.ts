@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { experimentError } from "./experiment-error";
 import { buildHost, loadExperimentFile, parseExperiment, runExperiment } from "../../src/experiments/experiment-file";
 import { MemvirtError } from "../../src/util/errors";
 
@@ -17,16 +18,7 @@ const base = () => ({
   run: { seconds: 2, sampleEvery: 0.5 },
 });
 
-/** The MemvirtError a spec raises, from parsing or building. */
-function errorOf(spec: unknown): MemvirtError {
-  try {
-    buildHost(parseExperiment(spec));
-  } catch (e) {
-    if (e instanceof MemvirtError) return e;
-    throw e;
-  }
-  throw new Error("expected a MemvirtError");
-}
+const errorOf = experimentError;
 
 function edit(f: (s: any) => void) {
   const s = base() as ReturnType<typeof base> & Record<string, any>;

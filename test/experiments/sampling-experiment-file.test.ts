@@ -10,6 +10,7 @@ import { WorkingSetSampler } from "../../src/policy/working-set-sampler";
 import { DamonEstimator } from "../../src/policy/damon-estimator";
 import { ReclamationPolicy } from "../../src/policy/reclamation-policy";
 import { removeTempDirs, runCli, tempDir } from "../cli/run-cli";
+import { experimentError } from "./experiment-error";
 
 afterAll(removeTempDirs);
 
@@ -25,14 +26,7 @@ const base = (): Record<string, any> => ({
   run: { seconds: 4, sampleEvery: 1 },
 });
 
-function errorOf(spec: unknown): string {
-  try {
-    buildHost(parseExperiment(spec));
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error("expected an error");
-}
+const errorOf = (spec: unknown): string => experimentError(spec).message;
 
 describe("experiment files with sampling and allocation", () => {
   it("run each VM's estimator before the reclamation policy, and the timeline carries estimate beside truth", () => {
