@@ -33,7 +33,7 @@ import { formatBytes, formatCount, PAGE_SIZE_BYTES, parsePages } from "../util/u
 import { createWorkload } from "../workloads/create-workload";
 import { Workload } from "../workloads/workload";
 import { AccessCosts, DEFAULT_COSTS, resolveCosts } from "./costs";
-import { HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCallback, checkPositive, quantumIndex, wholeQuanta } from "./host-config";
+import { type ExclusiveCacheSettings, HostOptions, resolveHostSettings, resolveVmSettings, VmOptions, checkCallback, checkPositive, quantumIndex, wholeQuanta } from "./host-config";
 import { Size } from "../workloads/validate";
 import { CacheEvent, CacheTracerView, HostControl, HostPolicy, NeedEstimate } from "./host-policy";
 import { cacheTracerFactory, CacheTracerFactory } from "./exclusive-cache";
@@ -155,21 +155,7 @@ export class Host {
     const settings = resolveVmSettings(options, where);
     if (this.vms.some((v) => v.name === settings.name)) throw new MemvirtError("a VM with this name already exists", { where: pathJoin(where, "name"), value: settings.name });
     // Before anything changes: a refused VM leaves the host as it was.
-    let tracer = this.tracer;
-    if (settings.cache && !tracer) {
-      const factory = cacheTracerFactory();
-      if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where: pathJoin(where, "tracing", "exclusiveCache") });
-      tracer = factory();
-    }
-    // The cache's frames are machine frames: one larger than the machine could never fill, and
-    // its typed arrays are sized by it, so it is refused before anything is built.
-    if (settings.cache && settings.cache.capacityPages > this.machine.totalPages) {
-      throw new MemvirtError(`is ${describePages(settings.cache.capacityPages)}, more than the host's ${describePages(this.machine.totalPages)} of machine memory, which backs every cache entry`, { where: pathJoin(where, "tracing", "exclusiveCache", "size"), value: options.tracing?.exclusiveCache?.size });
-    }
-    // The tracer acts at most once a quantum: a shorter period would age counts less often than it says.
-    if (settings.cache && settings.cache.periodSeconds < this.quantumSeconds - 1e-12) {
-      throw new MemvirtError(`must be at least the host's quantum of ${this.quantumSeconds} s (the tracer acts at most once a quantum)`, { where: pathJoin(where, "tracing", "exclusiveCache", "periodSeconds"), value: settings.cache.periodSeconds });
-    }
+    const tracer = settings.cache ? this.tracerFor(settings.cache, pathJoin(where, "tracing", "exclusiveCache"), options.tracing?.exclusiveCache?.size) : undefined;
     // Admission control, as ESX does it: reservations must fit in machine memory, and every
     // guest page must have a place (a frame or a swap slot).
     const M = this.machine.totalPages;
@@ -451,6 +437,29 @@ export class Host {
   /** @internal */
   notifyFault(vm: Vm, ppn: number): void {
     for (const s of this.scheduled) s.policy.onHostFault?.(this, vm.index, ppn);
+  }
+
+  /**
+   * The tracer a VM with an exclusive cache reports to (this host's, or a new one on first use),
+   * once the cache is checked against this host. Changes nothing: the caller adds it.
+   */
+  private tracerFor(cache: ExclusiveCacheSettings, where: string, sizeAsWritten: unknown): ReturnType<CacheTracerFactory> {
+    let tracer = this.tracer;
+    if (!tracer) {
+      const factory = cacheTracerFactory();
+      if (!factory) throw new MemvirtError("needs the exclusive-cache tracer, which registers when memvirt's policies load: import from \"memvirt\" (or src/policy)", { where });
+      tracer = factory();
+    }
+    // The cache's frames are machine frames: one larger than the machine could never fill, and
+    // its typed arrays are sized by it, so it is refused before anything is built.
+    if (cache.capacityPages > this.machine.totalPages) {
+      throw new MemvirtError(`is ${describePages(cache.capacityPages)}, more than the host's ${describePages(this.machine.totalPages)} of machine memory, which backs every cache entry`, { where: pathJoin(where, "size"), value: sizeAsWritten });
+    }
+    // The tracer acts at most once a quantum: a shorter period would age counts less often than it says.
+    if (cache.periodSeconds < this.quantumSeconds - 1e-12) {
+      throw new MemvirtError(`must be at least the host's quantum of ${this.quantumSeconds} s (the tracer acts at most once a quantum)`, { where: pathJoin(where, "periodSeconds"), value: cache.periodSeconds });
+    }
+    return tracer;
   }
 
   /** @internal */
