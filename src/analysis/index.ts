@@ -1,5 +1,5 @@
 export * from "./fenwick-tree";
-export * from "./page-value-map";
+export * from "../util/page-value-map";
 export * from "./lru-stack-distance";
 export * from "./stack-distance-histogram";
 export * from "./scaled-distance-histogram";

@@ -30,7 +30,7 @@
  * miss-ratio curve at every size ≥ v.
  */
 import { CountingBitmap } from "./counting-bitmap";
-import { PageValueMap } from "./page-value-map";
+import { PageValueMap } from "../util/page-value-map";
 
 const MIN_TIME_CAPACITY = 1024;
 /**

@@ -16,15 +16,16 @@
  *   removes it; the VM's checkInvariants verifies it against the V→P table).
  * - sizePages ≤ capacityPages; each entry owns exactly one frame, taken from MachineMemory and
  *   given back when the entry leaves, so the host's conservation counts cache frames too.
- * - State is typed arrays only (keys, frames, an intrusive doubly-linked LRU list, an
- *   open-addressing index with backward-shift deletion): nothing is allocated per put or probe;
- *   arrays grow only when the capacity does.
+ * - State is typed arrays only (keys, frames, an intrusive doubly-linked LRU list, and a
+ *   PageValueMap from block to entry): nothing is allocated per put or probe; arrays grow only
+ *   when the capacity does.
  * - Entries are clean (their contents match storage), so dropping one costs no write.
  */
 import { inspect } from "node:util";
 import type { ExclusiveCacheSettings } from "./host-config";
 import type { CacheTracerView, HostPolicy } from "./host-policy";
 import type { MachineMemory } from "./machine-memory";
+import { PageValueMap } from "../util/page-value-map";
 
 const EMPTY = -1;
 
@@ -62,9 +63,8 @@ export class ExclusiveCache {
   /** Unused entry indices. */
   private freeEntries: Int32Array;
   private freeTop: number;
-  /** Open-addressing index: entry index or EMPTY, by hash of the key. */
-  private index: Int32Array;
-  private mask: number;
+  /** Block (zigzag-encoded: slots of hashed pages are negative) → entry index. */
+  private readonly index: PageValueMap;
   /** Most recently put entry, and least recently put (the next to drop). */
   private head = EMPTY;
   private tail = EMPTY;
@@ -80,9 +80,7 @@ export class ExclusiveCache {
     this.freeEntries = new Int32Array(slots);
     this.freeTop = 0;
     for (let i = slots - 1; i >= 0; i--) this.freeEntries[this.freeTop++] = i;
-    const size = tableSizeFor(slots);
-    this.index = new Int32Array(size).fill(EMPTY);
-    this.mask = size - 1;
+    this.index = new PageValueMap(slots);
   }
 
   /**
@@ -116,7 +114,7 @@ export class ExclusiveCache {
     this.keys[e] = key;
     this.frames[e] = frame;
     this.pushFront(e);
-    this.insertIndex(e);
+    this.index.set(blockId(key), e);
     this.sizePages++;
     return true;
   }
@@ -202,13 +200,13 @@ export class ExclusiveCache {
 
   /** Bytes of typed-array state. */
   get stateBytes(): number {
-    return this.keys.byteLength * 5 + this.index.byteLength;
+    return this.keys.byteLength * 5 + this.index.stateBytes;
   }
 
   /** Unlink entry e everywhere; returns its frame (still owned by the caller). */
   private removeEntry(e: number): number {
     this.unlink(e);
-    this.deleteIndex(e);
+    this.index.delete(blockId(this.keys[e]));
     this.freeEntries[this.freeTop++] = e;
     this.sizePages--;
     return this.frames[e];
@@ -237,44 +235,8 @@ export class ExclusiveCache {
   }
 
   private find(key: number): number {
-    const index = this.index;
-    const keys = this.keys;
-    const mask = this.mask;
-    let i = hashKey(key) & mask;
-    for (;;) {
-      const e = index[i];
-      if (e === EMPTY) return EMPTY;
-      if (keys[e] === key) return e;
-      i = (i + 1) & mask;
-    }
-  }
-
-  private insertIndex(e: number): void {
-    const mask = this.mask;
-    let i = hashKey(this.keys[e]) & mask;
-    while (this.index[i] !== EMPTY) i = (i + 1) & mask;
-    this.index[i] = e;
-  }
-
-  /** Linear probing's backward-shift deletion: no tombstones, so lookups stay short. */
-  private deleteIndex(e: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    let i = hashKey(this.keys[e]) & mask;
-    while (index[i] !== e) i = (i + 1) & mask;
-    let j = i;
-    for (;;) {
-      j = (j + 1) & mask;
-      const f = index[j];
-      if (f === EMPTY) break;
-      const home = hashKey(this.keys[f]) & mask;
-      // f may move into the hole at i if its home is not in the cyclic range (i, j].
-      if (i <= j ? home <= i || home > j : home <= i && home > j) {
-        index[i] = f;
-        i = j;
-      }
-    }
-    index[i] = EMPTY;
+    const e = this.index.get(blockId(key));
+    return e < 0 ? EMPTY : e;
   }
 
   /** Room for `slots` entries (at a capacity change, never per event). */
@@ -296,24 +258,12 @@ export class ExclusiveCache {
     for (let i = slots - 1; i >= old; i--) free[top++] = i;
     this.freeEntries = free;
     this.freeTop = top;
-    const size = tableSizeFor(slots);
-    this.index = new Int32Array(size).fill(EMPTY);
-    this.mask = size - 1;
-    for (let e = this.head; e !== EMPTY; e = this.next[e]) this.insertIndex(e);
   }
 }
 
-/** A power of two at least twice `slots`: the index stays at most half full. */
-function tableSizeFor(slots: number): number {
-  let size = 32;
-  while (size < 2 * slots) size *= 2;
-  return size;
-}
-
-function hashKey(key: number): number {
-  let h = Math.imul(key ^ (key >>> 16), 0x45d9f3b);
-  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return (h ^ (h >>> 16)) >>> 0;
+/** A block's key in the index: slots ≥ 0 to even numbers, hashed slots (< 0) to odd ones. */
+function blockId(slot: number): number {
+  return slot >= 0 ? 2 * slot : -2 * slot - 1;
 }
 
 /**

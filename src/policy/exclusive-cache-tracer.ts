@@ -28,7 +28,7 @@
 import * as aq from "arquero";
 import { inspect } from "node:util";
 import { MattsonStack } from "../analysis/lru-stack-distance";
-import { PageValueMap } from "../analysis/page-value-map";
+import { PageValueMap } from "../util/page-value-map";
 import { missRatioCurveTable } from "../analysis/miss-ratio-curve";
 import { MemvirtError } from "../util/errors";
 import { formatBytes, formatCount, PAGE_SIZE_BYTES } from "../util/units";

@@ -48,6 +48,11 @@ export class PageValueMap {
     return this.count;
   }
 
+  /** Bytes of its table. */
+  get stateBytes(): number {
+    return this.slots.byteLength;
+  }
+
   /**
    * The slot holding `page` (≥ 0), or, when it is absent, −1 − the slot where it would go.
    *

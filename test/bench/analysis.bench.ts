@@ -16,7 +16,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ExactMissRatioCurve } from "../../src/analysis/mrc-estimator";
 import { Shards } from "../../src/analysis/shards";
-import { PageValueMap } from "../../src/analysis/page-value-map";
+import { PageValueMap } from "../../src/util/page-value-map";
 import { createWorkload, type WorkloadSpec } from "../../src/workloads/create-workload";
 import { Rng } from "../../src/util/rng";
 import { report, runBench, throughput } from "./harness";

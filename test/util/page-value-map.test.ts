@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { PageValueMap } from "../../src/analysis/page-value-map";
+import { PageValueMap } from "../../src/util/page-value-map";
 
 describe("PageValueMap", () => {
   // Few distinct keys, so sets, deletes and re-inserts collide; some beyond 2^32 and near 2^53.
